@@ -1,0 +1,72 @@
+package models
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+)
+
+// Container is a running container as refit sees it: what the user asked for
+// (ConfiguredImage, from the container's Config.Image) and what it runs
+// (ImageID and that image's RepoDigests).
+type Container struct {
+	ID              string
+	Name            string // without the leading "/"
+	ConfiguredImage string // Config.Image, e.g. "nginx" or "ghcr.io/org/app:1"
+	ImageID         string // sha256:… of the image it runs
+	RepoDigests     []string
+	Labels          map[string]string
+	Created         time.Time
+}
+
+// ContainerItem is one container inside an image group, as the API returns it.
+type ContainerItem struct {
+	ContainerID   string `json:"container_id"`
+	ContainerName string `json:"container_name"`
+	LocalDigest   string `json:"local_digest"`
+	Status        Status `json:"status"`
+	AutoUpdate    bool   `json:"auto_update"`
+
+	// Not part of the contract; kept for the UI and the update engine.
+	FullID     string `json:"-"`
+	LocalFull  string `json:"-"` // full local digest for the group's repository
+	ImageID    string `json:"-"`
+	Configured string `json:"-"` // Config.Image as the user wrote it
+}
+
+// ImageGroup is every running container of one normalised image reference.
+type ImageGroup struct {
+	Image        string          `json:"image"`
+	RemoteDigest string          `json:"remote_digest"`
+	Status       Status          `json:"status"`
+	Containers   []ContainerItem `json:"containers"`
+
+	// Not part of the contract.
+	RemoteFull string    `json:"-"` // full remote digest, "" when unknown
+	Reason     string    `json:"-"` // why the status is unknown, for display
+	CheckedAt  time.Time `json:"-"`
+}
+
+// Outdated returns the containers of g that are behind the remote digest.
+func (g ImageGroup) Outdated() []ContainerItem {
+	var out []ContainerItem
+	for _, c := range g.Containers {
+		if c.Status == StatusOutdated {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// EngineEvent is a container lifecycle event from the engine.
+type EngineEvent struct {
+	Action      string // start, die, destroy, rename, health_status…
+	ContainerID string
+}
+
+// GroupKey is a stable, URL-safe key for an image group, used by the browser
+// UI where the image reference itself (with "/" and ":") would be awkward.
+func GroupKey(image string) string {
+	sum := sha256.Sum256([]byte(image))
+	return hex.EncodeToString(sum[:6])
+}
