@@ -13,3 +13,25 @@ var (
 	ErrRateLimited  = errors.New("registry rate limit reached")
 	ErrUnavailable  = errors.New("unavailable")
 )
+
+// Kind is an error with its own public text that still matches a broader
+// sentinel with errors.Is, so "container not found" is an ErrNotFound.
+type Kind struct {
+	msg  string
+	kind error
+}
+
+// NewKind returns an error whose text is msg and which wraps kind.
+func NewKind(msg string, kind error) *Kind { return &Kind{msg: msg, kind: kind} }
+
+func (k *Kind) Error() string { return k.msg }
+func (k *Kind) Unwrap() error { return k.kind }
+
+// The errors the API names in its contract, with their exact texts.
+var (
+	ErrContainerNotFound  = NewKind("container not found", ErrNotFound)
+	ErrImageNotFound      = NewKind("image not found", ErrNotFound)
+	ErrNoProgress         = NewKind("no progress", ErrNotFound)
+	ErrInvalidCredentials = NewKind("invalid credentials", ErrUnauthorized)
+	ErrTooManyAttempts    = NewKind("too many attempts", ErrRateLimited)
+)

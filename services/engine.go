@@ -25,3 +25,27 @@ type Registry interface {
 	// RateLimits returns the pull budgets registries last reported.
 	RateLimits() []models.RateLimit
 }
+
+// Updater is the part of the Docker Engine API the update engine uses. The
+// adapter owns the recreate steps, so rollback works in Docker's own terms.
+type Updater interface {
+	Engine
+	// Pull pulls ref and reports each message of the engine's stream. An
+	// error message inside a 200 stream is returned as an error.
+	Pull(ctx context.Context, ref string, auth models.RegistryAuth, progress func(models.PullEvent)) error
+	// Image inspects a local image by reference or ID. Returns an error
+	// wrapping models.ErrNotFound when there is none.
+	Image(ctx context.Context, ref string) (models.ImageInfo, error)
+	// Recreate replaces the container (ID or name) with a new one from
+	// opts.Image that keeps everything the user set, waits for it to come up,
+	// and removes the old one. On failure it rolls back and returns a
+	// *models.RecreateError. Returns the new container's ID.
+	Recreate(ctx context.Context, id string, opts models.RecreateOptions) (string, error)
+	// Recover finishes or undoes recreates interrupted by a crash.
+	Recover(ctx context.Context) ([]models.Recovery, error)
+}
+
+// Authenticator resolves registry credentials for a pull.
+type Authenticator interface {
+	Auth(ctx context.Context, ref string) (models.RegistryAuth, error)
+}

@@ -1,0 +1,91 @@
+package handlers
+
+import (
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"refit/models"
+	"refit/services"
+)
+
+var (
+	errBadPath       = fiber.NewError(fiber.StatusBadRequest, "bad path: /api/images/{id}/{action}")
+	errUnknownAction = fiber.NewError(fiber.StatusBadRequest, "unknown action")
+	errMethod        = fiber.ErrMethodNotAllowed
+)
+
+// apiListImages answers the current snapshot; it never calls a registry.
+func apiListImages(ctr *services.Containers) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		return c.JSON(ctr.Groups())
+	}
+}
+
+// apiCheck checks now and answers like apiListImages.
+func apiCheck(ctr *services.Containers) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		groups, err := ctr.Check(c.UserContext())
+		if err != nil {
+			return err
+		}
+		return c.JSON(groups)
+	}
+}
+
+// apiRateLimit answers the pull budgets registries last reported.
+func apiRateLimit(ctr *services.Containers) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		rls := ctr.RateLimits()
+		limited := false
+		for _, rl := range rls {
+			limited = limited || rl.Limited
+		}
+		return c.JSON(fiber.Map{"rate_limited": limited, "registries": rls})
+	}
+}
+
+// imageAction is one {action} of /api/images/{id}/{action}.
+type imageAction struct {
+	method string
+	handle func(c *fiber.Ctx, item models.ContainerItem) error
+}
+
+// apiImageAction routes /api/images/{id}/{action} the way the contract's
+// error table says: bad path, unknown action, wrong method, unknown container.
+func apiImageAction(ctr *services.Containers, actions map[string]imageAction) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		parts := strings.Split(c.Params("*"), "/")
+		if len(parts) != 2 || parts[0] == "" || parts[1] == "" {
+			return errBadPath
+		}
+		act, ok := actions[parts[1]]
+		if !ok {
+			return errUnknownAction
+		}
+		if c.Method() != act.method {
+			return errMethod
+		}
+		item, _, err := ctr.Find(parts[0])
+		if err != nil {
+			return err
+		}
+		return act.handle(c, item)
+	}
+}
+
+// apiToggleAutoUpdate flips the container's auto-update flag.
+func apiToggleAutoUpdate(tog *services.Toggles) func(*fiber.Ctx, models.ContainerItem) error {
+	return func(c *fiber.Ctx, item models.ContainerItem) error {
+		on, err := tog.Flip(item.ContainerName)
+		if err != nil {
+			return err
+		}
+		return c.JSON(fiber.Map{"auto_update": on})
+	}
+}
+
+// handleHealth answers 200 with an empty body.
+func handleHealth() fiber.Handler {
+	return func(c *fiber.Ctx) error { return c.SendStatus(fiber.StatusOK) }
+}

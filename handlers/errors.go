@@ -1,0 +1,87 @@
+package handlers
+
+import (
+	"errors"
+	"log/slog"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"refit/models"
+)
+
+// statusOf maps sentinel errors to status codes. The most specific come
+// first: their text is what the client reads.
+var statusOf = []struct {
+	err    error
+	status int
+}{
+	{models.ErrContainerNotFound, fiber.StatusNotFound},
+	{models.ErrImageNotFound, fiber.StatusNotFound},
+	{models.ErrNoProgress, fiber.StatusNotFound},
+	{models.ErrInvalidCredentials, fiber.StatusUnauthorized},
+	{models.ErrTooManyAttempts, fiber.StatusTooManyRequests},
+	{models.ErrNotFound, fiber.StatusNotFound},
+	{models.ErrInvalid, fiber.StatusBadRequest},
+	{models.ErrConflict, fiber.StatusConflict},
+	{models.ErrUnauthorized, fiber.StatusUnauthorized},
+	{models.ErrForbidden, fiber.StatusForbidden},
+	{models.ErrRateLimited, fiber.StatusServiceUnavailable},
+	{models.ErrUnavailable, fiber.StatusServiceUnavailable},
+}
+
+// classify turns any error into a status and the text the client may see.
+// A raw error string never reaches the client; a 500 says "internal error".
+func classify(err error) (int, string) {
+	for _, s := range statusOf {
+		if errors.Is(err, s.err) {
+			return s.status, publicText(err, s.err)
+		}
+	}
+	var fe *fiber.Error
+	if errors.As(err, &fe) {
+		if fe.Code == fiber.StatusMethodNotAllowed {
+			return fe.Code, "method not allowed"
+		}
+		if fe.Code == fiber.StatusNotFound {
+			return fe.Code, "not found"
+		}
+		return fe.Code, fe.Message
+	}
+	return fiber.StatusInternalServerError, "internal error"
+}
+
+// publicText is the sentinel's text, or for ErrInvalid the details the
+// service gave ("invalid input: …"), which are about the client's own input.
+func publicText(err, sentinel error) string {
+	if sentinel == models.ErrInvalid {
+		return err.Error()
+	}
+	return sentinel.Error()
+}
+
+// errorHandler is the one place errors become responses and get logged.
+func errorHandler(log *slog.Logger, html func(c *fiber.Ctx, status int, msg string) error) fiber.ErrorHandler {
+	return func(c *fiber.Ctx, err error) error {
+		status, msg := classify(err)
+		attrs := []any{"method", c.Method(), "path", c.Path(), "status", status, "error", err}
+		if status >= 500 {
+			log.Error("request failed", attrs...)
+		} else {
+			log.Debug("request refused", attrs...)
+		}
+		if status == fiber.StatusServiceUnavailable && errors.Is(err, models.ErrRateLimited) {
+			c.Set(fiber.HeaderRetryAfter, "60")
+		}
+		if isAPI(c) || html == nil {
+			c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
+			return c.Status(status).SendString(msg + "\n")
+		}
+		return html(c, status, msg)
+	}
+}
+
+func isAPI(c *fiber.Ctx) bool {
+	p := c.Path()
+	return strings.HasPrefix(p, "/api/") || p == "/api" || p == "/health"
+}

@@ -1,0 +1,200 @@
+// Package dockerengine implements services.Engine over the Docker Engine API.
+// It is the only package that imports the Docker client. The API version is
+// negotiated with the daemon, never pinned: Debian's 20.10 speaks 1.41 while
+// Docker 29 refuses clients below 1.44.
+package dockerengine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/client"
+	"github.com/docker/docker/errdefs"
+
+	"refit/models"
+)
+
+// Options configure an Engine.
+type Options struct {
+	// Host overrides DOCKER_HOST, e.g. "unix:///run/docker.sock". Empty means
+	// the standard DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH.
+	Host string
+}
+
+// Engine talks to one Docker engine.
+type Engine struct {
+	cli *client.Client
+
+	mu         sync.Mutex
+	configured map[string]string // container ID → Config.Image; fixed for a container's life
+}
+
+// New connects to the engine named by opts (lazily: the first call
+// negotiates the API version).
+func New(opts Options) (*Engine, error) {
+	o := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
+	if opts.Host != "" {
+		o = append(o, client.WithHost(opts.Host))
+	}
+	cli, err := client.NewClientWithOpts(o...)
+	if err != nil {
+		return nil, fmt.Errorf("docker client: %w", err)
+	}
+	return &Engine{cli: cli, configured: map[string]string{}}, nil
+}
+
+// Close releases the client's connections.
+func (e *Engine) Close() error { return e.cli.Close() }
+
+// Ping checks that the engine answers and returns its API version.
+func (e *Engine) Ping(ctx context.Context) (string, error) {
+	p, err := e.cli.Ping(ctx)
+	if err != nil {
+		return "", fmt.Errorf("docker engine: %w", err)
+	}
+	return p.APIVersion, nil
+}
+
+// Running lists running containers with the reference each was created from
+// and the RepoDigests of the image each runs. It costs one list of containers,
+// one list of images, and an inspect only for containers the list shows by
+// image ID (the list shows the ID when the tag has moved to a newer image).
+func (e *Engine) Running(ctx context.Context) ([]models.Container, error) {
+	list, err := e.cli.ContainerList(ctx, container.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	imgs, err := e.cli.ImageList(ctx, image.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list images: %w", err)
+	}
+	digests := make(map[string][]string, len(imgs))
+	for _, im := range imgs {
+		digests[im.ID] = im.RepoDigests
+	}
+	out := make([]models.Container, 0, len(list))
+	seen := make(map[string]bool, len(list))
+	for _, c := range list {
+		seen[c.ID] = true
+		ref, err := e.configuredImage(ctx, c)
+		if errdefs.IsNotFound(err) {
+			continue // removed between list and inspect
+		}
+		if err != nil {
+			return nil, err
+		}
+		rd, ok := digests[c.ImageID]
+		if !ok {
+			ii, err := e.cli.ImageInspect(ctx, c.ImageID)
+			if err == nil {
+				rd = ii.RepoDigests
+			}
+		}
+		out = append(out, models.Container{
+			ID:              c.ID,
+			Name:            containerName(c.Names),
+			ConfiguredImage: ref,
+			ImageID:         c.ImageID,
+			RepoDigests:     rd,
+			Labels:          c.Labels,
+			Created:         time.Unix(c.Created, 0),
+		})
+	}
+	e.forget(seen)
+	return out, nil
+}
+
+// configuredImage returns Config.Image. The list's Image field equals it
+// unless the engine substituted the image ID, so inspect only then.
+func (e *Engine) configuredImage(ctx context.Context, c container.Summary) (string, error) {
+	if !looksLikeID(c.Image, c.ImageID) {
+		return c.Image, nil
+	}
+	e.mu.Lock()
+	ref, ok := e.configured[c.ID]
+	e.mu.Unlock()
+	if ok {
+		return ref, nil
+	}
+	ci, err := e.cli.ContainerInspect(ctx, c.ID)
+	if err != nil {
+		return "", fmt.Errorf("inspect container %s: %w", models.ShortID(c.ID), err)
+	}
+	e.mu.Lock()
+	e.configured[c.ID] = ci.Config.Image
+	e.mu.Unlock()
+	return ci.Config.Image, nil
+}
+
+func (e *Engine) forget(running map[string]bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for id := range e.configured {
+		if !running[id] {
+			delete(e.configured, id)
+		}
+	}
+}
+
+func looksLikeID(s, imageID string) bool {
+	return strings.HasPrefix(s, "sha256:") || (len(s) >= 12 && strings.HasPrefix(strings.TrimPrefix(imageID, "sha256:"), s))
+}
+
+// containerName picks the container's own name; the list also carries
+// link aliases such as "/web/db".
+func containerName(names []string) string {
+	for _, n := range names {
+		if strings.Count(n, "/") == 1 {
+			return strings.TrimPrefix(n, "/")
+		}
+	}
+	if len(names) > 0 {
+		return strings.TrimPrefix(names[0], "/")
+	}
+	return ""
+}
+
+// Events streams container lifecycle events until ctx ends. The error channel
+// yields one error when the stream breaks.
+func (e *Engine) Events(ctx context.Context) (<-chan models.EngineEvent, <-chan error) {
+	f := filters.NewArgs(filters.Arg("type", string(events.ContainerEventType)))
+	for _, a := range []string{"start", "die", "destroy", "rename", "health_status", "pause", "unpause", "update"} {
+		f.Add("event", a)
+	}
+	msgs, errs := e.cli.Events(ctx, events.ListOptions{Filters: f})
+	out := make(chan models.EngineEvent)
+	outErr := make(chan error, 1)
+	go func() {
+		defer close(out)
+		for {
+			select {
+			case m := <-msgs:
+				ev := models.EngineEvent{Action: string(m.Action), ContainerID: m.Actor.ID}
+				select {
+				case out <- ev:
+				case <-ctx.Done():
+					return
+				}
+			case err := <-errs:
+				if err == nil || errors.Is(err, context.Canceled) {
+					err = ctx.Err()
+				}
+				if err != nil {
+					outErr <- err
+				}
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, outErr
+}

@@ -1,0 +1,197 @@
+// Package fake provides in-memory implementations of services.Engine and
+// services.Registry for tests and demos. Their state is plain fields behind a
+// mutex so tests can script and read it; enginetest keeps them honest.
+package fake
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"refit/models"
+)
+
+// Engine is an in-memory Docker engine.
+type Engine struct {
+	mu         sync.Mutex
+	containers map[string]*Container
+	images     map[string][]string // image ID → RepoDigests
+	subs       []chan models.EngineEvent
+	// ListErr, when set, is returned by Running.
+	ListErr error
+	// Calls counts calls to Running.
+	Calls int
+}
+
+// Container is one container of the fake engine.
+type Container struct {
+	models.Container
+	Running bool
+}
+
+// NewEngine returns an empty engine.
+func NewEngine() *Engine {
+	return &Engine{containers: map[string]*Container{}, images: map[string][]string{}}
+}
+
+// AddImage records an image and its RepoDigests.
+func (e *Engine) AddImage(id string, repoDigests ...string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.images[id] = repoDigests
+}
+
+// Run adds a running container and announces it.
+func (e *Engine) Run(id, name, configured, imageID string) {
+	e.mu.Lock()
+	e.containers[id] = &Container{Running: true, Container: models.Container{ID: id, Name: name,
+		ConfiguredImage: configured, ImageID: imageID, Created: time.Now()}}
+	e.mu.Unlock()
+	e.emit(models.EngineEvent{Action: "start", ContainerID: id})
+}
+
+// Stop stops a container and announces it.
+func (e *Engine) Stop(id string) {
+	e.mu.Lock()
+	if c := e.containers[id]; c != nil {
+		c.Running = false
+	}
+	e.mu.Unlock()
+	e.emit(models.EngineEvent{Action: "die", ContainerID: id})
+}
+
+// Remove deletes a container and announces it.
+func (e *Engine) Remove(id string) {
+	e.mu.Lock()
+	delete(e.containers, id)
+	e.mu.Unlock()
+	e.emit(models.EngineEvent{Action: "destroy", ContainerID: id})
+}
+
+func (e *Engine) emit(ev models.EngineEvent) {
+	e.mu.Lock()
+	subs := append([]chan models.EngineEvent(nil), e.subs...)
+	e.mu.Unlock()
+	for _, s := range subs {
+		select {
+		case s <- ev:
+		default: // a slow subscriber refreshes on its next event anyway
+		}
+	}
+}
+
+// Running implements services.Engine.
+func (e *Engine) Running(ctx context.Context) ([]models.Container, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.Calls++
+	if e.ListErr != nil {
+		return nil, e.ListErr
+	}
+	var out []models.Container
+	for _, c := range e.containers {
+		if !c.Running {
+			continue
+		}
+		m := c.Container
+		m.RepoDigests = append([]string(nil), e.images[c.ImageID]...)
+		out = append(out, m)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// Events implements services.Engine.
+func (e *Engine) Events(ctx context.Context) (<-chan models.EngineEvent, <-chan error) {
+	in := make(chan models.EngineEvent, 64)
+	out := make(chan models.EngineEvent)
+	errs := make(chan error, 1)
+	e.mu.Lock()
+	e.subs = append(e.subs, in)
+	e.mu.Unlock()
+	go func() {
+		defer close(out)
+		defer e.unsubscribe(in)
+		for {
+			select {
+			case ev := <-in:
+				select {
+				case out <- ev:
+				case <-ctx.Done():
+					return
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, errs
+}
+
+func (e *Engine) unsubscribe(c chan models.EngineEvent) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for i, s := range e.subs {
+		if s == c {
+			e.subs = append(e.subs[:i], e.subs[i+1:]...)
+			return
+		}
+	}
+}
+
+// Registry is an in-memory registry: tag → digest.
+type Registry struct {
+	mu      sync.Mutex
+	digests map[string]string
+	errs    map[string]error
+	// Heads counts Digest calls by reference.
+	Heads map[string]int
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry {
+	return &Registry{digests: map[string]string{}, errs: map[string]error{}, Heads: map[string]int{}}
+}
+
+// Set makes ref (fully qualified, "docker.io/library/nginx:latest") resolve
+// to digest.
+func (r *Registry) Set(ref, digest string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.digests[ref] = digest
+	delete(r.errs, ref)
+}
+
+// Fail makes ref answer err.
+func (r *Registry) Fail(ref string, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.errs[ref] = err
+}
+
+// HeadCount returns how many times ref was asked about.
+func (r *Registry) HeadCount(ref string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.Heads[ref]
+}
+
+// Digest implements services.Registry.
+func (r *Registry) Digest(ctx context.Context, ref string) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.Heads[ref]++
+	if err := r.errs[ref]; err != nil {
+		return "", err
+	}
+	d, ok := r.digests[ref]
+	if !ok {
+		return "", fmt.Errorf("%s: %w", ref, models.ErrNotFound)
+	}
+	return d, nil
+}
+
+// RateLimits implements services.Registry.
+func (r *Registry) RateLimits() []models.RateLimit { return nil }
