@@ -14,7 +14,7 @@ import (
 )
 
 // persisted lists every table refit keeps; OpenDB migrates them at start.
-var persisted = []any{&models.Toggle{}}
+var persisted = []any{&models.Toggle{}, &models.UpdateRecord{}}
 
 // OpenDB opens (creating if needed) the SQLite database at path and migrates
 // it. WAL and a busy timeout let update jobs and requests write at once.

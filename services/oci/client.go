@@ -41,9 +41,10 @@ type Options struct {
 // one go-containerregistry puller, so connections and bearer tokens are
 // reused per registry and repository across checks.
 type Client struct {
-	puller  *remote.Puller
-	timeout time.Duration
-	limits  *limits
+	puller   *remote.Puller
+	keychain authn.Keychain
+	timeout  time.Duration
+	limits   *limits
 }
 
 // New returns a Client.
@@ -65,7 +66,7 @@ func New(opts Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("registry client: %w", err)
 	}
-	return &Client{puller: p, timeout: opts.Timeout, limits: l}, nil
+	return &Client{puller: p, keychain: opts.Keychain, timeout: opts.Timeout, limits: l}, nil
 }
 
 // Digest returns the digest ref's tag points to, from exactly one HEAD of its
@@ -220,4 +221,23 @@ func displayRegistry(host string) string {
 		return "docker.io"
 	}
 	return host
+}
+
+// Auth resolves the credentials a pull of ref needs from the same keychain
+// the checks use, so both agree on one source of truth.
+func (c *Client) Auth(ctx context.Context, ref string) (models.RegistryAuth, error) {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return models.RegistryAuth{}, fmt.Errorf("reference %q: %w", ref, models.ErrInvalid)
+	}
+	a, err := authn.Resolve(ctx, c.keychain, r.Context())
+	if err != nil {
+		return models.RegistryAuth{}, fmt.Errorf("credentials for %s: %w", r.Context().RegistryStr(), err)
+	}
+	cfg, err := a.Authorization()
+	if err != nil {
+		return models.RegistryAuth{}, fmt.Errorf("credentials for %s: %w", r.Context().RegistryStr(), err)
+	}
+	return models.RegistryAuth{Username: cfg.Username, Password: cfg.Password, IdentityToken: cfg.IdentityToken,
+		RegistryToken: cfg.RegistryToken, ServerAddress: r.Context().RegistryStr()}, nil
 }

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every option refit takes, parsed once here and handed to
+// constructors as plain values.
+type Config struct {
+	Addr             string
+	DB               string
+	CheckInterval    time.Duration
+	CheckConcurrency int
+	MaxPulls         int
+	HealthTimeout    time.Duration
+	Settle           time.Duration
+	LogLevel         slog.Level
+	LogFormat        string
+	JSON             bool // refit check --json
+}
+
+// option is one flag with its environment fallback.
+type option struct {
+	name, env, def, usage string
+}
+
+var options = []option{
+	{"addr", "REFIT_ADDR", ":8099", "address to listen on"},
+	{"db", "REFIT_DB", "refit.db", "SQLite database file"},
+	{"check-interval", "REFIT_CHECK_INTERVAL", "6h", "time between registry checks (0 turns periodic checks off)"},
+	{"check-concurrency", "REFIT_CHECK_CONCURRENCY", "8", "registry HEAD requests in flight during a check"},
+	{"max-pulls", "REFIT_MAX_PULLS", "2", "image pulls running at once"},
+	{"health-timeout", "REFIT_HEALTH_TIMEOUT", "2m", "how long a new container with a healthcheck may take to become healthy"},
+	{"settle", "REFIT_SETTLE", "10s", "how long a new container without a healthcheck must keep running"},
+	{"log-level", "REFIT_LOG_LEVEL", "info", "debug, info, warn or error"},
+	{"log-format", "REFIT_LOG_FORMAT", "text", "text or json"},
+}
+
+// parseConfig reads flags, falling back to REFIT_* environment variables,
+// then to defaults. A bad value is one clear error.
+func parseConfig(cmd string, args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	fs := flag.NewFlagSet("refit "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	vals := map[string]*string{}
+	for _, o := range options {
+		def := o.def
+		if v := getenv(o.env); v != "" {
+			def = v
+		}
+		vals[o.name] = fs.String(o.name, def, fmt.Sprintf("%s (env %s, default %q)", o.usage, o.env, o.def))
+	}
+	jsonOut := false
+	if cmd == "check" {
+		fs.BoolVar(&jsonOut, "json", false, "print the result as the JSON of GET /api/images")
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: refit [serve|check|version] [options]\n\n"+
+			"  serve   serve the web UI and JSON API (the default)\n"+
+			"  check   check once, print a table (or --json) and exit\n\nOptions:\n")
+		fs.PrintDefaults()
+		fmt.Fprintf(stderr, "\nDocker is reached through DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH; registry\n"+
+			"credentials come from the Docker config (DOCKER_CONFIG, credential helpers).\n")
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected argument %q (see refit --help)", fs.Arg(0))
+	}
+	c := Config{Addr: *vals["addr"], DB: *vals["db"], LogFormat: *vals["log-format"], JSON: jsonOut}
+	var err error
+	if _, _, e := net.SplitHostPort(c.Addr); e != nil {
+		return Config{}, fmt.Errorf("invalid -addr %q: want host:port or :port", c.Addr)
+	}
+	if c.DB == "" {
+		return Config{}, errors.New("invalid -db: empty path")
+	}
+	if c.CheckInterval, err = duration("check-interval", *vals["check-interval"], true); err != nil {
+		return Config{}, err
+	}
+	if c.HealthTimeout, err = duration("health-timeout", *vals["health-timeout"], false); err != nil {
+		return Config{}, err
+	}
+	if c.Settle, err = duration("settle", *vals["settle"], false); err != nil {
+		return Config{}, err
+	}
+	if c.CheckConcurrency, err = positive("check-concurrency", *vals["check-concurrency"]); err != nil {
+		return Config{}, err
+	}
+	if c.MaxPulls, err = positive("max-pulls", *vals["max-pulls"]); err != nil {
+		return Config{}, err
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(*vals["log-level"])); err != nil {
+		return Config{}, fmt.Errorf("invalid -log-level %q: want debug, info, warn or error", *vals["log-level"])
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return Config{}, fmt.Errorf("invalid -log-format %q: want text or json", c.LogFormat)
+	}
+	return c, nil
+}
+
+func duration(name, v string, zeroOK bool) (time.Duration, error) {
+	d, err := time.ParseDuration(strings.TrimSpace(v))
+	if err != nil || d < 0 || (d == 0 && !zeroOK) {
+		return 0, fmt.Errorf("invalid -%s %q: want a positive duration such as 30s or 6h", name, v)
+	}
+	return d, nil
+}
+
+func positive(name, v string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("invalid -%s %q: want a whole number of at least 1", name, v)
+	}
+	return n, nil
+}

@@ -1,0 +1,81 @@
+// Package handlers is refit's HTTP surface: the browser UI (templ + htmx) and
+// the JSON API, twin handlers over the same services. routes.go lists every
+// URL; errors.go is the one place errors become responses.
+package handlers
+
+import (
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+
+	"refit/services"
+)
+
+// Deps are the services the handlers use.
+type Deps struct {
+	Log        *slog.Logger
+	Containers *services.Containers
+	Toggles    *services.Toggles
+	Updates    *services.Updates
+	History    *services.History
+}
+
+// New builds the Fiber app with every route.
+func New(d Deps) *fiber.App {
+	app := fiber.New(fiber.Config{
+		// Params and headers must outlive the request: jobs keep them.
+		Immutable:             true,
+		DisableStartupMessage: true,
+		ErrorHandler:          errorHandler(d.Log, htmlError),
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          2 * time.Minute, // POST /api/check waits for the registries
+		IdleTimeout:           2 * time.Minute,
+	})
+	app.Use(recover.New())
+	app.Use(requestLog(d.Log))
+	routes(app, d)
+	return app
+}
+
+// requestLog writes one line per request; polling and static files go to
+// Debug, or a row polling every second would drown the log.
+func requestLog(log *slog.Logger) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		start := time.Now()
+		err := c.Next()
+		if err != nil {
+			// The error handler has not run yet; let it, then log the status it set.
+			if herr := c.App().ErrorHandler(c, err); herr != nil {
+				return herr
+			}
+		}
+		level := slog.LevelInfo
+		p := c.Path()
+		if c.Method() == fiber.MethodGet && (strings.HasPrefix(p, "/static/") || strings.HasSuffix(p, "/progress") ||
+			strings.HasSuffix(p, "/row") || strings.HasPrefix(p, "/groups/") || strings.HasPrefix(p, "/fragments/") || p == "/health") {
+			level = slog.LevelDebug
+		}
+		log.Log(c.UserContext(), level, "request", "method", c.Method(), "path", p,
+			"status", c.Response().StatusCode(), "duration", time.Since(start))
+		return nil
+	}
+}
+
+// actor names who started something, for history and the audit log.
+func actor(c *fiber.Ctx) string {
+	if u, ok := c.Locals(localUser).(string); ok && u != "" {
+		return u
+	}
+	return "anonymous"
+}
+
+const localUser = "user"
+
+// htmlError renders errors for browsers. Replaced by views once they land.
+func htmlError(c *fiber.Ctx, status int, msg string) error {
+	c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
+	return c.Status(status).SendString(msg + "\n")
+}

@@ -1,0 +1,17 @@
+package models
+
+import "time"
+
+// UpdateRecord is one finished update, kept in SQLite for GET /api/history.
+type UpdateRecord struct {
+	ID         uint      `gorm:"primaryKey" json:"id"`
+	Container  string    `gorm:"index" json:"container"`
+	Image      string    `json:"image"`
+	FromDigest string    `json:"from_digest"`
+	ToDigest   string    `json:"to_digest"`
+	By         string    `json:"by"`     // user name, or "auto"
+	Result     string    `json:"result"` // "updated", "uptodate", "rolled back", "failed"
+	Error      string    `json:"error,omitempty"`
+	StartedAt  time.Time `gorm:"index" json:"started_at"`
+	DurationMS int64     `json:"duration_ms"`
+}
