@@ -1,0 +1,212 @@
+package views
+
+import (
+	"encoding/json"
+	"time"
+
+	"refit/models"
+)
+
+// Form fields and headers the components send; handlers read the same names.
+const (
+	// CSRFField is the hidden form input that carries Viewer.CSRFToken.
+	CSRFField = "csrf"
+	// CSRFHeader carries Viewer.CSRFToken on htmx requests (hx-headers on <body>).
+	CSRFHeader = "X-CSRF-Token"
+	// AutoUpdateField is the toggle's checkbox: "on" when checked, absent when
+	// not, so a handler can set the wanted state instead of flipping blindly.
+	AutoUpdateField = "auto_update"
+)
+
+// Viewer is who a page or fragment is rendered for.
+type Viewer struct {
+	User      string // "" when auth is off
+	Role      string
+	CanUpdate bool   // the role may update, toggle and check
+	CSRFToken string // "" when none; else forms carry CSRFField and htmx sends CSRFHeader
+}
+
+// csrfHeaders is the hx-headers JSON for <body>, "" without a token.
+func (v Viewer) csrfHeaders() string {
+	if v.CSRFToken == "" {
+		return ""
+	}
+	b, _ := json.Marshal(map[string]string{CSRFHeader: v.CSRFToken})
+	return string(b)
+}
+
+// Jobs lets the builders look up update jobs without importing services.
+// Handlers fill it from the update service; a nil func means "no jobs".
+type Jobs struct {
+	// Progress returns the latest update snapshot of the named container,
+	// running or finished, or nil when it has none.
+	Progress func(containerName string) *models.Progress
+	// GroupRunning reports whether a group update of the image (an
+	// ImageGroup's Image) is running.
+	GroupRunning func(image string) bool
+}
+
+func (j Jobs) progress(name string) *models.Progress {
+	if j.Progress == nil {
+		return nil
+	}
+	return j.Progress(name)
+}
+
+func (j Jobs) groupRunning(image string) bool {
+	return j.GroupRunning != nil && j.GroupRunning(image)
+}
+
+// DashboardData is what ContainersPage and ImagesTable render.
+type DashboardData struct {
+	Groups     []GroupData
+	RateLimits []models.RateLimit
+	LastCheck  time.Time // zero before the first check
+	Checking   bool      // a check is running: the table refreshes sooner
+	Now        time.Time // reference for relative times
+	Viewer
+}
+
+// GroupData is one image group: a <tbody> of ContainerRows.
+type GroupData struct {
+	Group    models.ImageGroup
+	Key      string // models.GroupKey(Group.Image), the id and URL key
+	Rows     []RowData
+	GroupJob bool // a group update is running: the tbody polls, its rows don't
+	Now      time.Time
+	Viewer
+}
+
+// RowData is one container: a <tr>.
+type RowData struct {
+	Item     models.ContainerItem
+	Image    string           // the group's image reference
+	Reason   string           // why the status is unknown (the group's Reason)
+	Progress *models.Progress // nil when no job; may be finished (done or failed)
+	// InGroupJob is set when a running group update covers this row: the
+	// tbody polls instead of the row, and the row offers no Update button.
+	InGroupJob bool
+	Viewer
+}
+
+// NewDashboardData builds the dashboard from the grouped containers, in their
+// order. The caller sets RateLimits, LastCheck and Checking, which are plain
+// copies of service state.
+func NewDashboardData(groups []models.ImageGroup, jobs Jobs, v Viewer, now time.Time) DashboardData {
+	d := DashboardData{Now: now, Viewer: v, Groups: make([]GroupData, 0, len(groups))}
+	for _, g := range groups {
+		d.Groups = append(d.Groups, NewGroupData(g, jobs, v, now))
+	}
+	return d
+}
+
+// NewGroupData builds one group, for the page and for GET/POST /groups/{key}.
+func NewGroupData(g models.ImageGroup, jobs Jobs, v Viewer, now time.Time) GroupData {
+	gd := GroupData{
+		Group:    g,
+		Key:      models.GroupKey(g.Image),
+		GroupJob: jobs.groupRunning(g.Image),
+		Now:      now,
+		Viewer:   v,
+		Rows:     make([]RowData, 0, len(g.Containers)),
+	}
+	for _, c := range g.Containers {
+		r := NewRowData(g, c, jobs, v)
+		r.InGroupJob = gd.GroupJob
+		gd.Rows = append(gd.Rows, r)
+	}
+	return gd
+}
+
+// NewRowData builds one container row, for GET /containers/{name}/row and
+// POST /containers/{name}/update. A row rendered alone polls itself while
+// its update runs.
+func NewRowData(g models.ImageGroup, item models.ContainerItem, jobs Jobs, v Viewer) RowData {
+	r := RowData{Item: item, Image: g.Image, Progress: jobs.progress(item.ContainerName), Viewer: v}
+	if item.Status == models.StatusUnknown || g.Status == models.StatusUnknown {
+		r.Reason = g.Reason
+	}
+	return r
+}
+
+// Updating reports whether the row's update job is running.
+func (r RowData) Updating() bool { return r.Progress != nil && r.Progress.Running() }
+
+// Polling reports whether the <tr> polls itself: its job runs and no group
+// poll covers it.
+func (r RowData) Polling() bool { return r.Updating() && !r.InGroupJob }
+
+// Done reports whether the row's last update finished well.
+func (r RowData) Done() bool { return r.Progress != nil && r.Progress.Phase == models.PhaseDone }
+
+// Failed reports whether the row's last update failed.
+func (r RowData) Failed() bool { return r.Progress != nil && r.Progress.Phase == models.PhaseFailed }
+
+// Queued reports whether a running group update will still reach this row.
+func (r RowData) Queued() bool {
+	return r.InGroupJob && r.Progress == nil && r.Item.Status == models.StatusOutdated
+}
+
+// ShowUpdate reports whether the row offers its Update button.
+func (r RowData) ShowUpdate() bool {
+	return r.CanUpdate && r.Item.Status == models.StatusOutdated && !r.Updating() && !r.InGroupJob
+}
+
+// Outdated is how many containers of the group are behind the remote digest.
+func (g GroupData) Outdated() int { return len(g.Group.Outdated()) }
+
+// Polling reports whether the <tbody> polls itself.
+func (g GroupData) Polling() bool { return g.GroupJob }
+
+// ShowUpdateAll reports whether the group header offers "Update all".
+func (g GroupData) ShowUpdateAll() bool { return g.CanUpdate && !g.GroupJob && g.Outdated() > 0 }
+
+// JobsRunning reports whether any update shown on the dashboard is running.
+func (d DashboardData) JobsRunning() bool {
+	for _, g := range d.Groups {
+		if g.GroupJob {
+			return true
+		}
+		for _, r := range g.Rows {
+			if r.Updating() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Containers is how many containers the dashboard lists.
+func (d DashboardData) Containers() int {
+	n := 0
+	for _, g := range d.Groups {
+		n += len(g.Rows)
+	}
+	return n
+}
+
+// Outdated is how many listed containers are behind their remote digest.
+func (d DashboardData) Outdated() int {
+	n := 0
+	for _, g := range d.Groups {
+		n += g.Outdated()
+	}
+	return n
+}
+
+// The table's auto refresh. It pauses while anything inside polls: a refresh
+// would replace rows mid-update, and htmx evaluates the filter on every tick,
+// so the refresh resumes by itself once the last update has finished.
+const (
+	refreshCalm     = "every 30s [!this.querySelector('[data-polling]')]"
+	refreshChecking = "every 2s [!this.querySelector('[data-polling]')]"
+)
+
+// RefreshTrigger is the hx-trigger of the table: calm normally, quicker while
+// a check runs so its result shows up soon.
+func (d DashboardData) RefreshTrigger() string {
+	if d.Checking {
+		return refreshChecking
+	}
+	return refreshCalm
+}

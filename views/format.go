@@ -1,0 +1,178 @@
+package views
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"refit/models"
+)
+
+// HumanBytes formats n in decimal units, as the docker CLI shows pulls:
+// "512 B", "1.5 kB", "12.3 MB".
+func HumanBytes(n int64) string {
+	if n < 1000 {
+		if n < 0 {
+			n = 0
+		}
+		return fmt.Sprintf("%d B", n)
+	}
+	units := []string{"kB", "MB", "GB", "TB", "PB", "EB"}
+	v := float64(n) / 1000
+	i := 0
+	for v >= 999.95 && i < len(units)-1 {
+		v /= 1000
+		i++
+	}
+	return fmt.Sprintf("%.1f %s", v, units[i])
+}
+
+// RelativeTime says how long before now t was, or how long after for a
+// future t: "just now", "2 min ago", "3 h ago", "1 day ago", "in 5 min".
+// A zero t is "never".
+func RelativeTime(t, now time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	d := now.Sub(t)
+	future := d < 0
+	if future {
+		d = -d
+	}
+	var s string
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		s = fmt.Sprintf("%d min", int(d/time.Minute))
+	case d < 24*time.Hour:
+		s = fmt.Sprintf("%d h", int(d/time.Hour))
+	default:
+		days := int(d / (24 * time.Hour))
+		s = fmt.Sprintf("%d day", days)
+		if days != 1 {
+			s += "s"
+		}
+	}
+	if future {
+		return "in " + s
+	}
+	return s + " ago"
+}
+
+// Timestamp is the machine-readable form of t for <time datetime>.
+func Timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// ClockTime is t for a tooltip: "2026-01-02 15:04:05 UTC".
+func ClockTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 MST") }
+
+// ClampPercent keeps p within 0–100 for <progress value>.
+func ClampPercent(p int) int { return min(max(p, 0), 100) }
+
+// Percent formats p as "12%", clamped to 0–100.
+func Percent(p int) string { return fmt.Sprintf("%d%%", ClampPercent(p)) }
+
+// StatusWord is what a status badge says.
+func StatusWord(s models.Status) string {
+	switch s {
+	case models.StatusUpToDate:
+		return "up to date"
+	case models.StatusOutdated:
+		return "outdated"
+	case models.StatusPartial:
+		return "partly outdated"
+	default:
+		return "unknown"
+	}
+}
+
+// statusClass is the badge colour of a status; the class names live in
+// static/css/input.css and Tailwind scans this file for them.
+func statusClass(s models.Status) string {
+	switch s {
+	case models.StatusUpToDate:
+		return "badge badge-uptodate"
+	case models.StatusOutdated:
+		return "badge badge-outdated"
+	case models.StatusPartial:
+		return "badge badge-partial"
+	default:
+		return "badge badge-unknown"
+	}
+}
+
+// PhaseWords describes where a running update is: the engine's own status
+// while pulling ("Downloading"), else the phase.
+func PhaseWords(p models.Progress) string {
+	if p.Status != "" && !strings.HasPrefix(p.Status, "error") {
+		return p.Status
+	}
+	if p.Phase != "" {
+		return string(p.Phase)
+	}
+	return "starting"
+}
+
+// FailureText is the error of a failed update without the "error: " prefix
+// the progress contract puts in Status.
+func FailureText(p models.Progress) string {
+	s := strings.TrimSpace(strings.TrimPrefix(p.Status, "error:"))
+	if s == "" || s == string(models.PhaseFailed) {
+		return "update failed"
+	}
+	return s
+}
+
+// rateLimitClass colours a registry's pull budget: red when limited, amber
+// under a tenth left, else calm.
+func rateLimitClass(rl models.RateLimit) string {
+	switch {
+	case rl.Limited:
+		return "badge badge-error"
+	case rl.Limit > 0 && rl.Remaining*10 < rl.Limit:
+		return "badge badge-outdated"
+	default:
+		return "badge badge-unknown"
+	}
+}
+
+// RateLimitText is the wording of a RateLimitBadge.
+func RateLimitText(rl models.RateLimit, now time.Time) string {
+	switch {
+	case rl.Limited && !rl.RetryAfter.IsZero() && rl.RetryAfter.After(now):
+		return fmt.Sprintf("%s: rate limited, retry %s", rl.Registry, RelativeTime(rl.RetryAfter, now))
+	case rl.Limited:
+		return rl.Registry + ": rate limited"
+	case rl.Limit > 0:
+		return fmt.Sprintf("%s: %d/%d pulls left", rl.Registry, rl.Remaining, rl.Limit)
+	default:
+		return rl.Registry + ": no limit reported"
+	}
+}
+
+func pageTitle(title string) string {
+	if title == "" {
+		return "refit"
+	}
+	return title + " · refit"
+}
+
+func statusCode(status int) string { return strconv.Itoa(status) }
+
+// statusText is the reason phrase of status, or "Error" for odd codes.
+func statusText(status int) string {
+	if s := http.StatusText(status); s != "" {
+		return s
+	}
+	return "Error"
+}
+
+// plural is "1 image" or "3 images".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}

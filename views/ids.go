@@ -1,0 +1,75 @@
+package views
+
+import "strings"
+
+// Ids of the elements that htmx swaps or that keep focus across a swap.
+// Templates and tests use the same helpers, so every id= and hx-target agree.
+// The prefixes below are prefix-free ("update-" vs "updateall-"), so ids of
+// different kinds never collide whatever the name.
+const (
+	// TableID is the element that holds every image group and polls calmly;
+	// GET /fragments/images and POST /check answer it.
+	TableID = "images"
+	// ToastsID is the aria-live region error toasts are appended to
+	// (HX-Retarget: #toasts, HX-Reswap: beforeend).
+	ToastsID = "toasts"
+	// EmptyID is the "no running containers" notice.
+	EmptyID = "empty"
+	// ContentID is the <main> element of the layout.
+	ContentID = "content"
+	// ErrorID is the root of ErrorPage.
+	ErrorID = "error"
+	// CheckNowID is the "Check now" button; like every focusable element that
+	// a refresh replaces it has an id, so htmx restores focus after the swap.
+	CheckNowID = "check-now"
+)
+
+// RowID is the id of a container's <tr>.
+func RowID(name string) string { return "row-" + safeID(name) }
+
+// GroupID is the id of an image group's <tbody>; key is models.GroupKey(image).
+func GroupID(key string) string { return "group-" + safeID(key) }
+
+// ToggleID is the id of a container's auto-update form.
+func ToggleID(name string) string { return "toggle-" + safeID(name) }
+
+// ToggleInputID is the id of the checkbox inside the auto-update form, the
+// target of its <label for>. htmx restores focus to it after a swap because
+// it has an id.
+func ToggleInputID(name string) string { return "autoupdate-" + safeID(name) }
+
+// ProgressID is the id of a container's UpdateProgress.
+func ProgressID(name string) string { return "progress-" + safeID(name) }
+
+// UpdateButtonID is the id of a container's Update button.
+func UpdateButtonID(name string) string { return "update-" + safeID(name) }
+
+// UpdateAllID is the id of a group's "Update all" button.
+func UpdateAllID(key string) string { return "updateall-" + safeID(key) }
+
+// Selector returns the CSS id selector of id, for hx-target and HX-Retarget.
+func Selector(id string) string { return "#" + id }
+
+// safeID maps s to characters that need no escaping in a CSS id selector.
+// Letters, digits and "-" stay; "_" becomes "__" and every other byte "_xx"
+// (hex), so the mapping is one-to-one: "a.b", "a-b" and "a_b" stay distinct.
+// Docker names allow [a-zA-Z0-9_.-]; anything else is escaped the same way.
+func safeID(s string) string {
+	const hex = "0123456789abcdef"
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-':
+			b.WriteByte(c)
+		case c == '_':
+			b.WriteString("__")
+		default:
+			b.WriteByte('_')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&0x0f])
+		}
+	}
+	return b.String()
+}

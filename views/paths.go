@@ -1,0 +1,43 @@
+package views
+
+import "net/url"
+
+// Web routes of the browser UI. Handlers register exactly these; templates
+// and tests build URLs only through the helpers below.
+const (
+	// DashboardPath serves the full page (GET).
+	DashboardPath = "/"
+	// ImagesFragmentPath serves ImagesTable alone (GET): the calm auto refresh.
+	ImagesFragmentPath = "/fragments/images"
+	// CheckPath checks every image now (POST): ImagesTable for htmx, else 303 to /.
+	CheckPath = "/check"
+	// LoginPath is the login page (GET) and form (POST).
+	LoginPath = "/login"
+	// LogoutPath ends the session (POST).
+	LogoutPath = "/logout"
+	// CSSPath is the generated Tailwind stylesheet in static.FS.
+	CSSPath = "/static/css/app.css"
+	// HTMXPath is the vendored htmx in static.FS.
+	HTMXPath = "/static/js/htmx.min.js"
+)
+
+// RowPath answers one ContainerRow (GET); rows poll it while updating.
+func RowPath(name string) string { return containerPath(name, "row") }
+
+// UpdatePath starts updating a container (POST) and answers its ContainerRow.
+func UpdatePath(name string) string { return containerPath(name, "update") }
+
+// AutoUpdatePath sets a container's auto-update flag (POST) and answers the
+// AutoUpdateToggle, or 303 to / for a plain form post.
+func AutoUpdatePath(name string) string { return containerPath(name, "auto-update") }
+
+// GroupPath answers one ImageGroup (GET); the group polls it while updating.
+func GroupPath(key string) string { return "/groups/" + url.PathEscape(key) }
+
+// GroupUpdatePath updates every outdated container of a group (POST) and
+// answers the ImageGroup.
+func GroupUpdatePath(key string) string { return GroupPath(key) + "/update" }
+
+func containerPath(name, action string) string {
+	return "/containers/" + url.PathEscape(name) + "/" + action
+}
