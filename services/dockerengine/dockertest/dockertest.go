@@ -64,11 +64,12 @@ func Client(tb testing.TB) *client.Client {
 	tb.Cleanup(func() { cli.Close() })
 	ctx, cancel := context.WithTimeout(tb.Context(), 10*time.Second)
 	defer cancel()
-	if _, err := cli.Ping(ctx); err != nil {
+	ping, err := cli.Ping(ctx)
+	if err != nil {
 		tb.Fatalf("dockertest: ping %s: %v", h, err)
 	}
-	// Ping leaves negotiation to the first real call; do it now so ClientVersion is meaningful to tests.
-	cli.NegotiateAPIVersion(ctx)
+	// Negotiate now rather than on the first call, so ClientVersion is already meaningful to the test.
+	cli.NegotiateAPIVersionPing(ping)
 	return cli
 }
 
