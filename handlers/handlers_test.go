@@ -1,0 +1,235 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gofiber/fiber/v2"
+	"gorm.io/gorm"
+
+	"refit/models"
+	"refit/services"
+	"refit/services/fake"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+const (
+	nginxID = "3d4c5b6a7f8e0123456789abcdef0123456789abcdef0123456789abcdef0123"
+	appID   = "a1b2c3d4e5f60123456789abcdef0123456789abcdef0123456789abcdef0123"
+	app2ID  = "b1b2c3d4e5f60123456789abcdef0123456789abcdef0123456789abcdef0123"
+	dOld    = "sha256:1111111111aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	dNew    = "sha256:2222222222bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+)
+
+// testApp is the real app over real services on the fakes and a real SQLite file.
+type testApp struct {
+	app    *fiber.App
+	engine *fake.Engine
+	reg    *fake.Registry
+	deps   Deps
+	db     *gorm.DB
+}
+
+func newTestApp(t *testing.T) testApp {
+	t.Helper()
+	eng := fake.NewEngine()
+	reg := fake.NewRegistry()
+	eng.AddImage("sha256:img-old", "nginx@"+dOld)
+	eng.AddImage("sha256:img-app", "ghcr.io/org/app@"+dNew)
+	eng.Run(nginxID, "nginx", "nginx", "sha256:img-old")
+	eng.Run(appID, "app", "ghcr.io/org/app:1.2", "sha256:img-app")
+	eng.Run(app2ID, "app-2", "ghcr.io/org/app:1.2", "sha256:img-old-app")
+	reg.Set("docker.io/library/nginx:latest", dNew)
+	reg.Set("ghcr.io/org/app:1.2", dNew)
+
+	db, err := services.OpenDB(filepath.Join(t.TempDir(), "refit.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tog, err := services.NewToggles(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctr := services.NewContainers(eng, reg, tog, log, 4)
+	hist := services.NewHistory(db)
+	upd := services.NewUpdates(eng, auth{}, ctr, hist, log, services.UpdateOptions{})
+	t.Cleanup(upd.Close)
+	if _, err := ctr.Check(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	d := Deps{Log: log, Containers: ctr, Toggles: tog, Updates: upd, History: hist}
+	return testApp{app: New(d), engine: eng, reg: reg, deps: d, db: db}
+}
+
+type auth struct{}
+
+func (auth) Auth(context.Context, string) (models.RegistryAuth, error) {
+	return models.RegistryAuth{}, nil
+}
+
+func (ta testApp) do(t *testing.T, method, target string, body io.Reader) (int, string, http.Header) {
+	t.Helper()
+	req := httptest.NewRequest(method, target, body)
+	resp, err := ta.app.Test(req, -1)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, target, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal([]byte(got), &v); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, got)
+	}
+	pretty, _ := json.MarshalIndent(v, "", "  ")
+	path := filepath.Join("testdata", name+".golden.json")
+	if *update {
+		if err := os.WriteFile(path, append(pretty, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if strings.TrimSpace(string(want)) != string(pretty) {
+		t.Errorf("%s differs from %s:\n%s", name, path, pretty)
+	}
+}
+
+func TestAPIImagesMatchesGolden(t *testing.T) {
+	ta := newTestApp(t)
+	if err := ta.deps.Toggles.Set("nginx", true); err != nil {
+		t.Fatal(err)
+	}
+	status, body, h := ta.do(t, "GET", "/api/images", nil)
+	if status != 200 || !strings.HasPrefix(h.Get("Content-Type"), "application/json") {
+		t.Fatalf("GET /api/images = %d %s", status, h.Get("Content-Type"))
+	}
+	golden(t, "images", body)
+}
+
+func TestAPIImagesEmptyIsArray(t *testing.T) {
+	ta := newTestApp(t)
+	ta.engine.Remove(nginxID)
+	ta.engine.Remove(appID)
+	ta.engine.Remove(app2ID)
+	if err := ta.deps.Containers.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, body, _ := ta.do(t, "GET", "/api/images", nil); strings.TrimSpace(body) != "[]" {
+		t.Errorf("GET /api/images with no containers = %q, want []", body)
+	}
+}
+
+// TestAPIErrorTable checks every row of the contract's error table, byte for byte.
+func TestAPIErrorTable(t *testing.T) {
+	ta := newTestApp(t)
+	tests := []struct {
+		method, path string
+		status       int
+		body         string
+	}{
+		{"GET", "/api/images/3d4c5b6a7f8e", 400, "bad path: /api/images/{id}/{action}\n"},
+		{"GET", "/api/images/3d4c5b6a7f8e/progress/extra", 400, "bad path: /api/images/{id}/{action}\n"},
+		{"GET", "/api/images//progress", 400, "bad path: /api/images/{id}/{action}\n"},
+		{"POST", "/api/images/3d4c5b6a7f8e/", 400, "bad path: /api/images/{id}/{action}\n"},
+		{"POST", "/api/images/3d4c5b6a7f8e/explode", 400, "unknown action\n"},
+		{"GET", "/api/images/nope/progress", 404, "container not found\n"},
+		{"POST", "/api/images/nope/update", 404, "container not found\n"},
+		{"POST", "/api/images/nope/auto-update", 404, "container not found\n"},
+		{"GET", "/api/images/3d4c5b6a7f8e/progress", 404, "no progress\n"},
+		{"GET", "/api/images/nginx/progress", 404, "no progress\n"},
+		{"GET", "/api/images/" + nginxID + "/progress", 404, "no progress\n"},
+		{"GET", "/api/images/3d4c5b6a7f8e/update", 405, "method not allowed\n"},
+		{"GET", "/api/images/3d4c5b6a7f8e/auto-update", 405, "method not allowed\n"},
+		{"POST", "/api/images/3d4c5b6a7f8e/progress", 405, "method not allowed\n"},
+		{"DELETE", "/api/images/3d4c5b6a7f8e/update", 405, "method not allowed\n"},
+		{"POST", "/api/images", 405, "method not allowed\n"},
+		{"DELETE", "/api/images", 405, "method not allowed\n"},
+		{"GET", "/api/check", 405, "method not allowed\n"},
+		{"GET", "/api/groups/nginx:latest/update", 405, "method not allowed\n"},
+		{"POST", "/api/groups/nope:1/update", 404, "image not found\n"},
+		{"POST", "/api/groups/ghcr.io%2Forg%2Fnope:1/update", 404, "image not found\n"},
+		{"POST", "/health", 405, "method not allowed\n"},
+		{"GET", "/api/nothing-here", 404, "not found\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			status, body, h := ta.do(t, tc.method, tc.path, nil)
+			if status != tc.status || body != tc.body {
+				t.Errorf("%s %s = %d %q, want %d %q", tc.method, tc.path, status, body, tc.status, tc.body)
+			}
+			if !strings.HasPrefix(h.Get("Content-Type"), "text/plain") {
+				t.Errorf("Content-Type = %q, want text/plain", h.Get("Content-Type"))
+			}
+		})
+	}
+}
+
+func TestHealthIsEmpty200(t *testing.T) {
+	ta := newTestApp(t)
+	status, body, _ := ta.do(t, "GET", "/health", nil)
+	if status != 200 || body != "" {
+		t.Errorf("GET /health = %d %q, want 200 and an empty body", status, body)
+	}
+}
+
+func TestAutoUpdateTogglePersistsByName(t *testing.T) {
+	ta := newTestApp(t)
+	for i, want := range []string{`{"auto_update":true}`, `{"auto_update":false}`, `{"auto_update":true}`} {
+		id := []string{"3d4c5b6a7f8e", "nginx", nginxID}[i] // short ID, name and full ID all work
+		status, body, _ := ta.do(t, "POST", "/api/images/"+id+"/auto-update", nil)
+		if status != 200 || body != want {
+			t.Fatalf("toggle %d via %s = %d %s, want 200 %s", i, id, status, body, want)
+		}
+	}
+	// Reopening the database (a restart) keeps it, keyed by name.
+	tog2, err := services.NewToggles(ta.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tog2.AutoUpdate("nginx") {
+		t.Error("toggle did not survive reopening the database")
+	}
+	_, body, _ := ta.do(t, "GET", "/api/images", nil)
+	if !strings.Contains(body, `"container_name":"nginx","local_digest":"sha256:1111111111","status":"outdated","auto_update":true`) {
+		t.Errorf("GET /api/images does not show the toggle: %s", body)
+	}
+}
+
+func TestAPICheckAnswersLikeImages(t *testing.T) {
+	ta := newTestApp(t)
+	ta.reg.Set("docker.io/library/nginx:latest", dOld)
+	status, body, _ := ta.do(t, "POST", "/api/check", nil)
+	if status != 200 || !strings.Contains(body, `"image":"nginx:latest","remote_digest":"sha256:1111111111","status":"uptodate"`) {
+		t.Errorf("POST /api/check = %d %s", status, body)
+	}
+	_, list, _ := ta.do(t, "GET", "/api/images", nil)
+	if list != body {
+		t.Errorf("GET /api/images after a check differs from the check's answer")
+	}
+}
+
+func TestAPIRateLimit(t *testing.T) {
+	ta := newTestApp(t)
+	status, body, _ := ta.do(t, "GET", "/api/ratelimit", nil)
+	if status != 200 || !strings.Contains(body, `"rate_limited":false`) {
+		t.Errorf("GET /api/ratelimit = %d %s", status, body)
+	}
+}
