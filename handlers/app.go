@@ -5,13 +5,17 @@ package handlers
 
 import (
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/etag"
+	"github.com/gofiber/fiber/v2/middleware/filesystem"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 
 	"refit/services"
+	"refit/static"
 )
 
 // Deps are the services the handlers use.
@@ -36,6 +40,10 @@ func New(d Deps) *fiber.App {
 	})
 	app.Use(recover.New())
 	app.Use(requestLog(d.Log))
+	// Embedded assets: an ETag lets browsers revalidate cheaply after an hour.
+	app.Use("/static", etag.New(), filesystem.New(filesystem.Config{
+		Root: http.FS(static.FS), MaxAge: 3600,
+	}))
 	routes(app, d)
 	return app
 }
@@ -73,9 +81,3 @@ func actor(c *fiber.Ctx) string {
 }
 
 const localUser = "user"
-
-// htmlError renders errors for browsers. Replaced by views once they land.
-func htmlError(c *fiber.Ctx, status int, msg string) error {
-	c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
-	return c.Status(status).SendString(msg + "\n")
-}

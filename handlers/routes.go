@@ -20,4 +20,13 @@ func routes(app *fiber.App, d Deps) {
 	api.Post("/check", apiCheck(d.Containers))
 	api.Get("/ratelimit", apiRateLimit(d.Containers))
 	api.Get("/history", apiHistory(d.History))
+
+	app.Get("/", handleContainersPage(d.Containers, d.Updates))
+	app.Get("/fragments/images", handleImagesTable(d.Containers, d.Updates))
+	app.Post("/check", handleCheck(d.Containers, d.Updates))
+	app.Get("/containers/:name/row", handleContainerRow(d.Containers, d.Updates))
+	app.Post("/containers/:name/update", handleUpdateContainer(d.Containers, d.Updates))
+	app.Post("/containers/:name/auto-update", handleToggleAutoUpdate(d.Containers, d.Toggles))
+	app.Get("/groups/:key", handleGroup(d.Containers, d.Updates))
+	app.Post("/groups/:key/update", handleUpdateGroup(d.Containers, d.Updates))
 }

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"refit/models"
@@ -30,7 +31,8 @@ type Containers struct {
 	log         *slog.Logger
 	concurrency int
 
-	checkMu sync.Mutex // one check or refresh at a time
+	checkMu  sync.Mutex // one check or refresh at a time
+	checking atomic.Bool
 
 	mu         sync.RWMutex
 	containers []models.Container
@@ -59,6 +61,8 @@ func (s *Containers) OnCheck(f func([]models.ImageGroup)) { s.onCheck = append(s
 // Check lists running containers, asks the registry once per unique image
 // (HEAD only, bounded concurrency), and replaces the snapshot.
 func (s *Containers) Check(ctx context.Context) ([]models.ImageGroup, error) {
+	s.checking.Store(true)
+	defer s.checking.Store(false)
 	s.checkMu.Lock()
 	cs, err := s.engine.Running(ctx)
 	if err != nil {
@@ -326,3 +330,6 @@ func (s *Containers) Group(image string) (models.ImageGroup, error) {
 
 // RateLimits returns the pull budgets registries last reported.
 func (s *Containers) RateLimits() []models.RateLimit { return s.reg.RateLimits() }
+
+// Checking reports whether a full check is running.
+func (s *Containers) Checking() bool { return s.checking.Load() }

@@ -1,0 +1,115 @@
+package handlers
+
+import (
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"refit/services"
+	"refit/views"
+)
+
+// handleContainersPage shows every image group with its containers.
+func handleContainersPage(ctr *services.Containers, upd *services.Updates) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		return page(c, "Containers", views.ContainersPage(dashboard(c, ctr, upd)))
+	}
+}
+
+// handleImagesTable answers the table alone, for the calm auto refresh.
+func handleImagesTable(ctr *services.Containers, upd *services.Updates) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		return render(c, views.ImagesTable(dashboard(c, ctr, upd)))
+	}
+}
+
+// handleCheck checks every image now and answers the refreshed table.
+func handleCheck(ctr *services.Containers, upd *services.Updates) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if _, err := ctr.Check(c.UserContext()); err != nil {
+			return err
+		}
+		if !isHTMX(c) {
+			return backHome(c)
+		}
+		return render(c, views.ImagesTable(dashboard(c, ctr, upd)))
+	}
+}
+
+// handleContainerRow answers one row; rows poll it while they update.
+func handleContainerRow(ctr *services.Containers, upd *services.Updates) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		return renderRow(c, ctr, upd, c.Params("name"))
+	}
+}
+
+// handleUpdateContainer starts updating one container and answers its row,
+// which polls itself until the job ends.
+func handleUpdateContainer(ctr *services.Containers, upd *services.Updates) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if _, err := upd.StartContainer(c.Params("name"), actor(c)); err != nil {
+			return err
+		}
+		if !isHTMX(c) {
+			return backHome(c)
+		}
+		return renderRow(c, ctr, upd, c.Params("name"))
+	}
+}
+
+func renderRow(c *fiber.Ctx, ctr *services.Containers, upd *services.Updates, name string) error {
+	item, g, err := ctr.Find(name)
+	if err != nil {
+		// Gone (removed outside refit): a row without a trigger stops the polling.
+		return render(c, views.MissingRow(name))
+	}
+	return render(c, views.ContainerRow(views.NewRowData(g, item, jobsOf(upd), viewer(c))))
+}
+
+// handleToggleAutoUpdate sets a container's auto-update flag to what the
+// checkbox says and answers the toggle.
+func handleToggleAutoUpdate(ctr *services.Containers, tog *services.Toggles) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		item, _, err := ctr.Find(c.Params("name"))
+		if err != nil {
+			return err
+		}
+		on := c.FormValue(views.AutoUpdateField) == "on"
+		if err := tog.Set(item.ContainerName, on); err != nil {
+			return err
+		}
+		if !isHTMX(c) {
+			return backHome(c)
+		}
+		return render(c, views.AutoUpdateToggle(item.ContainerName, on, viewer(c)))
+	}
+}
+
+// handleGroup answers one group; a group polls it while it updates.
+func handleGroup(ctr *services.Containers, upd *services.Updates) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		g, err := ctr.Group(c.Params("key"))
+		if err != nil {
+			return err
+		}
+		return render(c, views.ImageGroup(views.NewGroupData(g, jobsOf(upd), viewer(c), time.Now())))
+	}
+}
+
+// handleUpdateGroup updates every outdated container of a group with one
+// pull and answers the group, which polls itself until the job ends.
+func handleUpdateGroup(ctr *services.Containers, upd *services.Updates) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		g, err := ctr.Group(c.Params("key"))
+		if err != nil {
+			return err
+		}
+		if err := upd.StartGroup(g.Image, actor(c)); err != nil {
+			return err
+		}
+		if !isHTMX(c) {
+			return backHome(c)
+		}
+		return render(c, views.ImageGroup(views.NewGroupData(g, jobsOf(upd), viewer(c), time.Now())))
+	}
+}
