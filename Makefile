@@ -32,7 +32,7 @@ test-docker:      ## make test against a private, throwaway Docker engine (needs
 	trap '.ci/dockerd stop "$$d"' EXIT; \
 	host=$$(.ci/dockerd start "$$d"); \
 	echo "engine: $$host"; \
-	REFIT_TEST_DOCKER_HOST=$$host $(MAKE) test
+	REFIT_TEST_DOCKER_HOST=$$host $(MAKE) --no-print-directory test
 
 lint:             ## go vet + gofmt
 	go vet ./...

@@ -18,9 +18,24 @@ func TestEnginePullsFromLoopbackRegistryAndRuns(t *testing.T) {
 	cli := dockertest.Client(t)
 	reg := ocitest.NewRegistry(t)
 	ref := reg.Ref("test/app:1")
-	digest := reg.Push(t, "test/app:1", ocitest.ImageOpts{Labels: map[string]string{"refit.test": "1"}})
+	opts := ocitest.ImageOpts{Labels: map[string]string{"refit.test": "1"}, Marker: "pull"}
+	digest := reg.Push(t, "test/app:1", opts)
 
 	dockertest.Pull(t, cli, ref)
+	layers, err := ocitest.Image(t, opts).Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range layers {
+		d, err := l.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The engine may already hold the shared testapp layer from another test, so 0 is fine for it.
+		if n := reg.BlobGets(d.String()); n > 1 || (i > 0 && n != 1) {
+			t.Errorf("layer %d (%s) fetched %d times, want once", i, d, n)
+		}
+	}
 	img, err := cli.ImageInspect(t.Context(), ref)
 	if err != nil {
 		t.Fatal(err)
