@@ -15,6 +15,8 @@ const (
 	ToastsID = "toasts"
 	// EmptyID is the "no running containers" notice.
 	EmptyID = "empty"
+	// DashboardID is the root of ContainersPage.
+	DashboardID = "dashboard"
 	// ContentID is the <main> element of the layout.
 	ContentID = "content"
 	// ErrorID is the root of ErrorPage.
