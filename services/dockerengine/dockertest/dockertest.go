@@ -27,6 +27,7 @@ import (
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
+	"github.com/docker/docker/errdefs"
 	"github.com/docker/docker/pkg/jsonmessage"
 	"github.com/docker/docker/pkg/stdcopy"
 )
@@ -405,7 +406,7 @@ func parseRestartPolicy(s string) (container.RestartPolicy, error) {
 // Docker error definitions implement, so this package needs neither.
 func isNotFound(err error) bool {
 	var nf interface{ NotFound() }
-	return errors.As(err, &nf)
+	return errors.As(err, &nf) || errdefs.IsNotFound(err) || strings.Contains(err.Error(), "No such container")
 }
 
 // tarTags returns the RepoTags listed in a docker save tarball's manifest.json.

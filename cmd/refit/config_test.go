@@ -1,0 +1,66 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestParseConfigDefaults(t *testing.T) {
+	c, err := parseConfig("serve", nil, env(nil), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":8099" || c.DB != "refit.db" || c.CheckInterval != 6*time.Hour || c.LogFormat != "text" {
+		t.Errorf("defaults = %+v", c)
+	}
+}
+
+func TestParseConfigFlagBeatsEnvBeatsDefault(t *testing.T) {
+	c, err := parseConfig("serve", []string{"-addr", "127.0.0.1:9000"},
+		env(map[string]string{"REFIT_ADDR": ":7000", "REFIT_DB": "/tmp/x.db", "REFIT_CHECK_INTERVAL": "30m"}), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:9000" || c.DB != "/tmp/x.db" || c.CheckInterval != 30*time.Minute {
+		t.Errorf("got %+v", c)
+	}
+}
+
+func TestParseConfigRejectsBadValuesWithOneLine(t *testing.T) {
+	tests := []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"-addr", "8099"}, nil, `invalid -addr "8099"`},
+		{nil, map[string]string{"REFIT_CHECK_INTERVAL": "soon"}, `invalid -check-interval "soon"`},
+		{[]string{"-settle", "0s"}, nil, `invalid -settle "0s"`},
+		{[]string{"-max-pulls", "0"}, nil, `invalid -max-pulls "0"`},
+		{[]string{"-log-level", "loud"}, nil, `invalid -log-level "loud"`},
+		{[]string{"-log-format", "xml"}, nil, `invalid -log-format "xml"`},
+		{[]string{"extra"}, nil, `unexpected argument "extra"`},
+	}
+	for _, tc := range tests {
+		_, err := parseConfig("serve", tc.args, env(tc.env), &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("parseConfig(%v, %v) error = %v, want one line containing %q", tc.args, tc.env, err, tc.want)
+		}
+	}
+}
+
+func TestHelpListsEveryOptionWithItsEnv(t *testing.T) {
+	var out bytes.Buffer
+	_, err := parseConfig("serve", []string{"-h"}, env(nil), &out)
+	if err == nil {
+		t.Fatal("-h gave no error; want flag.ErrHelp")
+	}
+	for _, o := range options {
+		if !strings.Contains(out.String(), "-"+o.name) || !strings.Contains(out.String(), o.env) {
+			t.Errorf("help lacks -%s or %s:\n%s", o.name, o.env, out.String())
+		}
+	}
+}

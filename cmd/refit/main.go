@@ -1,0 +1,191 @@
+// Command refit lists running containers grouped by image, tells which are
+// behind their registry tag, and updates them. See README.md.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"refit/handlers"
+	"refit/services"
+	"refit/services/dockerengine"
+	"refit/services/oci"
+)
+
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "refit:", err)
+			os.Exit(1)
+		}
+	}
+}
+
+// run is refit without the process around it, so tests can call it.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve", "check":
+	case "version":
+		fmt.Fprintln(stdout, "refit", version)
+		return nil
+	default:
+		return fmt.Errorf("unknown command %q (see refit --help)", cmd)
+	}
+	cfg, err := parseConfig(cmd, args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	a, err := build(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if cmd == "check" {
+		return checkOnce(ctx, a, cfg.JSON, stdout)
+	}
+	return serve(ctx, a, cfg, log)
+}
+
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// app is every long-lived piece, wired once.
+type app struct {
+	engine *dockerengine.Engine
+	deps   handlers.Deps
+	close  func()
+}
+
+func build(cfg Config, log *slog.Logger) (*app, error) {
+	db, err := services.OpenDB(cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	sqlDB, _ := db.DB()
+	engine, err := dockerengine.New(dockerengine.Options{})
+	if err != nil {
+		sqlDB.Close()
+		return nil, err
+	}
+	reg, err := oci.New(oci.Options{})
+	if err != nil {
+		sqlDB.Close()
+		return nil, err
+	}
+	tog, err := services.NewToggles(db)
+	if err != nil {
+		sqlDB.Close()
+		return nil, err
+	}
+	ctr := services.NewContainers(engine, reg, tog, log, cfg.CheckConcurrency)
+	hist := services.NewHistory(db)
+	upd := services.NewUpdates(engine, reg, ctr, hist, log, services.UpdateOptions{
+		MaxPulls: cfg.MaxPulls, HealthTimeout: cfg.HealthTimeout, Settle: cfg.Settle,
+	})
+	ctr.OnCheck(upd.AutoUpdate)
+	return &app{
+		engine: engine,
+		deps:   handlers.Deps{Log: log, Containers: ctr, Toggles: tog, Updates: upd, History: hist},
+		close: func() {
+			upd.Close()
+			engine.Close()
+			sqlDB.Close()
+		},
+	}, nil
+}
+
+func serve(ctx context.Context, a *app, cfg Config, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	if v, err := a.engine.Ping(ctx); err != nil {
+		log.Warn("docker engine not reachable; will keep trying", "error", err)
+	} else {
+		log.Info("docker engine", "api_version", v)
+		if _, err := a.deps.Updates.Recover(ctx); err != nil {
+			log.Error("recovering interrupted updates failed", "error", err)
+		}
+	}
+	ctr := a.deps.Containers
+	go ctr.Watch(ctx)
+	go checkLoop(ctx, ctr, cfg.CheckInterval, log)
+
+	srv := handlers.New(a.deps)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Listener(ln) }()
+	log.Info("refit listening", "addr", ln.Addr().String(), "version", version)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	return srv.ShutdownWithTimeout(10 * time.Second)
+}
+
+// checkLoop checks at start and then on every interval.
+func checkLoop(ctx context.Context, ctr *services.Containers, every time.Duration, log *slog.Logger) {
+	for {
+		if _, err := ctr.Check(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("check failed", "error", err)
+		}
+		if every == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
+		}
+	}
+}
+
+// checkOnce is `refit check`: one check, printed, for cron and scripts.
+func checkOnce(ctx context.Context, a *app, asJSON bool, w io.Writer) error {
+	groups, err := a.deps.Containers.Check(ctx)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(groups)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "IMAGE\tCONTAINER\tID\tLOCAL\tREMOTE\tSTATUS")
+	for _, g := range groups {
+		for _, c := range g.Containers {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", g.Image, c.ContainerName, c.ContainerID, c.LocalDigest, g.RemoteDigest, c.Status)
+		}
+		if g.Reason != "" && g.Status == "unknown" {
+			fmt.Fprintf(tw, "%s\t\t\t\t\t(%s)\n", g.Image, g.Reason)
+		}
+	}
+	return tw.Flush()
+}
