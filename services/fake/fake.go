@@ -1,5 +1,5 @@
-// Package fake provides in-memory implementations of services.Engine and
-// services.Registry for tests and demos. Their state is plain fields behind a
+// Package fake provides in-memory implementations of services.Engine,
+// services.Updater and services.Registry for tests and demos. Their state is plain fields behind a
 // mutex so tests can script and read it; enginetest keeps them honest.
 package fake
 
@@ -13,11 +13,20 @@ import (
 	"refit/models"
 )
 
-// Engine is an in-memory Docker engine.
+// Engine is an in-memory Docker engine with a registry behind it: Publish
+// puts an image in the registry, Pull brings it to the engine, Recreate
+// moves a container to it.
 type Engine struct {
 	mu         sync.Mutex
 	containers map[string]*Container
 	images     map[string][]string // image ID → RepoDigests
+	tags       map[string]string   // local reference → image ID
+	remote     map[string]published
+	pullEvents map[string][]models.PullEvent
+	pullErrs   map[string]error
+	pulls      map[string]int
+	failSteps  map[string]map[string]error // container name → step → error
+	busy       map[string]bool             // names being recreated
 	subs       []chan models.EngineEvent
 	// ListErr, when set, is returned by Running.
 	ListErr error
@@ -29,11 +38,24 @@ type Engine struct {
 type Container struct {
 	models.Container
 	Running bool
+	// Health is "" for a container without a healthcheck, else "starting",
+	// "healthy" or "unhealthy".
+	Health string
 }
 
 // NewEngine returns an empty engine.
 func NewEngine() *Engine {
-	return &Engine{containers: map[string]*Container{}, images: map[string][]string{}}
+	return &Engine{
+		containers: map[string]*Container{},
+		images:     map[string][]string{},
+		tags:       map[string]string{},
+		remote:     map[string]published{},
+		pullEvents: map[string][]models.PullEvent{},
+		pullErrs:   map[string]error{},
+		pulls:      map[string]int{},
+		failSteps:  map[string]map[string]error{},
+		busy:       map[string]bool{},
+	}
 }
 
 // AddImage records an image and its RepoDigests.
