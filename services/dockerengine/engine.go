@@ -1,4 +1,5 @@
-// Package dockerengine implements services.Engine over the Docker Engine API.
+// Package dockerengine implements services.Engine and services.Updater over
+// the Docker Engine API.
 // It is the only package that imports the Docker client. The API version is
 // negotiated with the daemon, never pinned: Debian's 20.10 speaks 1.41 while
 // Docker 29 refuses clients below 1.44.
@@ -35,6 +36,7 @@ type Engine struct {
 
 	mu         sync.Mutex
 	configured map[string]string // container ID → Config.Image; fixed for a container's life
+	busy       map[string]bool   // names of containers being recreated
 }
 
 // New connects to the engine named by opts (lazily: the first call
@@ -48,7 +50,7 @@ func New(opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("docker client: %w", err)
 	}
-	return &Engine{cli: cli, configured: map[string]string{}}, nil
+	return &Engine{cli: cli, configured: map[string]string{}, busy: map[string]bool{}}, nil
 }
 
 // Close releases the client's connections.

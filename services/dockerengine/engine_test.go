@@ -1,0 +1,86 @@
+package dockerengine_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/client"
+
+	"refit/services"
+	"refit/services/dockerengine"
+	"refit/services/dockerengine/dockertest"
+	"refit/services/enginetest"
+	"refit/services/oci/ocitest"
+)
+
+// fixture runs the conformance suite against the engine behind
+// REFIT_TEST_DOCKER_HOST, with its own loopback registry.
+type fixture struct {
+	cli *client.Client
+	reg *ocitest.Registry
+	eng *dockerengine.Engine
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	cli := dockertest.Client(t)
+	eng, err := dockerengine.New(dockerengine.Options{Host: dockertest.Host(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eng.Close() })
+	f := &fixture{cli: cli, reg: ocitest.NewRegistry(t), eng: eng}
+	t.Cleanup(f.removeImages)
+	return f
+}
+
+// removeImages removes what was pulled from this fixture's registry,
+// including versions whose tag moved on. Not forced: what is in use stays.
+func (f *fixture) removeImages() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	imgs, err := f.cli.ImageList(ctx, image.ListOptions{All: true})
+	if err != nil {
+		return
+	}
+	prefix := f.reg.Host() + "/"
+	for _, im := range imgs {
+		for _, r := range append(im.RepoTags, im.RepoDigests...) {
+			if strings.HasPrefix(r, prefix) {
+				f.cli.ImageRemove(ctx, im.ID, image.RemoveOptions{Force: true, PruneChildren: true})
+				break
+			}
+		}
+	}
+}
+
+func (f *fixture) Engine() services.Updater { return f.eng }
+func (f *fixture) Ref() string              { return f.reg.Ref("enginetest/app:latest") }
+func (f *fixture) MissingRef() string       { return f.reg.Ref("enginetest/app:missing") }
+
+func (f *fixture) PushVersion(t *testing.T, v int) string {
+	return f.reg.Push(t, "enginetest/app:latest", ocitest.ImageOpts{
+		Marker: fmt.Sprintf("v%d", v),
+		Labels: map[string]string{"refit.test.version": fmt.Sprint(v)},
+	})
+}
+
+func (f *fixture) RunContainer(t *testing.T, name string, v int) string {
+	f.PushVersion(t, v)
+	dockertest.Pull(t, f.cli, f.Ref())
+	id := dockertest.Run(t, f.cli, dockertest.RunOpts{Name: name, Image: f.Ref()})
+	// Recreates give the name to new containers and park old ones.
+	dockertest.RemoveAtCleanup(t, f.cli, name)
+	dockertest.RemoveAtCleanup(t, f.cli, name+dockerengine.OldSuffix)
+	return id
+}
+
+func (f *fixture) StopContainer(t *testing.T, id string) { dockertest.Stop(t, f.cli, id) }
+
+func TestConformance(t *testing.T) {
+	enginetest.Run(t, func(t *testing.T) enginetest.Fixture { return newFixture(t) })
+}

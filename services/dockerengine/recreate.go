@@ -1,0 +1,627 @@
+package dockerengine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/errdefs"
+	"github.com/docker/docker/pkg/stdcopy"
+
+	"refit/models"
+)
+
+// OldSuffix is appended to the name of a container while its replacement
+// comes up. It is fixed so that Recover finds what a crash left behind.
+const OldSuffix = "-refit-old"
+
+// swarmServiceLabel marks swarm tasks, which swarm recreates on its own.
+const swarmServiceLabel = "com.docker.swarm.service.id"
+
+// Defaults for a zero RecreateOptions.HealthTimeout and Settle.
+const (
+	DefaultHealthTimeout = 2 * time.Minute
+	DefaultSettle        = 10 * time.Second
+)
+
+// rollbackTimeout bounds the rollback, which runs on a context of its own
+// because the caller's may be the reason for it.
+const rollbackTimeout = 2 * time.Minute
+
+// The steps of a recreate, as RecreateOptions.Step and Hook see them.
+const (
+	StepRenaming    = "renaming"
+	StepCreating    = "creating"
+	StepStopping    = "stopping"
+	StepStarting    = "starting"
+	StepWaiting     = "waiting"
+	StepRemovingOld = "removing old"
+	StepRollingBack = "rolling back"
+)
+
+// member is one container a recreate replaces: the one asked for, or one
+// that shares its network namespace.
+type member struct {
+	old     container.InspectResponse
+	name    string // without "/"
+	running bool   // when the recreate began
+	parent  int    // index of the member whose namespace it joins, or -1
+	spec    spec
+
+	renamed bool
+	newID   string
+	// startedAt and restarts are the new container's, read right after its
+	// start; a change means it died and was restarted.
+	startedAt string
+	restarts  int
+	upSince   time.Time
+}
+
+// recreate is one Recreate in progress.
+type recreate struct {
+	e       *Engine
+	opts    models.RecreateOptions
+	members []*member
+}
+
+// Recreate implements services.Updater. It renames the old container to
+// name+OldSuffix, creates the new one under the original name, stops the old
+// one, starts the new one, waits for it to come up, and removes the old one
+// (never its volumes). Containers that share its network namespace are
+// recreated with it, pointing at the new container.
+//
+// Errors before anything is touched wrap models.ErrNotFound (no such
+// container or image), models.ErrInvalid (swarm tasks, --rm containers) or
+// models.ErrConflict. Once something is touched, a failure rolls back and
+// returns a *models.RecreateError.
+func (e *Engine) Recreate(ctx context.Context, id string, opts models.RecreateOptions) (string, error) {
+	r, err := e.plan(ctx, id, opts)
+	if err != nil {
+		return "", err
+	}
+	defer e.release(r.names())
+
+	// No deferred rollback: a crash must leave what Recover expects, and
+	// tests simulate one with runtime.Goexit in a Hook.
+	steps := []struct {
+		name string
+		do   func(context.Context) error
+	}{
+		{StepRenaming, r.rename},
+		{StepCreating, r.create},
+		{StepStopping, r.stop},
+		{StepStarting, r.start},
+		{StepWaiting, r.wait},
+	}
+	for _, s := range steps {
+		if err := ctx.Err(); err != nil {
+			return "", r.rollback(ctx, fmt.Sprintf("cancelled before %s: %v", s.name, err))
+		}
+		r.step(s.name)
+		if err := s.do(ctx); err != nil {
+			return "", r.rollback(ctx, err.Error())
+		}
+		if err := r.hook(s.name); err != nil {
+			return "", r.rollback(ctx, fmt.Sprintf("hook after %s: %v", s.name, err))
+		}
+	}
+
+	// The new containers are up: from here on there is no way back.
+	newID := r.members[0].newID
+	r.step(StepRemovingOld)
+	if err := r.removeOld(ctx); err != nil {
+		return newID, &models.RecreateError{Reason: err.Error()}
+	}
+	if err := r.hook(StepRemovingOld); err != nil {
+		return newID, &models.RecreateError{Reason: fmt.Sprintf("hook after %s: %v; the new container runs as %s and the old one is removed",
+			StepRemovingOld, err, r.members[0].name)}
+	}
+	return newID, nil
+}
+
+// plan inspects everything the recreate needs and reserves the names. It
+// changes nothing in the engine.
+func (e *Engine) plan(ctx context.Context, id string, opts models.RecreateOptions) (*recreate, error) {
+	old, err := e.cli.ContainerInspect(ctx, id)
+	if errdefs.IsNotFound(err) {
+		return nil, fmt.Errorf("recreate %s: %w", id, models.ErrContainerNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("inspect container %s: %w", id, err)
+	}
+	r := &recreate{e: e, opts: opts}
+	ref := opts.Image
+	if ref == "" {
+		ref = old.Config.Image
+	}
+	if _, err := e.cli.ImageInspect(ctx, ref); err != nil {
+		if errdefs.IsNotFound(err) {
+			return nil, fmt.Errorf("recreate %s from %s: %w", strings.TrimPrefix(old.Name, "/"), ref, models.ErrImageNotFound)
+		}
+		return nil, fmt.Errorf("inspect image %s: %w", ref, err)
+	}
+	main, err := e.member(ctx, old, ref, -1)
+	if err != nil {
+		return nil, err
+	}
+	r.members = append(r.members, main)
+
+	// Dependents: the engine stores network mode container:<full ID> even
+	// when the user named the container.
+	list, err := e.cli.ContainerList(ctx, container.ListOptions{All: true})
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	for i := 0; i < len(r.members); i++ {
+		p := r.members[i]
+		for _, c := range list {
+			target := container.NetworkMode(c.HostConfig.NetworkMode).ConnectedContainer()
+			if target == "" || (target != p.old.ID && target != p.name) {
+				continue
+			}
+			dep, err := e.cli.ContainerInspect(ctx, c.ID)
+			if err != nil {
+				return nil, fmt.Errorf("inspect container %s that shares the network of %s: %w", models.ShortID(c.ID), p.name, err)
+			}
+			m, err := e.member(ctx, dep, dep.Config.Image, i)
+			if err != nil {
+				return nil, fmt.Errorf("%s shares the network of %s: %w", strings.TrimPrefix(dep.Name, "/"), p.name, err)
+			}
+			r.members = append(r.members, m)
+		}
+	}
+
+	if err := e.reserve(r.names()); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// member checks that old may be recreated and builds its create request.
+func (e *Engine) member(ctx context.Context, old container.InspectResponse, ref string, parent int) (*member, error) {
+	name := strings.TrimPrefix(old.Name, "/")
+	switch {
+	case old.Config.Labels[swarmServiceLabel] != "":
+		return nil, fmt.Errorf("container %s is a swarm task: %w", name, models.ErrInvalid)
+	case strings.HasSuffix(name, OldSuffix):
+		return nil, fmt.Errorf("container %s is left from an interrupted update; recover first: %w", name, models.ErrInvalid)
+	case old.HostConfig.AutoRemove:
+		// Stopping it would delete it, and with it the way back.
+		return nil, fmt.Errorf("container %s was started with --rm: %w", name, models.ErrInvalid)
+	case old.State != nil && old.State.Paused:
+		return nil, fmt.Errorf("container %s is paused: %w", name, models.ErrConflict)
+	}
+	if _, err := e.cli.ContainerInspect(ctx, name+OldSuffix); err == nil {
+		return nil, fmt.Errorf("container %s exists from an interrupted update; recover first: %w", name+OldSuffix, models.ErrConflict)
+	} else if !errdefs.IsNotFound(err) {
+		return nil, fmt.Errorf("inspect container %s: %w", name+OldSuffix, err)
+	}
+
+	img, err := e.cli.ImageInspect(ctx, old.Image)
+	if err != nil {
+		// Without the old image refit cannot tell the user's settings from
+		// the image's defaults, and would pin the old defaults.
+		return nil, fmt.Errorf("inspect image %s of container %s: %v: %w", models.ShortID(strings.TrimPrefix(old.Image, "sha256:")), name, err, models.ErrConflict)
+	}
+	in := specInput{old: old, oldImage: img.Config, ref: ref, api: e.cli.ClientVersion()}
+	if old.HostConfig.NetworkMode.IsHost() {
+		info, err := e.cli.Info(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("engine info: %w", err)
+		}
+		in.daemonHostname = info.Name
+	}
+	return &member{
+		old:     old,
+		name:    name,
+		running: old.State != nil && (old.State.Running || old.State.Restarting),
+		parent:  parent,
+		spec:    specFor(in),
+	}, nil
+}
+
+func (r *recreate) names() []string {
+	out := make([]string, len(r.members))
+	for i, m := range r.members {
+		out[i] = m.name
+	}
+	return out
+}
+
+func (r *recreate) step(s string) {
+	if r.opts.Step != nil {
+		r.opts.Step(s)
+	}
+}
+
+func (r *recreate) hook(s string) error {
+	if r.opts.Hook != nil {
+		return r.opts.Hook(s)
+	}
+	return nil
+}
+
+func (r *recreate) rename(ctx context.Context) error {
+	for _, m := range r.members {
+		if err := r.e.cli.ContainerRename(ctx, m.old.ID, m.name+OldSuffix); err != nil {
+			return fmt.Errorf("rename %s to %s: %w", m.name, m.name+OldSuffix, err)
+		}
+		m.renamed = true
+	}
+	return nil
+}
+
+func (r *recreate) create(ctx context.Context) error {
+	for _, m := range r.members {
+		if m.parent >= 0 {
+			m.spec.host.NetworkMode = container.NetworkMode("container:" + r.members[m.parent].newID)
+		}
+		resp, err := r.e.cli.ContainerCreate(ctx, m.spec.config, m.spec.host, m.spec.net, nil, m.name)
+		if err != nil {
+			return fmt.Errorf("create %s: %w", m.name, err)
+		}
+		m.newID = resp.ID
+		for _, ep := range m.spec.connect {
+			if err := r.e.cli.NetworkConnect(ctx, ep.network, m.newID, ep.settings); err != nil {
+				return fmt.Errorf("connect %s to network %s: %w", m.name, ep.network, err)
+			}
+		}
+	}
+	return nil
+}
+
+// stop stops the old containers, those joining a namespace before its owner.
+// The engine applies each container's own stop signal and timeout.
+func (r *recreate) stop(ctx context.Context) error {
+	for i := len(r.members) - 1; i >= 0; i-- {
+		m := r.members[i]
+		if !m.running {
+			continue
+		}
+		if err := r.e.cli.ContainerStop(ctx, m.old.ID, container.StopOptions{}); err != nil {
+			return fmt.Errorf("stop old %s: %w", m.name, err)
+		}
+	}
+	return nil
+}
+
+func (r *recreate) start(ctx context.Context) error {
+	for _, m := range r.members {
+		if !m.running {
+			continue
+		}
+		if err := r.e.cli.ContainerStart(ctx, m.newID, container.StartOptions{}); err != nil {
+			return fmt.Errorf("start new %s: %w", m.name, err)
+		}
+		c, err := r.e.cli.ContainerInspect(ctx, m.newID)
+		if err != nil {
+			return fmt.Errorf("inspect new %s: %w", m.name, err)
+		}
+		m.startedAt, m.restarts, m.upSince = c.State.StartedAt, c.RestartCount, time.Now()
+	}
+	return nil
+}
+
+// wait polls the new containers until each is healthy, or, without a
+// healthcheck, has run for Settle without exiting or restarting.
+func (r *recreate) wait(ctx context.Context) error {
+	settle := r.opts.Settle
+	if settle <= 0 {
+		settle = DefaultSettle
+	}
+	healthTimeout := r.opts.HealthTimeout
+	if healthTimeout <= 0 {
+		healthTimeout = DefaultHealthTimeout
+	}
+	deadline := time.Now().Add(healthTimeout)
+	poll := min(max(settle/5, 50*time.Millisecond), 250*time.Millisecond)
+	up := make([]bool, len(r.members))
+	for {
+		all := true
+		for i, m := range r.members {
+			if up[i] || !m.running {
+				continue
+			}
+			ok, err := r.up(ctx, m, settle, deadline, healthTimeout)
+			if err != nil {
+				return err
+			}
+			up[i] = ok
+			all = all && ok
+		}
+		if all {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("cancelled while waiting for the new container: %w", ctx.Err())
+		case <-time.After(poll):
+		}
+	}
+}
+
+// up reports whether m's new container is up, or why it failed.
+func (r *recreate) up(ctx context.Context, m *member, settle time.Duration, deadline time.Time, healthTimeout time.Duration) (bool, error) {
+	c, err := r.e.cli.ContainerInspect(ctx, m.newID)
+	if err != nil {
+		return false, fmt.Errorf("inspect new %s: %w", m.name, err)
+	}
+	st := c.State
+	switch {
+	case !st.Running || st.Restarting:
+		reason := fmt.Sprintf("new %s exited with code %d", m.name, st.ExitCode)
+		if st.OOMKilled {
+			reason += " (out of memory)"
+		}
+		if st.Error != "" {
+			reason += ": " + st.Error
+		}
+		if logs := r.e.logTail(ctx, m.newID); logs != "" {
+			reason += "; last output: " + logs
+		}
+		return false, errors.New(reason)
+	case c.RestartCount != m.restarts || st.StartedAt != m.startedAt:
+		return false, fmt.Errorf("new %s restarted", m.name)
+	case st.Health != nil:
+		switch st.Health.Status {
+		case container.Healthy:
+			return true, nil
+		case container.Unhealthy:
+			reason := fmt.Sprintf("new %s is unhealthy", m.name)
+			if n := len(st.Health.Log); n > 0 && st.Health.Log[n-1] != nil {
+				if out := strings.TrimSpace(st.Health.Log[n-1].Output); out != "" {
+					reason += ": " + truncate(out, 200)
+				}
+			}
+			return false, errors.New(reason)
+		}
+		if time.Now().After(deadline) {
+			return false, fmt.Errorf("new %s not healthy after %v", m.name, healthTimeout)
+		}
+		return false, nil
+	default:
+		return time.Since(m.upSince) >= settle, nil
+	}
+}
+
+// logTail returns the last lines a container wrote, for the failure reason.
+func (e *Engine) logTail(ctx context.Context, id string) string {
+	rc, err := e.cli.ContainerLogs(ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true, Tail: "5"})
+	if err != nil {
+		return ""
+	}
+	defer rc.Close()
+	var out bytes.Buffer
+	c, err := e.cli.ContainerInspect(ctx, id)
+	if err == nil && c.Config.Tty {
+		_, _ = out.ReadFrom(rc)
+	} else {
+		_, _ = stdcopy.StdCopy(&out, &out, rc)
+	}
+	return truncate(strings.Join(strings.Fields(out.String()), " "), 300)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// removeOld removes the old containers, namespace joiners first. Their
+// volumes stay: the new containers mount the anonymous ones by name.
+func (r *recreate) removeOld(ctx context.Context) error {
+	var errs []string
+	for i := len(r.members) - 1; i >= 0; i-- {
+		m := r.members[i]
+		if err := r.e.cli.ContainerRemove(ctx, m.old.ID, container.RemoveOptions{Force: true}); err != nil && !errdefs.IsNotFound(err) {
+			errs = append(errs, fmt.Sprintf("remove old %s: %v; it is left as %s", m.name, err, m.name+OldSuffix))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("the new container runs, but %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// rollback undoes what the recreate did, on a context of its own, and
+// returns the *models.RecreateError for cause.
+func (r *recreate) rollback(ctx context.Context, cause string) error {
+	r.step(StepRollingBack)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+	defer cancel()
+	cli := r.e.cli
+
+	var problems []string
+	for i := len(r.members) - 1; i >= 0; i-- {
+		m := r.members[i]
+		if m.newID == "" {
+			continue
+		}
+		// Its volumes stay: an empty new one costs less than a wrong guess.
+		err := cli.ContainerRemove(ctx, m.newID, container.RemoveOptions{Force: true})
+		if err != nil && !errdefs.IsNotFound(err) {
+			problems = append(problems, fmt.Sprintf("remove new %s (%s): %v", m.name, models.ShortID(m.newID), err))
+			continue
+		}
+		m.newID = ""
+	}
+	for _, m := range r.members {
+		if !m.renamed {
+			continue
+		}
+		if err := cli.ContainerRename(ctx, m.old.ID, m.name); err != nil {
+			problems = append(problems, fmt.Sprintf("rename %s back to %s: %v", m.name+OldSuffix, m.name, err))
+			continue
+		}
+		m.renamed = false
+	}
+	for _, m := range r.members {
+		if !m.running {
+			continue
+		}
+		c, err := cli.ContainerInspect(ctx, m.old.ID)
+		if err == nil && c.State.Running {
+			continue
+		}
+		if err == nil {
+			err = cli.ContainerStart(ctx, m.old.ID, container.StartOptions{})
+		}
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("start old %s (%s): %v", m.name, models.ShortID(m.old.ID), err))
+		}
+	}
+	if len(problems) == 0 {
+		return &models.RecreateError{Reason: cause, RolledBack: true}
+	}
+	return &models.RecreateError{Reason: fmt.Sprintf("%s; rollback failed: %s; %s", cause, strings.Join(problems, "; "), r.whereabouts(ctx))}
+}
+
+// whereabouts says where the old and new containers are after a failed
+// rollback, so a person can finish it by hand.
+func (r *recreate) whereabouts(ctx context.Context) string {
+	var parts []string
+	for _, m := range r.members {
+		oldName, state := m.name+OldSuffix, "stopped"
+		if c, err := r.e.cli.ContainerInspect(ctx, m.old.ID); err == nil {
+			oldName = strings.TrimPrefix(c.Name, "/")
+			if c.State.Running {
+				state = "running"
+			}
+		}
+		s := fmt.Sprintf("old container %s is named %s (%s)", models.ShortID(m.old.ID), oldName, state)
+		if m.newID != "" {
+			s += fmt.Sprintf(", new container %s is named %s", models.ShortID(m.newID), m.name)
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// reserve marks names as being recreated by this engine, so two recreates
+// of one container, or a Recover during a recreate, do not interfere.
+func (e *Engine) reserve(names []string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, n := range names {
+		if e.busy[n] {
+			return fmt.Errorf("container %s is already being recreated: %w", n, models.ErrConflict)
+		}
+	}
+	for _, n := range names {
+		e.busy[n] = true
+	}
+	return nil
+}
+
+func (e *Engine) release(names []string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, n := range names {
+		delete(e.busy, n)
+	}
+}
+
+func (e *Engine) isBusy(name string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.busy[name]
+}
+
+// Recover implements services.Updater. For each container left named
+// N+OldSuffix it keeps the new container N if N runs and is healthy (or has
+// no healthcheck), removing the old one ("finished"); otherwise it removes N
+// and puts the old container back under its name and starts it
+// ("restored"). Containers this Engine is recreating right now are left
+// alone.
+func (e *Engine) Recover(ctx context.Context) ([]models.Recovery, error) {
+	list, err := e.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("name", OldSuffix))})
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	var parked []container.Summary
+	for _, c := range list {
+		n := containerName(c.Names)
+		if strings.HasSuffix(n, OldSuffix) && !e.isBusy(strings.TrimSuffix(n, OldSuffix)) {
+			parked = append(parked, c)
+		}
+	}
+	// Namespace owners first: a joiner cannot start before its owner runs.
+	joins := func(c container.Summary) bool { return container.NetworkMode(c.HostConfig.NetworkMode).IsContainer() }
+	var ordered []container.Summary
+	for _, c := range parked {
+		if !joins(c) {
+			ordered = append(ordered, c)
+		}
+	}
+	for _, c := range parked {
+		if joins(c) {
+			ordered = append(ordered, c)
+		}
+	}
+
+	var out []models.Recovery
+	var errs []error
+	for _, p := range ordered {
+		rec, err := e.recoverOne(ctx, p)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, rec)
+	}
+	return out, errors.Join(errs...)
+}
+
+func (e *Engine) recoverOne(ctx context.Context, p container.Summary) (models.Recovery, error) {
+	parkedName := containerName(p.Names)
+	name := strings.TrimSuffix(parkedName, OldSuffix)
+	rec := models.Recovery{Container: name}
+
+	cur, err := e.cli.ContainerInspect(ctx, name)
+	found := err == nil && cur.Name == "/"+name
+	if err != nil && !errdefs.IsNotFound(err) {
+		return rec, fmt.Errorf("recover %s: inspect: %w", name, err)
+	}
+	if found && cur.State.Running && (cur.State.Health == nil || cur.State.Health.Status == container.Healthy) {
+		if err := e.cli.ContainerRemove(ctx, p.ID, container.RemoveOptions{Force: true}); err != nil && !errdefs.IsNotFound(err) {
+			return rec, fmt.Errorf("recover %s: remove %s: %w", name, parkedName, err)
+		}
+		rec.Action = "finished"
+		rec.Detail = fmt.Sprintf("%s (%s) runs; removed the old container %s (%s)", name, models.ShortID(cur.ID), parkedName, models.ShortID(p.ID))
+		return rec, nil
+	}
+
+	rec.Action = "restored"
+	if found {
+		if err := e.cli.ContainerRemove(ctx, cur.ID, container.RemoveOptions{Force: true}); err != nil && !errdefs.IsNotFound(err) {
+			return rec, fmt.Errorf("recover %s: remove the unfinished new container %s: %w", name, models.ShortID(cur.ID), err)
+		}
+		rec.Detail = fmt.Sprintf("removed the new container %s, which was %s; ", models.ShortID(cur.ID), describeState(cur.State))
+	}
+	if err := e.cli.ContainerRename(ctx, p.ID, name); err != nil {
+		return rec, fmt.Errorf("recover %s: rename %s back: %w", name, parkedName, err)
+	}
+	if p.State != string(container.StateRunning) {
+		if err := e.cli.ContainerStart(ctx, p.ID, container.StartOptions{}); err != nil {
+			return rec, fmt.Errorf("recover %s: start the old container %s: %w", name, models.ShortID(p.ID), err)
+		}
+	}
+	rec.Detail += fmt.Sprintf("the old container %s runs again as %s", models.ShortID(p.ID), name)
+	return rec, nil
+}
+
+func describeState(st *container.State) string {
+	if st == nil {
+		return "unknown"
+	}
+	if st.Running && st.Health != nil {
+		return string(st.Health.Status)
+	}
+	return string(st.Status)
+}
