@@ -55,6 +55,9 @@ type imageAction struct {
 // error table says: bad path, unknown action, wrong method, unknown container.
 func apiImageAction(ctr *services.Containers, actions map[string]imageAction) fiber.Handler {
 	return func(c *fiber.Ctx) error {
+		if c.Path() == "/api/images" { // the wildcard also matches the list itself
+			return errMethod
+		}
 		parts := strings.Split(c.Params("*"), "/")
 		if len(parts) != 2 || parts[0] == "" || parts[1] == "" {
 			return errBadPath
@@ -87,5 +90,8 @@ func apiToggleAutoUpdate(tog *services.Toggles) func(*fiber.Ctx, models.Containe
 
 // handleHealth answers 200 with an empty body.
 func handleHealth() fiber.Handler {
-	return func(c *fiber.Ctx) error { return c.SendStatus(fiber.StatusOK) }
+	return func(c *fiber.Ctx) error {
+		c.Status(fiber.StatusOK) // not SendStatus: it would write "OK"
+		return nil
+	}
 }
