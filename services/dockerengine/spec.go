@@ -70,7 +70,14 @@ func specFor(in specInput) spec {
 		// The namespace owner supplies these; the engine refuses them here.
 		cfg.Hostname, cfg.Domainname, cfg.ExposedPorts = "", "", nil
 	}
-	mac := old.Config.MacAddress //nolint:staticcheck // set only when the user set it; see macAddress
+	// The MAC rule: pin a MAC only when inspect's Config.MacAddress holds
+	// one. Engines before API 1.44 set it only from the user's create
+	// request; later ones (since 25.0.2) fill it from the primary endpoint's
+	// desired MAC, which is empty for a generated one. The endpoints'
+	// MacAddress is never used: it also holds generated addresses, and
+	// pinning those gives duplicates. So a user MAC on a secondary network
+	// (possible from API 1.44) is not carried over.
+	mac := old.Config.MacAddress //nolint:staticcheck // deprecated, but the only record of the user's MAC
 	cfg.MacAddress = ""          //nolint:staticcheck
 
 	s := spec{config: cfg, host: hostConfig(old)}
