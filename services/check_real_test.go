@@ -29,7 +29,7 @@ type realChecker struct {
 func newRealChecker(t *testing.T) realChecker {
 	t.Helper()
 	dockertest.Client(t) // gate: skip, or fail under CI, without an engine
-	eng, err := dockerengine.New(dockerengine.Options{Host: dockertest.Host(t)})
+	eng, err := dockerengine.New(dockerengine.Options{Host: dockertest.Host(t), RecoverScope: dockertest.Owned(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,7 @@ type realUpdater struct {
 func newRealUpdater(t *testing.T, hook func(container, step string) error) realUpdater {
 	t.Helper()
 	dockertest.Client(t)
-	eng, err := dockerengine.New(dockerengine.Options{Host: dockertest.Host(t)})
+	eng, err := dockerengine.New(dockerengine.Options{Host: dockertest.Host(t), RecoverScope: dockertest.Owned(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +225,7 @@ func TestKilledHalfWayIsRecoveredOnStart(t *testing.T) {
 	}
 
 	// The next start of refit: a fresh adapter finds the half-done update.
-	eng2, err := dockerengine.New(dockerengine.Options{Host: dockertest.Host(t)})
+	eng2, err := dockerengine.New(dockerengine.Options{Host: dockertest.Host(t), RecoverScope: dockertest.Owned(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,11 +28,16 @@ type Options struct {
 	// Host overrides DOCKER_HOST, e.g. "unix:///run/docker.sock". Empty means
 	// the standard DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH.
 	Host string
+	// RecoverScope, when set, limits Recover to the original container names
+	// it accepts. refit leaves it nil; tests that share one engine scope
+	// recovery to their own containers.
+	RecoverScope func(name string) bool
 }
 
 // Engine talks to one Docker engine.
 type Engine struct {
-	cli *client.Client
+	cli          *client.Client
+	recoverScope func(name string) bool
 
 	mu         sync.Mutex
 	configured map[string]string // container ID → Config.Image; fixed for a container's life
@@ -50,7 +55,7 @@ func New(opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("docker client: %w", err)
 	}
-	return &Engine{cli: cli, configured: map[string]string{}, busy: map[string]bool{}}, nil
+	return &Engine{cli: cli, recoverScope: opts.RecoverScope, configured: map[string]string{}, busy: map[string]bool{}}, nil
 }
 
 // Close releases the client's connections.

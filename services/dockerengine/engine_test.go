@@ -28,7 +28,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	cli := dockertest.Client(t)
-	eng, err := dockerengine.New(dockerengine.Options{Host: dockertest.Host(t)})
+	eng, err := dockerengine.New(dockerengine.Options{Host: dockertest.Host(t), RecoverScope: dockertest.Owned(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

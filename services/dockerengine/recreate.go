@@ -547,7 +547,7 @@ func (e *Engine) Recover(ctx context.Context) ([]models.Recovery, error) {
 	var parked []container.Summary
 	for _, c := range list {
 		n := containerName(c.Names)
-		if strings.HasSuffix(n, OldSuffix) && !e.isBusy(strings.TrimSuffix(n, OldSuffix)) {
+		if strings.HasSuffix(n, OldSuffix) && !e.isBusy(strings.TrimSuffix(n, OldSuffix)) && e.inScope(strings.TrimSuffix(n, OldSuffix)) {
 			parked = append(parked, c)
 		}
 	}
@@ -577,6 +577,8 @@ func (e *Engine) Recover(ctx context.Context) ([]models.Recovery, error) {
 	}
 	return out, errors.Join(errs...)
 }
+
+func (e *Engine) inScope(name string) bool { return e.recoverScope == nil || e.recoverScope(name) }
 
 func (e *Engine) recoverOne(ctx context.Context, p container.Summary) (models.Recovery, error) {
 	parkedName := containerName(p.Names)

@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -80,7 +81,25 @@ func UniqueName(tb testing.TB, base string) string {
 	tb.Helper()
 	b := make([]byte, 4)
 	rand.Read(b)
-	return base + "-" + hex.EncodeToString(b)
+	name := base + "-" + hex.EncodeToString(b)
+	owned.Store(name, topTest(tb))
+	return name
+}
+
+// owned maps each name UniqueName gave out to its top-level test.
+var owned sync.Map
+
+func topTest(tb testing.TB) string { return strings.SplitN(tb.Name(), "/", 2)[0] }
+
+// Owned reports which names UniqueName gave to tb's top-level test (its
+// subtests included). Tests pass it as dockerengine's RecoverScope, since
+// tests in other packages recreate containers on the same engine at once.
+func Owned(tb testing.TB) func(name string) bool {
+	top := topTest(tb)
+	return func(name string) bool {
+		t, ok := owned.Load(name)
+		return ok && t == top
+	}
 }
 
 // Pull pulls ref, reads the progress stream to its end and fails the test if the stream reports an error (a failed
