@@ -28,7 +28,10 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	cli := dockertest.Client(t)
-	eng, err := dockerengine.New(dockerengine.Options{Host: dockertest.Host(t), RecoverScope: dockertest.Owned(t)})
+	owned := dockertest.Owned(t)
+	eng, err := dockerengine.New(dockerengine.Options{Host: dockertest.Host(t), RecoverScope: func(name string) bool {
+		return owned(name) || strings.HasPrefix(name, "enginetest-") // the conformance suite names its own
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,8 +41,10 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-// removeImages removes what was pulled from this fixture's registry,
-// including versions whose tag moved on. Not forced: what is in use stays.
+// removeImages removes the references pulled from this fixture's registry,
+// including versions whose tag moved on. By reference, never by ID: test
+// images are deterministic, so other tests hold the same IDs under their
+// own references. Not forced: what is in use stays.
 func (f *fixture) removeImages() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -51,8 +56,7 @@ func (f *fixture) removeImages() {
 	for _, im := range imgs {
 		for _, r := range append(im.RepoTags, im.RepoDigests...) {
 			if strings.HasPrefix(r, prefix) {
-				f.cli.ImageRemove(ctx, im.ID, image.RemoveOptions{Force: true, PruneChildren: true})
-				break
+				f.cli.ImageRemove(ctx, r, image.RemoveOptions{PruneChildren: true})
 			}
 		}
 	}
