@@ -3,6 +3,8 @@ package dockerengine_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	mrand "math/rand/v2"
 	"runtime"
 	"slices"
 	"strings"
@@ -266,20 +268,53 @@ func TestRecreateKeepsUserEntrypointCmdAndHealthcheck(t *testing.T) {
 	}
 }
 
+// createNetwork creates a network on a free 10.123.N.0/24 and returns its
+// name and N. Other packages' tests create networks on the same engine, so
+// N is random and taken ones are skipped.
+func createNetwork(t *testing.T, f *fixture, base string, internal bool) (string, int) {
+	t.Helper()
+	name := dockertest.UniqueName(t, base)
+	for range 20 {
+		n := 100 + mrand.IntN(150)
+		_, err := f.cli.NetworkCreate(t.Context(), name, network.CreateOptions{
+			Driver:   "bridge",
+			Internal: internal,
+			IPAM:     &network.IPAM{Config: []network.IPAMConfig{{Subnet: fmt.Sprintf("10.123.%d.0/24", n)}}},
+		})
+		if err != nil && strings.Contains(err.Error(), "overlaps") {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("create network %s: %v", name, err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := f.cli.NetworkRemove(ctx, name); err != nil {
+				t.Errorf("remove network %s: %v", name, err)
+			}
+		})
+		return name, n
+	}
+	t.Fatalf("no free 10.123.N.0/24 for %s", name)
+	return "", 0
+}
+
 func TestRecreateKeepsNetworksAddressesAliasesAndUserMAC(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	f.publish(t, ocitest.ImageOpts{Marker: "v1"})
-	front := dockertest.CreateNetwork(t, f.cli, dockertest.NetworkOpts{Name: "refit-front", Subnet: "10.123.141.0/24"})
-	back := dockertest.CreateNetwork(t, f.cli, dockertest.NetworkOpts{Name: "refit-back", Subnet: "10.123.142.0/24", Internal: true})
-	const userMAC = "02:42:0a:7b:8d:99"
+	front, fn := createNetwork(t, f, "refit-front", false)
+	back, bn := createNetwork(t, f, "refit-back", true)
+	addr := func(n, host int) string { return fmt.Sprintf("10.123.%d.%d", n, host) }
+	userMAC := fmt.Sprintf("02:42:0a:7b:%02x:99", fn)
 	old144 := versions.LessThan(f.cli.ClientVersion(), "1.44")
 
 	// web: a user MAC on its primary network, an alias and a static address
 	// on each network.
 	webName := dockertest.UniqueName(t, "refit-web")
 	cfg := &container.Config{}
-	frontEP := &network.EndpointSettings{IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: "10.123.141.5"}, Aliases: []string{"web"}}
+	frontEP := &network.EndpointSettings{IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: addr(fn, 5)}, Aliases: []string{"web"}}
 	if old144 {
 		cfg.MacAddress = userMAC //nolint:staticcheck // the way to set it before API 1.44
 	} else {
@@ -287,13 +322,13 @@ func TestRecreateKeepsNetworksAddressesAliasesAndUserMAC(t *testing.T) {
 	}
 	web := f.run(t, webName, cfg, &container.HostConfig{NetworkMode: container.NetworkMode(front)},
 		&network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{front: frontEP}})
-	backEP := &network.EndpointSettings{IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: "10.123.142.7"}, Aliases: []string{"second"}}
+	backEP := &network.EndpointSettings{IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: addr(bn, 7)}, Aliases: []string{"second"}}
 	if err := f.cli.NetworkConnect(t.Context(), back, web, backEP); err != nil {
 		t.Fatalf("connect %s: %v", back, err)
 	}
 	// plain: an engine-generated MAC, which must not be pinned.
 	plain := f.run(t, dockertest.UniqueName(t, "refit-plainnet"), &container.Config{}, &container.HostConfig{NetworkMode: container.NetworkMode(front)},
-		&network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{front: {IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: "10.123.141.6"}}}})
+		&network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{front: {IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: addr(fn, 6)}}}})
 
 	f.publish(t, ocitest.ImageOpts{Marker: "v2"})
 	c := f.mustRecreate(t, web)
@@ -306,8 +341,8 @@ func TestRecreateKeepsNetworksAddressesAliasesAndUserMAC(t *testing.T) {
 	for _, w := range []struct {
 		net, ip, alias, mac string
 	}{
-		{front, "10.123.141.5", "web", userMAC},
-		{back, "10.123.142.7", "second", ""},
+		{front, addr(fn, 5), "web", userMAC},
+		{back, addr(bn, 7), "second", ""},
 	} {
 		ep := c.NetworkSettings.Networks[w.net]
 		if ep == nil {
@@ -332,8 +367,8 @@ func TestRecreateKeepsNetworksAddressesAliasesAndUserMAC(t *testing.T) {
 	}
 
 	p := f.mustRecreate(t, plain)
-	if ep := p.NetworkSettings.Networks[front]; ep == nil || ep.IPAddress != "10.123.141.6" {
-		t.Errorf("plain: endpoint %+v, want 10.123.141.6", ep)
+	if ep := p.NetworkSettings.Networks[front]; ep == nil || ep.IPAddress != addr(fn, 6) {
+		t.Errorf("plain: endpoint %+v, want %s", ep, addr(fn, 6))
 	}
 	if p.Config.MacAddress != "" { //nolint:staticcheck
 		t.Errorf("plain: the generated MAC was pinned as %s", p.Config.MacAddress) //nolint:staticcheck
