@@ -78,7 +78,9 @@ type recreate struct {
 // Errors before anything is touched wrap models.ErrNotFound (no such
 // container or image), models.ErrInvalid (swarm tasks, --rm containers) or
 // models.ErrConflict. Once something is touched, a failure rolls back and
-// returns a *models.RecreateError.
+// returns a *models.RecreateError. Once the new containers are up there is
+// no way back: a failure to remove the old one (or a Hook error after it)
+// returns the new ID with a RecreateError whose RolledBack is false.
 func (e *Engine) Recreate(ctx context.Context, id string, opts models.RecreateOptions) (string, error) {
 	r, err := e.plan(ctx, id, opts)
 	if err != nil {

@@ -492,6 +492,12 @@ func TestRecreateMovesNetworkNamespaceJoiners(t *testing.T) {
 	if _, err := f.cli.ContainerInspect(t.Context(), side); err == nil {
 		t.Errorf("the old sidecar %s still exists", side)
 	}
+
+	// A joiner recreated on its own keeps pointing at its owner.
+	s2 := f.mustRecreate(t, s.ID)
+	if want := "container:" + c.ID; string(s2.HostConfig.NetworkMode) != want || !s2.State.Running {
+		t.Errorf("recreated sidecar: NetworkMode %q running %v, want %q running", s2.HostConfig.NetworkMode, s2.State.Running, want)
+	}
 }
 
 func TestRecreateRollsBackNetworkNamespaceJoiners(t *testing.T) {
