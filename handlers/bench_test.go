@@ -1,0 +1,316 @@
+package handlers
+
+// The API and page benchmark and the footprint: GET /api/images and GET /
+// with 500 containers in 100 groups, 50 concurrent keep-alive clients over
+// real loopback HTTP. `make bench` runs TestBenchReport with REFIT_BENCH=1;
+// TestLoadBenchHarness runs the same body small on every `make test`. No test
+// here asserts a time.
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// newBenchApp is newTestApp's app (auth off) with its fixture containers
+// replaced by perGroup containers in each of groups images, after a check.
+// Every third group is outdated, so the page shows both states.
+func newBenchApp(t *testing.T, groups, perGroup int) testApp {
+	t.Helper()
+	ta := newTestApp(t)
+	for _, id := range []string{nginxID, appID, app2ID} {
+		ta.engine.Remove(id)
+	}
+	for g := range groups {
+		repo := fmt.Sprintf("ghcr.io/bench/app-%03d", g)
+		remote := fmt.Sprintf("sha256:%064x", 1_000_000+g)
+		local := remote
+		if g%3 == 0 {
+			local = fmt.Sprintf("sha256:%064x", 2_000_000+g)
+		}
+		img := fmt.Sprintf("sha256:%064x", 3_000_000+g)
+		ta.engine.AddImage(img, repo+"@"+local)
+		ta.reg.Set(repo+":1", remote)
+		for c := range perGroup {
+			ta.engine.Run(fmt.Sprintf("%064x", g*perGroup+c+1), fmt.Sprintf("app-%03d-%d", g, c), repo+":1", img)
+		}
+	}
+	got, err := ta.deps.Containers.Check(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != groups {
+		t.Fatalf("check found %d groups, want %d", len(got), groups)
+	}
+	return ta
+}
+
+// serve starts ta's app on 127.0.0.1:0 and returns its base URL.
+func benchServe(t *testing.T, ta testApp) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ta.app.Listener(ln)
+	}()
+	t.Cleanup(func() {
+		ta.app.Shutdown()
+		<-done
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// benchLoadResult is what total requests from clients concurrent keep-alive
+// clients cost.
+type benchLoadResult struct {
+	total, clients int
+	elapsed        time.Duration
+	p50, p99, max  time.Duration
+	bytes          int64 // of one response
+}
+
+func (r benchLoadResult) rps() float64 { return float64(r.total) / r.elapsed.Seconds() }
+
+// load sends total GETs of url from clients goroutines, each with its own
+// keep-alive connection, and fails the test on any answer but 200.
+func benchLoad(t *testing.T, url string, clients, total int) benchLoadResult {
+	t.Helper()
+	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
+	defer tr.CloseIdleConnections()
+	cl := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	lat := make([]time.Duration, total)
+	var next atomic.Int64
+	var size atomic.Int64
+	var failed atomic.Int64
+	var firstErr sync.Once
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range clients {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= total {
+					return
+				}
+				s := time.Now()
+				resp, err := cl.Get(url)
+				if err == nil {
+					var n int64
+					n, err = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					size.Store(n)
+					if err == nil && resp.StatusCode != http.StatusOK {
+						err = fmt.Errorf("status %d", resp.StatusCode)
+					}
+				}
+				lat[i] = time.Since(s)
+				if err != nil {
+					failed.Add(1)
+					firstErr.Do(func() { t.Errorf("GET %s: %v", url, err) })
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if n := failed.Load(); n > 0 {
+		t.Fatalf("GET %s: %d of %d requests failed", url, n, total)
+	}
+	slices.Sort(lat)
+	return benchLoadResult{total: total, clients: clients, elapsed: elapsed, bytes: size.Load(),
+		p50: lat[total/2], p99: lat[total*99/100], max: lat[total-1]}
+}
+
+// benchHandlerCost measures one request through the whole Fiber stack
+// (middleware, routing, handler, rendering) without the network.
+func benchHandlerCost(ta testApp, path string) testing.BenchmarkResult {
+	h := ta.app.Handler()
+	return testing.Benchmark(func(b *testing.B) {
+		b.ReportAllocs()
+		var ctx fasthttp.RequestCtx
+		for b.Loop() {
+			ctx.Request.Reset()
+			ctx.Response.Reset()
+			ctx.Request.Header.SetMethod(fasthttp.MethodGet)
+			ctx.Request.SetRequestURI(path)
+			h(&ctx)
+			if ctx.Response.StatusCode() != fasthttp.StatusOK {
+				b.Fatalf("GET %s = %d", path, ctx.Response.StatusCode())
+			}
+		}
+	})
+}
+
+// TestLoadBenchHarness runs the load benchmark's body small on every test
+// run and asserts only that every request answered 200.
+func TestLoadBenchHarness(t *testing.T) {
+	ta := newBenchApp(t, 2, 3)
+	base := benchServe(t, ta)
+	for _, path := range []string{"/api/images", "/"} {
+		if r := benchLoad(t, base+path, 2, 10); r.bytes == 0 {
+			t.Errorf("GET %s answered an empty body", path)
+		}
+	}
+}
+
+// TestBenchReport measures the API and the dashboard under load and the
+// footprint, and writes a markdown report (see `make bench`).
+func TestBenchReport(t *testing.T) {
+	if os.Getenv("REFIT_BENCH") == "" {
+		t.Skip("set REFIT_BENCH=1 (make bench) to run the benchmarks")
+	}
+	const groups, perGroup, clients = 100, 5, 50
+	total := 20_000
+	if v, err := strconv.Atoi(os.Getenv("REFIT_BENCH_REQUESTS")); err == nil && v > 0 {
+		total = v // quick runs and profiles
+	}
+	ta := newBenchApp(t, groups, perGroup)
+	heapAfterCheck, rssAfterCheck := benchFootprint(t)
+	base := benchServe(t, ta)
+
+	type endpoint struct {
+		path   string
+		target time.Duration // p99
+	}
+	endpoints := []endpoint{{"/api/images", 5 * time.Millisecond}, {"/", 10 * time.Millisecond}}
+	results := make([]benchLoadResult, len(endpoints))
+	costs := make([]testing.BenchmarkResult, len(endpoints))
+	for i, ep := range endpoints {
+		benchLoad(t, base+ep.path, clients, 1000) // warm up connections and caches
+		results[i] = benchLoad(t, base+ep.path, clients, total)
+		costs[i] = benchHandlerCost(ta, ep.path)
+		t.Logf("GET %s: p50 %v p99 %v, %.0f req/s; %v", ep.path, results[i].p50, results[i].p99, results[i].rps(), costs[i])
+	}
+	heapAfterLoad, rssAfterLoad := benchFootprint(t)
+
+	w := &strings.Builder{}
+	fmt.Fprintf(w, "## API and dashboard under load\n\n")
+	fmt.Fprintf(w, "%d containers in %d image groups (every third group outdated) on `fake.Engine`, the real app as "+
+		"handlers_test.go's newTestApp builds it (auth off), served by `app.Listener` on 127.0.0.1:0. %d concurrent "+
+		"clients, each with its own keep-alive connection, send %d GETs per endpoint after 1,000 warm-up requests. "+
+		"Clients and server share the machine's %d CPUs, so the load generator's own cost is in these numbers.\n\n",
+		groups*perGroup, groups, clients, total, runtime.NumCPU())
+	fmt.Fprintf(w, "| endpoint | response | p50 | p99 | max | requests/s | p99 target | met |\n")
+	fmt.Fprintf(w, "|---|---:|---:|---:|---:|---:|---:|---|\n")
+	for i, ep := range endpoints {
+		r := results[i]
+		met := "yes"
+		if r.p99 > ep.target {
+			met = "**no**"
+		}
+		fmt.Fprintf(w, "| GET %s | %s | %s | %s | %s | %.0f | ≤ %s | %s |\n", ep.path, benchKiB(r.bytes), benchMS(r.p50),
+			benchMS(r.p99), benchMS(r.max), r.rps(), benchMS(ep.target), met)
+	}
+	fmt.Fprintf(w, "\nOne request through the whole Fiber stack (middleware, routing, handler, JSON or templ rendering), "+
+		"no network, `testing.Benchmark` over `app.Handler()`:\n\n")
+	fmt.Fprintf(w, "| endpoint | time/request | allocations/request | bytes allocated/request |\n")
+	fmt.Fprintf(w, "|---|---:|---:|---:|\n")
+	for i, ep := range endpoints {
+		c := costs[i]
+		fmt.Fprintf(w, "| GET %s | %s | %d | %s |\n", ep.path, benchMS(time.Duration(c.NsPerOp())), c.AllocsPerOp(),
+			benchKiB(c.AllocedBytesPerOp()))
+	}
+
+	fmt.Fprintf(w, "\n## Footprint\n\n")
+	size, err := benchBinarySize(t)
+	sizeCell := "build failed: " + fmt.Sprint(err)
+	if err == nil {
+		sizeCell = fmt.Sprintf("%.1f MB", float64(size)/1e6)
+		if size > 30e6 {
+			sizeCell += " (**over target**)"
+		}
+	}
+	fmt.Fprintf(w, "| what | value | target |\n|---|---:|---:|\n")
+	fmt.Fprintf(w, "| binary: `go build -trimpath -ldflags '-s -w' ./cmd/refit` | %s | ≤ 30 MB |\n", sizeCell)
+	fmt.Fprintf(w, "| heap in use, app with %d containers after a check | %s | |\n", groups*perGroup, benchMiB(heapAfterCheck))
+	fmt.Fprintf(w, "| VmRSS of the test process at that point | %s | |\n", benchMiB(rssAfterCheck))
+	fmt.Fprintf(w, "| heap in use after the load above | %s | |\n", benchMiB(heapAfterLoad))
+	fmt.Fprintf(w, "| VmRSS after the load above | %s | |\n", benchMiB(rssAfterLoad))
+	fmt.Fprintf(w, "\nThe memory rows are the **in-process app in the handlers test binary** (real services over "+
+		"`fake.Engine` and `fake.Registry`, SQLite in a temp dir, after `runtime.GC()`), not a running refit, which "+
+		"needs a Docker engine; the test binary and the fakes are counted in, the Docker client is not. "+
+		"The RSS after the load includes the 50 client connections and the load generator.\n\n")
+
+	benchWriteReport(t, w.String())
+}
+
+// footprint returns the heap in use after a GC and the process's VmRSS.
+func benchFootprint(t *testing.T) (heapInuse, rss uint64) {
+	t.Helper()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			var kb uint64
+			fmt.Sscanf(strings.TrimSpace(v), "%d", &kb)
+			rss = kb * 1024
+		}
+	}
+	return m.HeapInuse, rss
+}
+
+// benchBinarySize builds cmd/refit as the issue asks and returns its size.
+func benchBinarySize(t *testing.T) (int64, error) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "refit")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "refit/cmd/refit")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return 0, fmt.Errorf("%v: %s", err, b)
+	}
+	fi, err := os.Stat(out)
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}
+
+// benchWriteReport appends markdown to $REFIT_BENCH_OUT, or prints it.
+func benchWriteReport(t *testing.T, md string) {
+	t.Helper()
+	path := os.Getenv("REFIT_BENCH_OUT")
+	if path == "" {
+		fmt.Print(md)
+		return
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := io.WriteString(f, md); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func benchMS(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
+
+func benchKiB(n int64) string { return fmt.Sprintf("%.1f KiB", float64(n)/1024) }
+
+func benchMiB(n uint64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
