@@ -309,7 +309,9 @@ func benchWriteReport(t *testing.T, md string) {
 	}
 }
 
-func benchMS(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
+func benchMS(d time.Duration) string {
+	return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
+}
 
 func benchKiB(n int64) string { return fmt.Sprintf("%.1f KiB", float64(n)/1024) }
 
