@@ -25,10 +25,17 @@ type Deps struct {
 	Toggles    *services.Toggles
 	Updates    *services.Updates
 	History    *services.History
+	// Auth is required; services.AuthOptions{Disabled: true} turns auth off.
+	Auth  *services.Auth
+	Audit *services.Audit
 }
 
 // New builds the Fiber app with every route.
 func New(d Deps) *fiber.App {
+	if d.Auth == nil || d.Audit == nil {
+		// Fail closed: a missing Auth must never mean "no auth".
+		panic("handlers.New: Deps.Auth and Deps.Audit are required")
+	}
 	app := fiber.New(fiber.Config{
 		// Params and headers must outlive the request: jobs keep them.
 		Immutable:             true,

@@ -68,7 +68,13 @@ func newTestApp(t *testing.T) testApp {
 	if _, err := ctr.Check(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	d := Deps{Log: log, Containers: ctr, Toggles: tog, Updates: upd, History: hist}
+	aud := services.NewAudit(db, log, nil)
+	// These tests speak the API contract with auth off; auth_test.go builds apps with it on.
+	au, err := services.NewAuth(db, aud, log, services.AuthOptions{Disabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Deps{Log: log, Containers: ctr, Toggles: tog, Updates: upd, History: hist, Auth: au, Audit: aud}
 	return testApp{app: New(d), engine: eng, reg: reg, deps: d, db: db}
 }
 

@@ -2,31 +2,71 @@ package handlers
 
 import (
 	"github.com/gofiber/fiber/v2"
+
+	"refit/models"
+	"refit/views"
 )
 
 // routes is the whole URL surface, HTML and API side by side. Registration
-// order is the access policy.
+// order is the access policy: the public routes come first (and /static/,
+// mounted in New); everything after them needs a session or an API token,
+// and the role's permission named on the group or the route.
 func routes(app *fiber.App, d Deps) {
-	app.Get("/health", handleHealth())
+	auth, aud := d.Auth, d.Audit
+	operate, admin := models.PermOperate, models.PermAdmin
 
-	api := app.Group("/api")
+	// Public.
+	app.Get("/health", handleHealth())
+	app.Get(views.LoginPath, handleLoginPage(auth))
+	app.Post(views.LoginPath, sameOrigin(auth), handleLogin(auth))
+	app.Post("/api/login", sameOrigin(auth), apiLogin(auth))
+	app.Get("/api/auth/status", apiAuthStatus(auth))
+	app.Post("/api/logout", signedIn(auth), apiLogout(auth)) // a session, no CSRF token: see signedIn
+
+	// JSON API: bearer token, or session cookie plus CSRF check. 401/403.
+	api := app.Group("/api", requireAPI(auth, models.PermView))
 	api.Get("/images", apiListImages(d.Containers))
-	api.All("/images/*", apiImageAction(d.Containers, map[string]imageAction{
-		"update":      {fiber.MethodPost, apiStartUpdate(d.Updates)},
-		"auto-update": {fiber.MethodPost, apiToggleAutoUpdate(d.Toggles)},
-		"progress":    {fiber.MethodGet, apiProgress(d.Updates)},
-	}))
-	api.Post("/groups/*", apiUpdateGroup(d.Updates))
-	api.Post("/check", apiCheck(d.Containers))
+	api.All("/images/*", forWrites(requireAPI(auth, operate)), audited(aud, auditImageAction),
+		apiImageAction(d.Containers, map[string]imageAction{
+			"update":      {fiber.MethodPost, apiStartUpdate(d.Updates)},
+			"auto-update": {fiber.MethodPost, apiToggleAutoUpdate(d.Toggles)},
+			"progress":    {fiber.MethodGet, apiProgress(d.Updates)},
+		}))
+	api.Post("/groups/*", requireAPI(auth, operate), audited(aud, auditGroupUpdate), apiUpdateGroup(d.Updates))
+	api.Post("/check", requireAPI(auth, operate), audited(aud, auditAs(models.AuditCheck, "")), apiCheck(d.Containers))
 	api.Get("/ratelimit", apiRateLimit(d.Containers))
 	api.Get("/history", apiHistory(d.History))
+	api.Get("/tokens", apiListTokens(auth)) // every role manages its own tokens
+	api.Post("/tokens", apiCreateToken(auth))
+	api.Delete("/tokens/:id", apiRevokeToken(auth))
+	api.Get("/audit", requireAPI(auth, admin), apiAudit(aud))
+	api.Get("/users", requireAPI(auth, admin), apiListUsers(auth))
+	api.Post("/users", requireAPI(auth, admin), apiAddUser(auth))
+	api.Patch("/users/:name", requireAPI(auth, admin), apiUpdateUser(auth))
+	api.Delete("/users/:name", requireAPI(auth, admin), apiRemoveUser(auth))
 
-	app.Get("/", handleContainersPage(d.Containers, d.Updates))
-	app.Get("/fragments/images", handleImagesTable(d.Containers, d.Updates))
-	app.Post("/check", handleCheck(d.Containers, d.Updates))
-	app.Get("/containers/:name/row", handleContainerRow(d.Containers, d.Updates))
-	app.Post("/containers/:name/update", handleUpdateContainer(d.Containers, d.Updates))
-	app.Post("/containers/:name/auto-update", handleToggleAutoUpdate(d.Containers, d.Toggles))
-	app.Get("/groups/:key", handleGroup(d.Containers, d.Updates))
-	app.Post("/groups/:key/update", handleUpdateGroup(d.Containers, d.Updates))
+	// Browser UI: session cookie plus CSRF check. Without a session: 303 to
+	// /login (htmx: HX-Redirect); a role that may not: 403.
+	web := app.Group("/", requireWeb(auth, models.PermView))
+	web.Get("/", handleContainersPage(d.Containers, d.Updates))
+	web.Get("/fragments/images", handleImagesTable(d.Containers, d.Updates))
+	web.Post("/check", requireWeb(auth, operate), audited(aud, auditAs(models.AuditCheck, "")), handleCheck(d.Containers, d.Updates))
+	web.Get("/containers/:name/row", handleContainerRow(d.Containers, d.Updates))
+	web.Post("/containers/:name/update", requireWeb(auth, operate), audited(aud, auditAs(models.AuditUpdate, "name")),
+		handleUpdateContainer(d.Containers, d.Updates))
+	web.Post("/containers/:name/auto-update", requireWeb(auth, operate), audited(aud, auditAs(models.AuditToggle, "name")),
+		handleToggleAutoUpdate(d.Containers, d.Toggles))
+	web.Get("/groups/:key", handleGroup(d.Containers, d.Updates))
+	web.Post("/groups/:key/update", requireWeb(auth, operate), audited(aud, auditGroupKey(d.Containers)),
+		handleUpdateGroup(d.Containers, d.Updates))
+	web.Post(views.LogoutPath, handleLogout(auth))
+	web.Get(views.TokensPath, handleTokensPage(auth))
+	web.Post(views.TokensPath, handleCreateToken(auth))
+	web.Post(views.TokensPath+"/:id/revoke", handleRevokeToken(auth))
+	web.Get(views.UsersPath, requireWeb(auth, admin), handleUsersPage(auth))
+	web.Post(views.UsersPath, requireWeb(auth, admin), handleAddUser(auth))
+	web.Post(views.UsersPath+"/:name/role", requireWeb(auth, admin), handleSetRole(auth))
+	web.Post(views.UsersPath+"/:name/password", requireWeb(auth, admin), handleSetPassword(auth))
+	web.Post(views.UsersPath+"/:name/remove", requireWeb(auth, admin), handleRemoveUser(auth))
+	web.Get(views.AuditPath, requireWeb(auth, admin), handleAuditPage(aud))
 }

@@ -23,6 +23,7 @@ type Viewer struct {
 	User      string // "" when auth is off
 	Role      string
 	CanUpdate bool   // the role may update, toggle and check
+	Admin     bool   // the role may manage users and read the audit log
 	CSRFToken string // "" when none; else forms carry CSRFField and htmx sends CSRFHeader
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +26,15 @@ type Config struct {
 	LogLevel         slog.Level
 	LogFormat        string
 	JSON             bool // refit check --json
+	Auth             bool // REFIT_AUTH: on unless "off"
+	CookieSecure     bool
+	SessionIdle      time.Duration
+	SessionMax       time.Duration
+	TrustedOrigins   []string
+	// AdminUser and AdminPassword create the first admin on first start.
+	// Environment only: a password in argv shows in ps.
+	AdminUser     string
+	AdminPassword string
 }
 
 // option is one flag with its environment fallback.
@@ -42,7 +52,22 @@ var options = []option{
 	{"settle", "REFIT_SETTLE", "10s", "how long a new container without a healthcheck must keep running"},
 	{"log-level", "REFIT_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"log-format", "REFIT_LOG_FORMAT", "text", "text or json"},
+	{"auth", "REFIT_AUTH", "on", "on, or off to let everyone who can reach refit act as an admin"},
+	{"cookie-secure", "REFIT_COOKIE_SECURE", "false", "always mark the session cookie Secure (it is anyway over TLS); set it behind a TLS proxy"},
+	{"session-idle", "REFIT_SESSION_IDLE", "24h", "sign a browser out after this long without a request"},
+	{"session-max", "REFIT_SESSION_MAX", "720h", "sign a browser out this long after login, however busy"},
+	{"trusted-origins", "REFIT_TRUSTED_ORIGINS", "", "comma-separated origins, e.g. https://refit.example.com, that may post to refit besides its own Host (a proxy that rewrites Host)"},
 }
+
+// boolOptions are the options that also work as bare flags (-cookie-secure).
+var boolOptions = map[string]bool{"cookie-secure": true}
+
+// boolString is a bool flag that keeps its text, so options stay strings.
+type boolString string
+
+func (b *boolString) String() string     { return string(*b) }
+func (b *boolString) Set(v string) error { *b = boolString(v); return nil }
+func (b *boolString) IsBoolFlag() bool   { return true }
 
 // parseConfig reads flags, falling back to REFIT_* environment variables,
 // then to defaults. A bad value is one clear error.
@@ -55,16 +80,24 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 		if v := getenv(o.env); v != "" {
 			def = v
 		}
-		vals[o.name] = fs.String(o.name, def, fmt.Sprintf("%s (env %s, default %q)", o.usage, o.env, o.def))
+		usage := fmt.Sprintf("%s (env %s, default %q)", o.usage, o.env, o.def)
+		if boolOptions[o.name] {
+			v := boolString(def)
+			fs.Var(&v, o.name, usage)
+			vals[o.name] = (*string)(&v)
+			continue
+		}
+		vals[o.name] = fs.String(o.name, def, usage)
 	}
 	jsonOut := false
 	if cmd == "check" {
 		fs.BoolVar(&jsonOut, "json", false, "print the result as the JSON of GET /api/images")
 	}
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: refit [serve|check|version] [options]\n\n"+
+		fmt.Fprintf(stderr, "Usage: refit [serve|check|user|version] [options]\n\n"+
 			"  serve   serve the web UI and JSON API (the default)\n"+
-			"  check   check once, print a table (or --json) and exit\n\nOptions:\n")
+			"  check   check once, print a table (or --json) and exit\n"+
+			"  user    add, list and remove users, set passwords and roles (refit user -h)\n\nOptions:\n")
 		fs.PrintDefaults()
 		fmt.Fprintf(stderr, "\nDocker is reached through DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH; registry\n"+
 			"credentials come from the Docker config (DOCKER_CONFIG, credential helpers).\n")
@@ -104,7 +137,52 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return Config{}, fmt.Errorf("invalid -log-format %q: want text or json", c.LogFormat)
 	}
+	if err := c.parseAuth(vals, getenv); err != nil {
+		return Config{}, err
+	}
 	return c, nil
+}
+
+// parseAuth reads the auth options into c.
+func (c *Config) parseAuth(vals map[string]*string, getenv func(string) string) error {
+	var err error
+	if c.Auth, err = onOff("auth", *vals["auth"]); err != nil {
+		return err
+	}
+	if c.CookieSecure, err = onOff("cookie-secure", *vals["cookie-secure"]); err != nil {
+		return err
+	}
+	if c.SessionIdle, err = duration("session-idle", *vals["session-idle"], false); err != nil {
+		return err
+	}
+	if c.SessionMax, err = duration("session-max", *vals["session-max"], false); err != nil {
+		return err
+	}
+	if c.SessionMax < c.SessionIdle {
+		return fmt.Errorf("invalid -session-max %q: shorter than -session-idle %q", *vals["session-max"], *vals["session-idle"])
+	}
+	for _, o := range strings.Split(*vals["trusted-origins"], ",") {
+		if o = strings.TrimSpace(o); o == "" {
+			continue
+		}
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") != "" {
+			return fmt.Errorf("invalid -trusted-origins %q: want origins such as https://refit.example.com", o)
+		}
+		c.TrustedOrigins = append(c.TrustedOrigins, strings.TrimSuffix(o, "/"))
+	}
+	c.AdminUser, c.AdminPassword = getenv("REFIT_ADMIN_USER"), getenv("REFIT_ADMIN_PASSWORD")
+	return nil
+}
+
+// onOff parses on/off, true/false, yes/no or 1/0.
+func onOff(name, v string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "on", "true", "yes", "1":
+		return true, nil
+	case "off", "false", "no", "0":
+		return false, nil
+	}
+	return false, fmt.Errorf("invalid -%s %q: want on or off", name, v)
 }
 
 func duration(name, v string, zeroOK bool) (time.Duration, error) {

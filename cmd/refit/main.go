@@ -47,6 +47,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "version":
 		fmt.Fprintln(stdout, "refit", version)
 		return nil
+	case "user":
+		return userCommand(args, getenv, os.Stdin, stdout, stderr)
 	default:
 		return fmt.Errorf("unknown command %q (see refit --help)", cmd)
 	}
@@ -102,6 +104,12 @@ func build(cfg Config, log *slog.Logger) (*app, error) {
 		sqlDB.Close()
 		return nil, err
 	}
+	aud := services.NewAudit(db, log, nil)
+	auth, err := services.NewAuth(db, aud, log, authOptions(cfg))
+	if err != nil {
+		sqlDB.Close()
+		return nil, err
+	}
 	ctr := services.NewContainers(engine, reg, tog, log, cfg.CheckConcurrency)
 	hist := services.NewHistory(db)
 	upd := services.NewUpdates(engine, reg, ctr, hist, log, services.UpdateOptions{
@@ -110,7 +118,8 @@ func build(cfg Config, log *slog.Logger) (*app, error) {
 	ctr.OnCheck(upd.AutoUpdate)
 	return &app{
 		engine: engine,
-		deps:   handlers.Deps{Log: log, Containers: ctr, Toggles: tog, Updates: upd, History: hist},
+		deps: handlers.Deps{Log: log, Containers: ctr, Toggles: tog, Updates: upd, History: hist,
+			Auth: auth, Audit: aud},
 		close: func() {
 			upd.Close()
 			engine.Close()
@@ -120,6 +129,9 @@ func build(cfg Config, log *slog.Logger) (*app, error) {
 }
 
 func serve(ctx context.Context, a *app, cfg Config, log *slog.Logger) error {
+	if err := a.deps.Auth.Bootstrap(cfg.AdminUser, cfg.AdminPassword); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)

@@ -1,0 +1,84 @@
+package handlers
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"refit/models"
+	"refit/services"
+)
+
+// auditWhat names the action a request takes and its target; an empty
+// action records nothing.
+type auditWhat func(c *fiber.Ctx) (action, target string)
+
+// audited records the route's action in the audit log after the handler
+// has run, with how it ended, so the handlers stay one service call long.
+func audited(aud *services.Audit, what auditWhat) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		err := c.Next()
+		action, target := what(c)
+		if action == "" {
+			return err
+		}
+		result := "ok"
+		if err != nil {
+			_, result = classify(err)
+		} else if s := c.Response().StatusCode(); s >= 400 {
+			result = strconv.Itoa(s)
+		}
+		aud.Record(models.AuditEntry{Actor: actor(c), Action: action, Target: target, Result: result, Addr: c.IP()})
+		return err
+	}
+}
+
+// auditAs records action with the route parameter param as the target
+// ("" for none).
+func auditAs(action, param string) auditWhat {
+	return func(c *fiber.Ctx) (string, string) {
+		if param == "" {
+			return action, ""
+		}
+		return action, c.Params(param)
+	}
+}
+
+// auditImageAction records POST /api/images/{id}/update and /auto-update;
+// progress is a read.
+func auditImageAction(c *fiber.Ctx) (string, string) {
+	id, act, _ := strings.Cut(c.Params("*"), "/")
+	if c.Method() != fiber.MethodPost {
+		return "", ""
+	}
+	switch act {
+	case "update":
+		return models.AuditUpdate, id
+	case "auto-update":
+		return models.AuditToggle, id
+	}
+	return "", ""
+}
+
+// auditGroupUpdate records POST /api/groups/{image}/update with the image.
+func auditGroupUpdate(c *fiber.Ctx) (string, string) {
+	rest := strings.TrimPrefix(string(c.Request().URI().PathOriginal()), "/api/groups/")
+	image, _ := url.PathUnescape(strings.TrimSuffix(rest, "/update"))
+	return models.AuditGroupUpdate, image
+}
+
+// auditGroupKey records a browser group update with the image its key
+// stands for.
+func auditGroupKey(ctr *services.Containers) auditWhat {
+	return func(c *fiber.Ctx) (string, string) {
+		key := c.Params("key")
+		for _, g := range ctr.Groups() {
+			if models.GroupKey(g.Image) == key {
+				return models.AuditGroupUpdate, g.Image
+			}
+		}
+		return models.AuditGroupUpdate, key
+	}
+}

@@ -1,0 +1,548 @@
+package services
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gorilla/sessions"
+	"golang.org/x/crypto/bcrypt"
+	"gorm.io/gorm"
+
+	"refit/models"
+)
+
+// MinPasswordLength is the shortest password refit accepts, in characters.
+const MinPasswordLength = 10
+
+// AnonymousName is who everyone is when auth is off.
+const AnonymousName = "anonymous"
+
+// AuthOptions configure Auth. The zero value is auth on with the defaults.
+type AuthOptions struct {
+	// Disabled turns auth off: every request acts as an admin named
+	// "anonymous". REFIT_AUTH=off.
+	Disabled bool
+	// SessionIdle ends a session nobody used for this long; default 24h.
+	SessionIdle time.Duration
+	// SessionMax ends a session this long after login; default 30 days.
+	SessionMax time.Duration
+	// CookieSecure always marks the session cookie Secure. It is marked
+	// anyway when the request came over TLS.
+	CookieSecure bool
+	// TrustedOrigins are origins besides the request's own host that may
+	// send unsafe requests (a reverse proxy's public URL), e.g.
+	// "https://refit.example.com".
+	TrustedOrigins []string
+	// BcryptCost is the cost of new password hashes; default 12.
+	BcryptCost int
+	// MaxFailures is how many failed logins of one user within
+	// FailureWindow refuse further attempts; default 5.
+	MaxFailures int
+	// MaxAddrFailures is the same for one client address; default 20.
+	MaxAddrFailures int
+	// FailureWindow is how long a failed login counts; default 15m.
+	FailureWindow time.Duration
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Auth is users, sessions, API tokens and login throttling. It records what
+// it does in the audit log.
+type Auth struct {
+	db       *gorm.DB
+	audit    *Audit
+	log      *slog.Logger
+	opts     AuthOptions
+	store    *SessionStore
+	throttle *throttle
+
+	dummyOnce sync.Once
+	dummyHash []byte
+}
+
+// NewAuth returns Auth over db, creating the session keys on first start.
+func NewAuth(db *gorm.DB, audit *Audit, log *slog.Logger, opts AuthOptions) (*Auth, error) {
+	if opts.SessionIdle <= 0 {
+		opts.SessionIdle = 24 * time.Hour
+	}
+	if opts.SessionMax <= 0 {
+		opts.SessionMax = 30 * 24 * time.Hour
+	}
+	if opts.BcryptCost == 0 {
+		opts.BcryptCost = 12
+	}
+	if opts.MaxFailures <= 0 {
+		opts.MaxFailures = 5
+	}
+	if opts.MaxAddrFailures <= 0 {
+		opts.MaxAddrFailures = 20
+	}
+	if opts.FailureWindow <= 0 {
+		opts.FailureWindow = 15 * time.Minute
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	store, err := newSessionStore(db, opts.SessionIdle, opts.SessionMax, opts.CookieSecure, opts.Now)
+	if err != nil {
+		return nil, fmt.Errorf("session keys: %w", err)
+	}
+	return &Auth{db: db, audit: audit, log: log, opts: opts, store: store,
+		throttle: newThrottle(opts.FailureWindow, opts.MaxFailures, opts.MaxAddrFailures)}, nil
+}
+
+// Enabled reports whether requests need a session or a token.
+func (a *Auth) Enabled() bool { return !a.opts.Disabled }
+
+// TrustedOrigin reports whether origin (scheme://host[:port]) was
+// configured as trusted besides the request's own host.
+func (a *Auth) TrustedOrigin(origin string) bool {
+	for _, o := range a.opts.TrustedOrigins {
+		if strings.EqualFold(strings.TrimSuffix(o, "/"), origin) {
+			return true
+		}
+	}
+	return false
+}
+
+// Bootstrap runs at start. With auth off it warns. With auth on and no user
+// yet it creates an admin: adminUser (default "admin") with adminPassword,
+// or with a generated password that it logs this once.
+func (a *Auth) Bootstrap(adminUser, adminPassword string) error {
+	if !a.Enabled() {
+		a.log.Warn("auth is off (REFIT_AUTH=off): anyone who can reach refit acts as an admin")
+		return nil
+	}
+	var n int64
+	if err := a.db.Model(&models.User{}).Count(&n).Error; err != nil {
+		return fmt.Errorf("count users: %w", err)
+	}
+	if n > 0 {
+		if adminPassword != "" {
+			a.log.Info("REFIT_ADMIN_PASSWORD ignored: users exist (use refit user passwd)")
+		}
+		return nil
+	}
+	if adminUser == "" {
+		adminUser = "admin"
+	}
+	generated := adminPassword == ""
+	if generated {
+		adminPassword = rand.Text()
+	}
+	by := models.Principal{Name: "refit", Via: models.ViaCLI, Addr: "local"}
+	u, err := a.AddUser(by, adminUser, adminPassword, models.RoleAdmin)
+	if err != nil {
+		return fmt.Errorf("create the first admin: %w", err)
+	}
+	if generated {
+		// The one secret refit ever logs: there is no other way to hand it over.
+		a.log.Warn("FIRST START: created admin user with a generated password, shown only this once; sign in and change it",
+			"user", u.Name, "password", adminPassword)
+	} else {
+		a.log.Info("first start: created admin user from REFIT_ADMIN_USER/REFIT_ADMIN_PASSWORD", "user", u.Name)
+	}
+	return nil
+}
+
+// Authenticate returns who the request acts as: the owner of its bearer
+// token, or of its session cookie. Returns an error wrapping
+// models.ErrUnauthorized when it has neither or they are not valid.
+func (a *Auth) Authenticate(r *http.Request) (models.Principal, error) {
+	if !a.Enabled() {
+		return models.Principal{Name: AnonymousName, Role: models.RoleAdmin, Via: models.ViaOff, Addr: r.RemoteAddr}, nil
+	}
+	if tok, ok := BearerToken(r.Header.Get("Authorization")); ok {
+		return a.tokenPrincipal(tok, r.RemoteAddr)
+	}
+	sess, err := a.store.Get(r, CookieName)
+	if err != nil {
+		return models.Principal{}, err
+	}
+	uid, _ := sess.Values[keyUserID].(uint)
+	csrf, _ := sess.Values[keyCSRF].(string)
+	var u models.User
+	if err := a.db.Take(&u, uid).Error; err != nil {
+		return models.Principal{}, fmt.Errorf("session user %d: %w", uid, models.ErrUnauthorized)
+	}
+	return models.Principal{UserID: u.ID, Name: u.Name, Role: u.Role, Via: models.ViaSession, CSRFToken: csrf, Addr: r.RemoteAddr}, nil
+}
+
+// BearerToken returns the token of an "Authorization: Bearer …" header.
+// Other schemes are not refit's (a proxy's basic auth) and are ignored.
+func BearerToken(header string) (string, bool) {
+	scheme, tok, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimSpace(tok), true
+}
+
+// Login checks the credentials and starts a new session, whose cookie it
+// sets on w. Any session the request had is ended first, so a session ID
+// planted before login is worthless. Returns models.ErrInvalidCredentials
+// or models.ErrTooManyAttempts.
+func (a *Auth) Login(w http.ResponseWriter, r *http.Request, name, pass string) (models.Principal, error) {
+	name = normalizeName(name)
+	addr := r.RemoteAddr
+	if !a.Enabled() {
+		return a.Authenticate(r)
+	}
+	now := a.opts.Now()
+	if a.throttle.blocked(name, addr, now) {
+		a.audit.Record(models.AuditEntry{Actor: name, Action: models.AuditLoginFailed, Result: "too many attempts", Addr: addr})
+		return models.Principal{}, models.ErrTooManyAttempts
+	}
+	u, err := a.verify(name, pass)
+	if err != nil {
+		if errors.Is(err, models.ErrInvalidCredentials) {
+			a.throttle.fail(name, addr, now)
+			a.audit.Record(models.AuditEntry{Actor: name, Action: models.AuditLoginFailed, Result: "invalid credentials", Addr: addr})
+		}
+		return models.Principal{}, err
+	}
+	a.throttle.reset(name)
+	if old, err := a.store.Get(r, CookieName); err == nil && !old.IsNew {
+		if err := a.store.delete(old.ID); err != nil {
+			return models.Principal{}, err
+		}
+	}
+	sess := sessions.NewSession(a.store, CookieName)
+	sess.Options = a.store.options(r)
+	sess.IsNew = true
+	sess.Values[keyUserID] = u.ID
+	sess.Values[keyCSRF] = newSecret(32)
+	if err := a.store.Save(r, w, sess); err != nil {
+		return models.Principal{}, err
+	}
+	if err := a.db.Model(&u).Update("last_login_at", now.UTC()).Error; err != nil {
+		a.log.Warn("recording last login failed", "user", u.Name, "error", err)
+	}
+	a.audit.Record(models.AuditEntry{Actor: u.Name, Action: models.AuditLogin, Addr: addr})
+	return models.Principal{UserID: u.ID, Name: u.Name, Role: u.Role, Via: models.ViaSession,
+		CSRFToken: sess.Values[keyCSRF].(string), Addr: addr}, nil
+}
+
+// Logout ends the request's session, server side too, and sets an expired
+// cookie on w. p is who logs out, for the audit log.
+func (a *Auth) Logout(w http.ResponseWriter, r *http.Request, p models.Principal) error {
+	sess, _ := a.store.Get(r, CookieName) // a new, empty session when there is none
+	sess.Options.MaxAge = -1
+	if err := a.store.Save(r, w, sess); err != nil {
+		return err
+	}
+	if a.Enabled() {
+		a.audit.Record(models.AuditEntry{Actor: p.Name, Action: models.AuditLogout, Addr: p.Addr})
+	}
+	return nil
+}
+
+// ClearCookie sets an expired session cookie on w, for a request whose
+// cookie no longer names a live session.
+func (a *Auth) ClearCookie(w http.ResponseWriter, r *http.Request) {
+	opts := a.store.options(r)
+	opts.MaxAge = -1
+	http.SetCookie(w, sessions.NewCookie(CookieName, "", opts))
+}
+
+// verify returns the user whose name and password these are. An unknown
+// user costs a bcrypt comparison too, so timing does not tell which names
+// exist.
+func (a *Auth) verify(name, pass string) (models.User, error) {
+	var u models.User
+	err := a.db.Take(&u, "name = ?", name).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		_ = bcrypt.CompareHashAndPassword(a.dummy(), []byte(pass))
+		return u, models.ErrInvalidCredentials
+	}
+	if err != nil {
+		return u, fmt.Errorf("load user: %w", err)
+	}
+	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(pass)) != nil {
+		return u, models.ErrInvalidCredentials
+	}
+	return u, nil
+}
+
+func (a *Auth) dummy() []byte {
+	a.dummyOnce.Do(func() {
+		a.dummyHash, _ = bcrypt.GenerateFromPassword([]byte(rand.Text()), a.opts.BcryptCost)
+	})
+	return a.dummyHash
+}
+
+// Users lists every user by name.
+func (a *Auth) Users() ([]models.User, error) {
+	out := []models.User{}
+	if err := a.db.Order("name").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	return out, nil
+}
+
+// AddUser creates a user. Names are lower-cased. Returns errors wrapping
+// models.ErrInvalid for a bad name, role or password, and
+// models.ErrUserExists.
+func (a *Auth) AddUser(by models.Principal, name, pass string, role models.Role) (models.User, error) {
+	name = normalizeName(name)
+	if err := validName(name); err != nil {
+		return models.User{}, err
+	}
+	if _, err := models.ParseRole(string(role)); err != nil {
+		return models.User{}, err
+	}
+	hash, err := a.hash(pass)
+	if err != nil {
+		return models.User{}, err
+	}
+	u := models.User{Name: name, Role: role, PasswordHash: hash}
+	err = a.db.Transaction(func(tx *gorm.DB) error {
+		var n int64
+		if err := tx.Model(&models.User{}).Where("name = ?", name).Count(&n).Error; err != nil {
+			return err
+		}
+		if n > 0 {
+			return models.ErrUserExists
+		}
+		return tx.Create(&u).Error
+	})
+	a.recordUser(by, models.AuditUserAdd, name+" ("+string(role)+")", err)
+	if err != nil {
+		return models.User{}, fmt.Errorf("add user %q: %w", name, err)
+	}
+	return u, nil
+}
+
+// SetPassword sets a user's password and ends the user's sessions, unless
+// the user sets their own.
+func (a *Auth) SetPassword(by models.Principal, name, pass string) error {
+	name = normalizeName(name)
+	hash, err := a.hash(pass)
+	if err != nil {
+		return err
+	}
+	err = a.db.Transaction(func(tx *gorm.DB) error {
+		u, err := findUser(tx, name)
+		if err != nil {
+			return err
+		}
+		if err := tx.Model(&u).Update("password_hash", hash).Error; err != nil {
+			return err
+		}
+		if u.ID == by.UserID {
+			return nil
+		}
+		return a.store.deleteUser(tx, u.ID)
+	})
+	a.recordUser(by, models.AuditUserPassword, name, err)
+	if err != nil {
+		return fmt.Errorf("set password of %q: %w", name, err)
+	}
+	return nil
+}
+
+// SetRole changes a user's role. Returns models.ErrLastAdmin when that
+// would leave no admin.
+func (a *Auth) SetRole(by models.Principal, name string, role models.Role) error {
+	name = normalizeName(name)
+	if _, err := models.ParseRole(string(role)); err != nil {
+		return err
+	}
+	err := a.db.Transaction(func(tx *gorm.DB) error {
+		u, err := findUser(tx, name)
+		if err != nil {
+			return err
+		}
+		if u.Role == models.RoleAdmin && role != models.RoleAdmin {
+			if err := otherAdmin(tx, u.ID); err != nil {
+				return err
+			}
+		}
+		return tx.Model(&u).Update("role", role).Error
+	})
+	a.recordUser(by, models.AuditUserRole, name+" → "+string(role), err)
+	if err != nil {
+		return fmt.Errorf("set role of %q: %w", name, err)
+	}
+	return nil
+}
+
+// UpdateUser changes a user's role, password or both; an empty value stays
+// as it is. The password is checked before anything changes.
+func (a *Auth) UpdateUser(by models.Principal, name string, role models.Role, pass string) error {
+	if role == "" && pass == "" {
+		return fmt.Errorf(`%w: set "role", "pass" or both`, models.ErrInvalid)
+	}
+	if pass != "" {
+		if err := checkPassword(pass); err != nil {
+			return err
+		}
+	}
+	if role != "" {
+		if err := a.SetRole(by, name, role); err != nil {
+			return err
+		}
+	}
+	if pass != "" {
+		return a.SetPassword(by, name, pass)
+	}
+	return nil
+}
+
+// RemoveUser deletes a user with their sessions and tokens. Returns
+// models.ErrLastAdmin for the last admin.
+func (a *Auth) RemoveUser(by models.Principal, name string) error {
+	name = normalizeName(name)
+	err := a.db.Transaction(func(tx *gorm.DB) error {
+		u, err := findUser(tx, name)
+		if err != nil {
+			return err
+		}
+		if u.Role == models.RoleAdmin {
+			if err := otherAdmin(tx, u.ID); err != nil {
+				return err
+			}
+		}
+		if err := a.store.deleteUser(tx, u.ID); err != nil {
+			return err
+		}
+		if err := tx.Delete(&models.APIToken{}, "user_id = ?", u.ID).Error; err != nil {
+			return err
+		}
+		return tx.Delete(&u).Error
+	})
+	a.recordUser(by, models.AuditUserRemove, name, err)
+	if err != nil {
+		return fmt.Errorf("remove user %q: %w", name, err)
+	}
+	return nil
+}
+
+func (a *Auth) recordUser(by models.Principal, action, target string, err error) {
+	result := "ok"
+	if err != nil {
+		result = err.Error()
+	}
+	a.audit.Record(models.AuditEntry{Actor: by.Name, Action: action, Target: target, Result: result, Addr: by.Addr})
+}
+
+// hash checks the password rules and returns the bcrypt hash.
+func (a *Auth) hash(pass string) (string, error) {
+	if err := checkPassword(pass); err != nil {
+		return "", err
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(pass), a.opts.BcryptCost)
+	if err != nil {
+		return "", fmt.Errorf("hash password: %w", err)
+	}
+	return string(h), nil
+}
+
+func checkPassword(pass string) error {
+	if utf8.RuneCountInString(pass) < MinPasswordLength {
+		return fmt.Errorf("%w: password must be at least %d characters", models.ErrInvalid, MinPasswordLength)
+	}
+	if len(pass) > 72 { // bcrypt reads no further
+		return fmt.Errorf("%w: password must be at most 72 bytes", models.ErrInvalid)
+	}
+	return nil
+}
+
+func findUser(tx *gorm.DB, name string) (models.User, error) {
+	var u models.User
+	err := tx.Take(&u, "name = ?", name).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return u, models.ErrUserNotFound
+	}
+	return u, err
+}
+
+// otherAdmin returns models.ErrLastAdmin unless an admin other than id exists.
+func otherAdmin(tx *gorm.DB, id uint) error {
+	var n int64
+	if err := tx.Model(&models.User{}).Where("role = ? AND id <> ?", models.RoleAdmin, id).Count(&n).Error; err != nil {
+		return err
+	}
+	if n == 0 {
+		return models.ErrLastAdmin
+	}
+	return nil
+}
+
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._@-]{0,63}$`)
+
+func normalizeName(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+func validName(name string) error {
+	if !nameRE.MatchString(name) {
+		return fmt.Errorf("%w: user name must be 1 to 64 of a-z, 0-9 and . _ @ - (starting with a letter or digit)", models.ErrInvalid)
+	}
+	return nil
+}
+
+// throttle counts failed logins per user name and per client address in a
+// sliding window. It lives in memory: a restart forgets, which is fine for
+// slowing down guessing.
+type throttle struct {
+	window           time.Duration
+	perUser, perAddr int
+
+	mu    sync.Mutex
+	fails map[string][]time.Time // "u:"+name or "a:"+addr
+}
+
+func newThrottle(window time.Duration, perUser, perAddr int) *throttle {
+	return &throttle{window: window, perUser: perUser, perAddr: perAddr, fails: map[string][]time.Time{}}
+}
+
+// blocked reports whether the user or the address failed too often lately.
+func (t *throttle) blocked(name, addr string, now time.Time) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.recent("u:"+name, now)) >= t.perUser || len(t.recent("a:"+addr, now)) >= t.perAddr
+}
+
+func (t *throttle) fail(name, addr string, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.fails) > 10000 { // names are the client's choice: bound the map
+		for k := range t.fails {
+			t.recent(k, now)
+		}
+	}
+	for _, k := range []string{"u:" + name, "a:" + addr} {
+		t.fails[k] = append(t.recent(k, now), now)
+	}
+}
+
+// reset forgets the user's failures after a successful login; the
+// address's stay.
+func (t *throttle) reset(name string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.fails, "u:"+name)
+}
+
+// recent drops failures older than the window and returns the rest.
+func (t *throttle) recent(key string, now time.Time) []time.Time {
+	ts := t.fails[key]
+	i := 0
+	for i < len(ts) && now.Sub(ts[i]) >= t.window {
+		i++
+	}
+	ts = ts[i:]
+	if len(ts) == 0 {
+		delete(t.fails, key)
+		return nil
+	}
+	t.fails[key] = ts
+	return ts
+}

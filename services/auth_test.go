@@ -1,0 +1,495 @@
+package services_test
+
+import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+	"gorm.io/gorm"
+
+	"refit/models"
+	"refit/services"
+)
+
+// clock is a settable time source for expiry tests.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+type authFixture struct {
+	path  string
+	db    *gorm.DB
+	auth  *services.Auth
+	audit *services.Audit
+	clock *clock
+	logs  *bytes.Buffer
+}
+
+var admin = models.Principal{Name: "test", Via: models.ViaCLI, Addr: "local"}
+
+func mustDB(t testing.TB, path string) *gorm.DB {
+	t.Helper()
+	db, err := services.OpenDB(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if s, err := db.DB(); err == nil {
+			s.Close()
+		}
+	})
+	return db
+}
+
+func newAuthFixture(t testing.TB, opts services.AuthOptions) *authFixture {
+	t.Helper()
+	f := &authFixture{path: filepath.Join(t.TempDir(), "refit.db"), clock: &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}}
+	f.reopen(t, opts)
+	return f
+}
+
+// reopen is a restart: a new database handle and a new Auth over the same file.
+func (f *authFixture) reopen(t testing.TB, opts services.AuthOptions) {
+	t.Helper()
+	f.db = mustDB(t, f.path)
+	f.logs = &bytes.Buffer{}
+	log := slog.New(slog.NewTextHandler(f.logs, nil))
+	opts.BcryptCost = bcrypt.MinCost
+	opts.Now = f.clock.Now
+	f.audit = services.NewAudit(f.db, log, f.clock.Now)
+	a, err := services.NewAuth(f.db, f.audit, log, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.auth = a
+}
+
+func (f *authFixture) addUser(t testing.TB, name string, role models.Role) {
+	t.Helper()
+	if _, err := f.auth.AddUser(admin, name, name+"-password", role); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// login returns the session cookie for name.
+func (f *authFixture) login(t testing.TB, name, pass string) (*http.Cookie, error) {
+	t.Helper()
+	r := httptest.NewRequest("POST", "/api/login", nil)
+	r.RemoteAddr = "192.0.2.1"
+	w := httptest.NewRecorder()
+	if _, err := f.auth.Login(w, r, name, pass); err != nil {
+		return nil, err
+	}
+	for _, c := range w.Result().Cookies() {
+		if c.Name == services.CookieName {
+			return c, nil
+		}
+	}
+	t.Fatal("login set no session cookie")
+	return nil, nil
+}
+
+func (f *authFixture) who(c *http.Cookie) (models.Principal, error) {
+	r := httptest.NewRequest("GET", "/api/images", nil)
+	r.RemoteAddr = "192.0.2.1"
+	r.AddCookie(c)
+	return f.auth.Authenticate(r)
+}
+
+func TestSessionCookieAttributes(t *testing.T) {
+	f := newAuthFixture(t, services.AuthOptions{})
+	f.addUser(t, "alice", models.RoleOperator)
+	c, err := f.login(t, "alice", "alice-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Secure || c.Path != "/" {
+		t.Errorf("cookie = %+v, want HttpOnly, SameSite=Lax, not Secure over plain HTTP, Path /", c)
+	}
+	if c.MaxAge != int((30 * 24 * time.Hour).Seconds()) {
+		t.Errorf("cookie Max-Age = %d, want 30 days", c.MaxAge)
+	}
+	if strings.Contains(f.logs.String(), c.Value) {
+		t.Error("the session cookie was logged")
+	}
+	// Secure when configured, or when the request came over TLS.
+	f2 := newAuthFixture(t, services.AuthOptions{CookieSecure: true})
+	f2.addUser(t, "bob", models.RoleViewer)
+	if c, _ := f2.login(t, "bob", "bob-password"); !c.Secure {
+		t.Error("REFIT_COOKIE_SECURE did not mark the cookie Secure")
+	}
+	r := httptest.NewRequest("POST", "https://refit.example/api/login", nil)
+	w := httptest.NewRecorder()
+	if _, err := f.auth.Login(w, r, "alice", "alice-password"); err != nil {
+		t.Fatal(err)
+	}
+	if !w.Result().Cookies()[0].Secure {
+		t.Error("a login over TLS did not get a Secure cookie")
+	}
+}
+
+func TestSessionSurvivesRestart(t *testing.T) {
+	f := newAuthFixture(t, services.AuthOptions{})
+	f.addUser(t, "alice", models.RoleOperator)
+	c, err := f.login(t, "alice", "alice-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.reopen(t, services.AuthOptions{})
+	p, err := f.who(c)
+	if err != nil || p.Name != "alice" || p.Role != models.RoleOperator || p.Via != models.ViaSession || p.CSRFToken == "" {
+		t.Fatalf("after a restart Authenticate = %+v, %v; want alice, operator, by session, with a CSRF token", p, err)
+	}
+	// Only the hash of the ID is stored.
+	var rows []models.Session
+	f.db.Find(&rows)
+	if len(rows) != 1 || strings.Contains(rows[0].IDHash, c.Value) || len(rows[0].IDHash) != 64 {
+		t.Errorf("session rows = %+v", rows)
+	}
+}
+
+func TestSessionIdleAndAbsoluteExpiry(t *testing.T) {
+	f := newAuthFixture(t, services.AuthOptions{SessionIdle: time.Hour, SessionMax: 3 * time.Hour})
+	f.addUser(t, "alice", models.RoleViewer)
+	c, err := f.login(t, "alice", "alice-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Used every 50 minutes it stays alive until the absolute limit.
+	for i := 0; i < 3; i++ {
+		f.clock.Add(50 * time.Minute)
+		if _, err := f.who(c); err != nil {
+			t.Fatalf("after %d×50m of use: %v", i+1, err)
+		}
+	}
+	f.clock.Add(40 * time.Minute) // 3h30 after login, 40m after last use
+	if _, err := f.who(c); !errors.Is(err, models.ErrUnauthorized) {
+		t.Fatalf("past the absolute limit Authenticate = %v, want ErrUnauthorized", err)
+	}
+
+	c, err = f.login(t, "alice", "alice-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Add(61 * time.Minute)
+	if _, err := f.who(c); !errors.Is(err, models.ErrUnauthorized) {
+		t.Fatalf("idle for 61m Authenticate = %v, want ErrUnauthorized", err)
+	}
+	// Expired rows are gone.
+	var n int64
+	f.db.Model(&models.Session{}).Count(&n)
+	if n != 0 {
+		t.Errorf("%d session rows left after expiry, want 0", n)
+	}
+}
+
+func TestLoginGivesNewSessionID(t *testing.T) {
+	f := newAuthFixture(t, services.AuthOptions{})
+	f.addUser(t, "alice", models.RoleViewer)
+	old, err := f.login(t, "alice", "alice-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("POST", "/login", nil)
+	r.AddCookie(old)
+	w := httptest.NewRecorder()
+	if _, err := f.auth.Login(w, r, "alice", "alice-password"); err != nil {
+		t.Fatal(err)
+	}
+	fresh := w.Result().Cookies()[0]
+	if fresh.Value == old.Value {
+		t.Fatal("login kept the session ID it was given")
+	}
+	if _, err := f.who(old); err == nil {
+		t.Error("the session from before the login still works")
+	}
+	if _, err := f.who(fresh); err != nil {
+		t.Errorf("the new session does not work: %v", err)
+	}
+}
+
+func TestLogoutEndsSessionServerSide(t *testing.T) {
+	f := newAuthFixture(t, services.AuthOptions{})
+	f.addUser(t, "alice", models.RoleViewer)
+	c, _ := f.login(t, "alice", "alice-password")
+	r := httptest.NewRequest("POST", "/api/logout", nil)
+	r.AddCookie(c)
+	w := httptest.NewRecorder()
+	p, _ := f.who(c)
+	if err := f.auth.Logout(w, r, p); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.Result().Cookies(); len(got) != 1 || got[0].MaxAge >= 0 {
+		t.Errorf("logout cookies = %+v, want one expired cookie", got)
+	}
+	if _, err := f.who(c); !errors.Is(err, models.ErrUnauthorized) {
+		t.Errorf("old cookie after logout: %v, want ErrUnauthorized", err)
+	}
+}
+
+func TestLoginThrottle(t *testing.T) {
+	f := newAuthFixture(t, services.AuthOptions{})
+	f.addUser(t, "alice", models.RoleViewer)
+	for i := 0; i < 5; i++ {
+		if _, err := f.login(t, "alice", "wrong-password"); !errors.Is(err, models.ErrInvalidCredentials) {
+			t.Fatalf("failure %d: %v, want ErrInvalidCredentials", i+1, err)
+		}
+	}
+	if _, err := f.login(t, "alice", "alice-password"); !errors.Is(err, models.ErrTooManyAttempts) {
+		t.Fatalf("6th attempt, right password: %v, want ErrTooManyAttempts", err)
+	}
+	f.clock.Add(15 * time.Minute)
+	if _, err := f.login(t, "alice", "alice-password"); err != nil {
+		t.Fatalf("after the window: %v", err)
+	}
+	// A success resets the user's count: four more failures do not block.
+	for i := 0; i < 4; i++ {
+		f.login(t, "alice", "wrong-password")
+	}
+	if _, err := f.login(t, "alice", "alice-password"); err != nil {
+		t.Fatalf("after a success and 4 failures: %v", err)
+	}
+}
+
+func TestLoginThrottlePerAddress(t *testing.T) {
+	f := newAuthFixture(t, services.AuthOptions{MaxAddrFailures: 3})
+	f.addUser(t, "alice", models.RoleViewer)
+	for _, n := range []string{"x1", "x2", "x3"} {
+		f.login(t, n, "whatever-password")
+	}
+	if _, err := f.login(t, "alice", "alice-password"); !errors.Is(err, models.ErrTooManyAttempts) {
+		t.Fatalf("after 3 failures from one address: %v, want ErrTooManyAttempts", err)
+	}
+}
+
+func TestUnknownUserIsInvalidCredentials(t *testing.T) {
+	f := newAuthFixture(t, services.AuthOptions{})
+	if _, err := f.login(t, "nobody", "some-password"); !errors.Is(err, models.ErrInvalidCredentials) {
+		t.Fatalf("unknown user: %v", err)
+	}
+}
+
+func TestBootstrapGeneratedPasswordLoggedOnce(t *testing.T) {
+	f := newAuthFixture(t, services.AuthOptions{})
+	if err := f.auth.Bootstrap("", ""); err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`password=(\S+)`).FindStringSubmatch(f.logs.String())
+	if m == nil || !strings.Contains(f.logs.String(), "shown only this once") || !strings.Contains(f.logs.String(), "user=admin") {
+		t.Fatalf("log does not show the generated admin password clearly:\n%s", f.logs.String())
+	}
+	if len(m[1]) < 20 {
+		t.Errorf("generated password %d characters, want at least 20", len(m[1]))
+	}
+	if _, err := f.login(t, "admin", m[1]); err != nil {
+		t.Fatalf("logging in with the logged password: %v", err)
+	}
+	f.reopen(t, services.AuthOptions{})
+	if err := f.auth.Bootstrap("", ""); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(f.logs.String(), "password=") {
+		t.Errorf("second start logged a password again:\n%s", f.logs.String())
+	}
+}
+
+func TestBootstrapFromEnv(t *testing.T) {
+	f := newAuthFixture(t, services.AuthOptions{})
+	if err := f.auth.Bootstrap("Root", "a-long-enough-password"); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(f.logs.String(), "a-long-enough-password") {
+		t.Error("the configured password was logged")
+	}
+	if _, err := f.login(t, "root", "a-long-enough-password"); err != nil {
+		t.Fatal(err)
+	}
+	f2 := newAuthFixture(t, services.AuthOptions{})
+	if err := f2.auth.Bootstrap("", "short"); !errors.Is(err, models.ErrInvalid) {
+		t.Errorf("a too short REFIT_ADMIN_PASSWORD: %v, want ErrInvalid", err)
+	}
+}
+
+func TestBootstrapAuthOff(t *testing.T) {
+	f := newAuthFixture(t, services.AuthOptions{Disabled: true})
+	if err := f.auth.Bootstrap("", ""); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(f.logs.String(), "level=WARN") || !strings.Contains(f.logs.String(), "auth is off") {
+		t.Errorf("no warning with auth off:\n%s", f.logs.String())
+	}
+	p, err := f.auth.Authenticate(httptest.NewRequest("POST", "/api/check", nil))
+	if err != nil || p.Name != "anonymous" || !p.Can(models.PermAdmin) {
+		t.Errorf("auth off Authenticate = %+v, %v; want anonymous admin", p, err)
+	}
+	if users, _ := f.auth.Users(); len(users) != 0 {
+		t.Errorf("auth off created users: %+v", users)
+	}
+}
+
+func TestLastAdminIsKept(t *testing.T) {
+	f := newAuthFixture(t, services.AuthOptions{})
+	f.addUser(t, "root", models.RoleAdmin)
+	f.addUser(t, "op", models.RoleOperator)
+	if err := f.auth.RemoveUser(admin, "root"); !errors.Is(err, models.ErrLastAdmin) {
+		t.Errorf("removing the last admin: %v, want ErrLastAdmin", err)
+	}
+	if err := f.auth.SetRole(admin, "root", models.RoleViewer); !errors.Is(err, models.ErrLastAdmin) {
+		t.Errorf("demoting the last admin: %v, want ErrLastAdmin", err)
+	}
+	if err := f.auth.SetRole(admin, "op", models.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.auth.SetRole(admin, "root", models.RoleViewer); err != nil {
+		t.Errorf("demoting one of two admins: %v", err)
+	}
+	if err := f.auth.RemoveUser(admin, "op"); !errors.Is(err, models.ErrLastAdmin) {
+		t.Errorf("removing the new last admin: %v, want ErrLastAdmin", err)
+	}
+}
+
+func TestUserRules(t *testing.T) {
+	f := newAuthFixture(t, services.AuthOptions{})
+	tests := []struct {
+		name, pass string
+		role       models.Role
+		want       error
+	}{
+		{"alice", "123456789", models.RoleViewer, models.ErrInvalid},
+		{"alice", "1234567890", models.RoleViewer, nil},
+		{"ALICE", "1234567890", models.RoleViewer, models.ErrUserExists},
+		{"bad name", "1234567890", models.RoleViewer, models.ErrInvalid},
+		{"bob", "1234567890", "root", models.ErrInvalid},
+	}
+	for _, tc := range tests {
+		_, err := f.auth.AddUser(admin, tc.name, tc.pass, tc.role)
+		if (tc.want == nil && err != nil) || (tc.want != nil && !errors.Is(err, tc.want)) {
+			t.Errorf("AddUser(%q, %q, %q) = %v, want %v", tc.name, tc.pass, tc.role, err, tc.want)
+		}
+	}
+	if _, err := f.auth.AddUser(admin, "carol", "short", models.RoleViewer); err == nil ||
+		err.Error() != "invalid input: password must be at least 10 characters" {
+		t.Errorf("short password error = %v", err)
+	}
+	if err := f.auth.SetPassword(admin, "nobody", "1234567890"); !errors.Is(err, models.ErrUserNotFound) {
+		t.Errorf("SetPassword of nobody = %v", err)
+	}
+}
+
+func TestPasswordResetEndsSessions(t *testing.T) {
+	f := newAuthFixture(t, services.AuthOptions{})
+	f.addUser(t, "alice", models.RoleViewer)
+	c, _ := f.login(t, "alice", "alice-password")
+	if err := f.auth.SetPassword(admin, "alice", "another-password"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.who(c); err == nil {
+		t.Error("a session survived a password reset by an admin")
+	}
+	if _, err := f.login(t, "alice", "another-password"); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestTokens(t *testing.T) {
+	f := newAuthFixture(t, services.AuthOptions{})
+	f.addUser(t, "alice", models.RoleOperator)
+	f.addUser(t, "bob", models.RoleViewer)
+	c, _ := f.login(t, "alice", "alice-password")
+	alice, _ := f.who(c)
+	secret, tok, err := f.auth.CreateToken(alice, "ci")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(secret, "refit_") || len(secret) < 40 || !strings.HasPrefix(secret, tok.Prefix) {
+		t.Errorf("token %q (prefix %q)", secret, tok.Prefix)
+	}
+	bearer := func(s string) (models.Principal, error) {
+		r := httptest.NewRequest("GET", "/api/images", nil)
+		r.Header.Set("Authorization", "Bearer "+s)
+		return f.auth.Authenticate(r)
+	}
+	f.clock.Add(time.Hour)
+	p, err := bearer(secret)
+	if err != nil || p.Name != "alice" || p.Role != models.RoleOperator || p.Via != models.ViaToken || p.CSRFToken != "" {
+		t.Fatalf("Authenticate with the token = %+v, %v", p, err)
+	}
+	list, _ := f.auth.Tokens(alice)
+	if len(list) != 1 || !list[0].LastUsedAt.Equal(f.clock.Now()) {
+		t.Errorf("tokens = %+v, want one used at %v", list, f.clock.Now())
+	}
+	var row models.APIToken
+	f.db.First(&row)
+	if strings.Contains(row.Hash, secret) || row.Hash == "" {
+		t.Error("the token secret is stored")
+	}
+	// The token follows its owner's role.
+	if err := f.auth.SetRole(admin, "alice", models.RoleViewer); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := bearer(secret); p.Role != models.RoleViewer {
+		t.Errorf("token role after demotion = %s", p.Role)
+	}
+	// Bob cannot revoke Alice's token.
+	bc, _ := f.login(t, "bob", "bob-password")
+	bob, _ := f.who(bc)
+	if err := f.auth.RevokeToken(bob, "1"); !errors.Is(err, models.ErrTokenNotFound) {
+		t.Errorf("revoking someone else's token = %v", err)
+	}
+	if err := f.auth.RevokeToken(alice, "1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{secret, "refit_nope", "nope"} {
+		if _, err := bearer(s); !errors.Is(err, models.ErrUnauthorized) {
+			t.Errorf("bearer %q after revoke = %v, want ErrUnauthorized", s, err)
+		}
+	}
+	if strings.Contains(f.logs.String(), secret) {
+		t.Error("the token was logged")
+	}
+}
+
+func TestAuditEntries(t *testing.T) {
+	f := newAuthFixture(t, services.AuthOptions{})
+	f.addUser(t, "alice", models.RoleAdmin)
+	f.login(t, "alice", "wrong-password")
+	c, _ := f.login(t, "alice", "alice-password")
+	p, _ := f.who(c)
+	f.auth.CreateToken(p, "ci")
+	f.auth.RemoveUser(p, "alice")
+	es, err := f.audit.Recent(10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range es {
+		got = append(got, e.Actor+" "+e.Action+" "+e.Target+" "+e.Result+" "+e.Addr)
+	}
+	want := []string{
+		"alice user_remove alice the last admin cannot be removed or demoted 192.0.2.1",
+		"alice token_create ci ok 192.0.2.1",
+		"alice login  ok 192.0.2.1",
+		"alice login_failed  invalid credentials 192.0.2.1",
+		"test user_add alice (admin) ok local",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("audit log, newest first:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -1,0 +1,127 @@
+package views
+
+import (
+	"net/url"
+	"strconv"
+	"time"
+
+	"refit/models"
+)
+
+// Web routes of sign-in, tokens, users and the audit log.
+const (
+	// TokensPath lists the viewer's API tokens (GET) and creates one (POST).
+	TokensPath = "/tokens"
+	// UsersPath lists users (GET, admins) and adds one (POST).
+	UsersPath = "/users"
+	// AuditPath shows the audit log (GET, admins).
+	AuditPath = "/audit"
+	// NextField is the login form's hidden field with the page to go back to.
+	NextField = "next"
+)
+
+// TokenRevokePath revokes one of the viewer's tokens (POST).
+func TokenRevokePath(id uint) string {
+	return TokensPath + "/" + strconv.FormatUint(uint64(id), 10) + "/revoke"
+}
+
+// UserRolePath changes a user's role (POST, field "role").
+func UserRolePath(name string) string { return userPath(name, "role") }
+
+// UserPasswordPath sets a user's password (POST, field "pass").
+func UserPasswordPath(name string) string { return userPath(name, "password") }
+
+// UserRemovePath removes a user (POST).
+func UserRemovePath(name string) string { return userPath(name, "remove") }
+
+func userPath(name, action string) string {
+	return UsersPath + "/" + url.PathEscape(name) + "/" + action
+}
+
+// Ids of the sign-in, tokens, users and audit pages.
+const (
+	LoginFormID   = "login-form"
+	FormErrorID   = "form-error" // the error message of a refused form
+	UsersTableID  = "users"
+	AddUserFormID = "add-user"
+	TokensTableID = "tokens"
+	NewTokenID    = "new-token" // the secret of a token just created
+	AuditTableID  = "audit"
+)
+
+// UserRowID is the id of a user's <tr>.
+func UserRowID(name string) string { return "user-" + safeID(name) }
+
+// TokenRowID is the id of a token's <tr>.
+func TokenRowID(id uint) string { return "token-" + strconv.FormatUint(uint64(id), 10) }
+
+// LoginData is what LoginPage renders.
+type LoginData struct {
+	User  string // the name typed last time, kept after a failure
+	Error string // "" unless the last attempt failed
+	Next  string // where to go after signing in
+}
+
+// LoginMessage is the sentence the login page shows for a refused attempt.
+func LoginMessage(status int, msg string) string {
+	switch status {
+	case 401:
+		return "Wrong user name or password."
+	case 429:
+		return "Too many failed attempts. Wait a few minutes, then try again."
+	}
+	return msg
+}
+
+// UsersData is what UsersPage renders.
+type UsersData struct {
+	Users []models.User
+	Error string // the error of the last form, "" when none
+	Now   time.Time
+	Viewer
+}
+
+// TokensData is what TokensPage renders.
+type TokensData struct {
+	Tokens   []models.APIToken
+	NewToken string // the secret of the token just created, shown once
+	NewName  string
+	Error    string
+	Now      time.Time
+	Viewer
+}
+
+// AuditData is what AuditPage renders.
+type AuditData struct {
+	Entries []models.AuditEntry
+	Now     time.Time
+	Viewer
+}
+
+// MinPasswordLength mirrors the service's rule for the forms' minlength.
+const MinPasswordLength = 10
+
+// inputClass styles the text inputs and selects of the auth forms.
+const inputClass = "block w-full rounded-md border-0 bg-white px-3 py-1.5 text-sm text-slate-900 shadow-sm ring-1 ring-inset ring-slate-300 placeholder:text-slate-400 focus:ring-2 focus:ring-inset focus:ring-sky-600 dark:bg-slate-800 dark:text-white dark:ring-slate-600"
+
+// cardClass is the white panel the auth pages are made of.
+const cardClass = "rounded-lg bg-white p-4 shadow-sm ring-1 ring-slate-200 sm:p-6 dark:bg-slate-900 dark:ring-slate-800"
+
+// whenText shows a time relative to now, or "never".
+func whenText(t, now time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return RelativeTime(t, now)
+}
+
+// resultClass colours an audit result: green for ok, red otherwise.
+func resultClass(result string) string {
+	if result == "ok" {
+		return "badge badge-uptodate"
+	}
+	return "badge badge-error"
+}
+
+// navLinkClass styles the header's links to tokens, users and the audit log.
+const navLinkClass = "rounded text-slate-600 underline-offset-4 hover:text-slate-900 hover:underline focus-visible:outline focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-slate-400 dark:hover:text-white"
