@@ -210,17 +210,22 @@ func TestBenchReport(t *testing.T) {
 		"clients, each with its own keep-alive connection, send %d GETs per endpoint after 1,000 warm-up requests. "+
 		"Clients and server share the machine's %d CPUs, so the load generator's own cost is in these numbers.\n\n",
 		groups*perGroup, groups, clients, total, runtime.NumCPU())
-	fmt.Fprintf(w, "| endpoint | response | p50 | p99 | max | requests/s | p99 target | met |\n")
-	fmt.Fprintf(w, "|---|---:|---:|---:|---:|---:|---:|---|\n")
+	fmt.Fprintf(w, "| endpoint | response | p50 | p99 | max | requests/s | floor² | p99 target | met |\n")
+	fmt.Fprintf(w, "|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for i, ep := range endpoints {
 		r := results[i]
 		met := "yes"
 		if r.p99 > ep.target {
 			met = "**no**"
 		}
-		fmt.Fprintf(w, "| GET %s | %s | %s | %s | %s | %.0f | ≤ %s | %s |\n", ep.path, benchKiB(r.bytes), benchMS(r.p50),
-			benchMS(r.p99), benchMS(r.max), r.rps(), benchMS(ep.target), met)
+		floor := time.Duration(costs[i].NsPerOp()) * clients / time.Duration(runtime.NumCPU())
+		fmt.Fprintf(w, "| GET %s | %s | %s | %s | %s | %.0f | %s | ≤ %s | %s |\n", ep.path, benchKiB(r.bytes),
+			benchMS(r.p50), benchMS(r.p99), benchMS(r.max), r.rps(), benchMS(floor), benchMS(ep.target), met)
 	}
+	fmt.Fprintf(w, "\n² Queueing floor of the mean latency with %d clients always waiting (Little's law): %d × the "+
+		"server's time per request (table below) / %d CPUs, even with a free load generator. A p99 target below "+
+		"the floor cannot be met on this machine at this concurrency; only a cheaper request or more CPUs can.\n",
+		clients, clients, runtime.NumCPU())
 	fmt.Fprintf(w, "\nOne request through the whole Fiber stack (middleware, routing, handler, JSON or templ rendering), "+
 		"no network, `testing.Benchmark` over `app.Handler()`:\n\n")
 	fmt.Fprintf(w, "| endpoint | time/request | allocations/request | bytes allocated/request |\n")
