@@ -1,0 +1,446 @@
+package handlers
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"refit/models"
+	"refit/services/dockerengine/dockertest"
+	"refit/services/oci/ocitest"
+	"refit/views"
+)
+
+// The browser tests need Chromium (REFIT_TEST_CHROMIUM or chromium on PATH)
+// and a Docker engine (REFIT_TEST_DOCKER_HOST); see browser_helpers_test.go.
+
+// updateTimeout bounds one update seen from the browser: a throttled pull
+// of a few MiB, a recreate that settles for 500ms, and a poll a second.
+const updateTimeout = 60 * time.Second
+
+func TestBrowserDashboardListsGroupsWithStatusBadges(t *testing.T) {
+	chromiumPath(t)
+	a := newLiveApp(t)
+	a.push(t, "test/fresh:1", ocitest.ImageOpts{Marker: "v1"})
+	fresh := a.run(t, "test/fresh:1", "fresh")
+	a.push(t, "test/stale:1", ocitest.ImageOpts{Marker: "v1"})
+	stale := a.run(t, "test/stale:1", "stale")
+	a.push(t, "test/stale:1", ocitest.ImageOpts{Marker: "v2"})
+	a.push(t, "test/mixed:1", ocitest.ImageOpts{Marker: "v1"})
+	mixedOld := a.run(t, "test/mixed:1", "mixed-old")
+	a.push(t, "test/mixed:1", ocitest.ImageOpts{Marker: "v2"})
+	mixedNew := a.run(t, "test/mixed:1", "mixed-new")
+	a.check(t)
+
+	b := newBrowser(t, a.base)
+	b.open(views.DashboardPath)
+
+	groups := []struct {
+		repoTag   string
+		badge     models.Status
+		updateAll bool
+	}{
+		{"test/fresh:1", models.StatusUpToDate, false},
+		{"test/stale:1", models.StatusOutdated, true},
+		{"test/mixed:1", models.StatusPartial, true},
+	}
+	for _, g := range groups {
+		id := a.groupID(g.repoTag)
+		got := eval[struct {
+			Exists    bool   `json:"exists"`
+			Badge     string `json:"badge"`
+			Image     string `json:"image"`
+			UpdateAll bool   `json:"updateAll"`
+		}](b, fmt.Sprintf(`(() => {
+			const g = document.getElementById(%q);
+			if (!g) return {exists: false};
+			const badge = g.querySelector('tr:first-child .badge');
+			return {
+				exists: true,
+				badge: [...badge.classList].find(c => c.startsWith('badge-')).slice(6),
+				image: g.querySelector('tr:first-child').innerText,
+				updateAll: !!document.getElementById(%q),
+			};
+		})()`, id, views.UpdateAllID(models.GroupKey(a.reg.Ref(g.repoTag)))))
+		if !got.Exists {
+			t.Errorf("group %s: no <tbody id=%s>", g.repoTag, id)
+			continue
+		}
+		if got.Badge != string(g.badge) || got.UpdateAll != g.updateAll {
+			t.Errorf("group %s shows badge %q and Update all %v, want %q and %v", g.repoTag, got.Badge, got.UpdateAll, g.badge, g.updateAll)
+		}
+	}
+
+	rows := []struct {
+		name   string
+		badge  models.Status
+		update bool
+	}{
+		{fresh, models.StatusUpToDate, false},
+		{stale, models.StatusOutdated, true},
+		{mixedOld, models.StatusOutdated, true},
+		{mixedNew, models.StatusUpToDate, false},
+	}
+	for _, r := range rows {
+		got := b.row(r.name)
+		if !got.Exists {
+			t.Errorf("row %s is missing", r.name)
+			continue
+		}
+		if got.Badge != string(r.badge) || got.Update != r.update || got.Trigger != "" {
+			t.Errorf("row %s shows %q, Update button %v, hx-trigger %q; want %q, %v, none (%s)",
+				r.name, got.Badge, got.Update, got.Trigger, r.badge, r.update, got.Text)
+		}
+	}
+	// The rows sit in their groups.
+	if !eval[bool](b, fmt.Sprintf(`!!document.querySelector('#%s > #%s') && !!document.querySelector('#%s > #%s')`,
+		a.groupID("test/mixed:1"), views.RowID(mixedOld), a.groupID("test/mixed:1"), views.RowID(mixedNew))) {
+		t.Errorf("rows of test/mixed:1 are not inside its tbody")
+	}
+}
+
+func TestBrowserUpdateShowsProgressAndEndsUpToDateWithoutReload(t *testing.T) {
+	chromiumPath(t)
+	a := newLiveApp(t)
+	a.push(t, "test/app:1", ocitest.ImageOpts{Marker: "v1"})
+	name := a.run(t, "test/app:1", "app")
+	oldID := dockertest.Inspect(t, a.cli, name).ID
+	a.push(t, "test/app:1", ocitest.ImageOpts{Marker: "v2", ExtraLayerSize: 3 << 20})
+	a.check(t)
+
+	b := newBrowser(t, a.base)
+	b.viewport(1280, 800)
+	b.open(views.DashboardPath)
+	if got := b.row(name); got.Badge != string(models.StatusOutdated) || !got.Update {
+		t.Fatalf("before: row shows %q with Update button %v, want outdated with one (%s)", got.Badge, got.Update, got.Text)
+	}
+	b.markPage()
+	// Record every value the <progress> takes, between Go's polls too.
+	eval[chromedp.Void](b, fmt.Sprintf(`(() => {
+		window.__values = [];
+		setInterval(() => {
+			const p = document.querySelector('#%s progress');
+			if (!p) return;
+			const v = Math.round(p.value);
+			if (window.__values[window.__values.length - 1] !== v) window.__values.push(v);
+		}, 20);
+	})()`, views.ProgressID(name)))
+
+	// About 2 s for the 3 MiB layer: the row's first poll, a second after
+	// the click, lands mid-pull even when the server is slow to answer.
+	a.reg.SetBlobRate(3 << 19)
+	b.click(views.UpdateButtonID(name))
+
+	b.waitFor("a <progress> between 0 and 100 in row "+name,
+		fmt.Sprintf(`(() => { const s = %s; return s.progress && s.value > 0 && s.value < 100 })()`, rowCall(name)),
+		20*time.Second, "#"+views.RowID(name))
+	saveScreenshot(t, "updating.png", b.screenshot(a.groupID("test/app:1")))
+	mid := b.row(name)
+	if mid.Trigger == "" || !mid.Polling {
+		t.Errorf("mid-update the row does not poll: hx-trigger %q, data-polling %v", mid.Trigger, mid.Polling)
+	}
+	if mid.Percent == "" || mid.Percent == "0%" || mid.Percent == "100%" {
+		t.Errorf("mid-update percent text = %q, want between 0%% and 100%%", mid.Percent)
+	}
+
+	end := b.waitRowSettled(name, models.StatusUpToDate, updateTimeout)
+	if end.Update {
+		t.Errorf("after the update the row still offers Update: %s", end.Text)
+	}
+	if !b.pageMarked() {
+		t.Error("the page was reloaded during the update; want htmx swaps only")
+	}
+	values := eval[[]int](b, `window.__values`)
+	var between bool
+	for _, v := range values {
+		between = between || (v > 0 && v < 100)
+	}
+	if len(values) < 2 || !between {
+		t.Errorf("<progress> values seen: %v; want it to move, through a value between 0 and 100", values)
+	}
+	t.Logf("progress values seen: %v; row at the end: %s", values, end.Text)
+	// Only the row polls, so its group's header keeps what it showed before
+	// the update until the table refreshes by itself.
+	header := eval[string](b, fmt.Sprintf(`document.querySelector('#%s tr').innerText.replace(/\s+/g, ' ')`, a.groupID("test/app:1")))
+	t.Logf("group header at the end: %s", header)
+	if ins := dockertest.Inspect(t, a.cli, name); ins.ID == oldID || !ins.State.Running {
+		t.Errorf("container %s is %s running=%v, want a new running container (old %s)", name, ins.ID, ins.State.Running, oldID)
+	}
+}
+
+func TestBrowserUpdateAllUpdatesTheGroup(t *testing.T) {
+	chromiumPath(t)
+	a := newLiveApp(t)
+	a.push(t, "test/pair:1", ocitest.ImageOpts{Marker: "v1"})
+	first := a.run(t, "test/pair:1", "pair")
+	second := a.run(t, "test/pair:1", "pair")
+	a.push(t, "test/pair:1", ocitest.ImageOpts{Marker: "v2"})
+	a.check(t)
+
+	b := newBrowser(t, a.base)
+	b.open(views.DashboardPath)
+	b.markPage()
+	key := models.GroupKey(a.reg.Ref("test/pair:1"))
+	b.click(views.UpdateAllID(key))
+
+	group := "#" + a.groupID("test/pair:1")
+	// The answer is the tbody, polling while the job runs (not its rows).
+	b.waitFor("the group's tbody to poll", fmt.Sprintf(`(() => {
+		const g = document.querySelector(%q);
+		return !!g && g.getAttribute('data-polling') === 'group' && !!g.getAttribute('hx-trigger') &&
+			!g.querySelector('tr[hx-trigger]');
+	})()`, group), 10*time.Second, group)
+	b.waitFor("the group to finish updating", fmt.Sprintf(`(() => {
+		const g = document.querySelector(%q);
+		return !!g && !g.hasAttribute('hx-trigger') && !g.querySelector('progress') &&
+			[%q, %q].every(id => { const r = document.getElementById(id); return r && r.querySelector('.badge-uptodate') });
+	})()`, group, views.RowID(first), views.RowID(second)), updateTimeout, group)
+	for _, n := range []string{first, second} {
+		if got := b.row(n); got.Badge != string(models.StatusUpToDate) || got.Update || got.Trigger != "" {
+			t.Errorf("row %s after Update all: %q, Update button %v, hx-trigger %q (%s)", n, got.Badge, got.Update, got.Trigger, got.Text)
+		}
+	}
+	if eval[bool](b, fmt.Sprintf(`!!document.getElementById(%q)`, views.UpdateAllID(key))) {
+		t.Error(`"Update all" is still offered after the group is up to date`)
+	}
+	if !b.pageMarked() {
+		t.Error("the page was reloaded during the group update")
+	}
+	if g := a.group(t, "test/pair:1"); g.Status != models.StatusUpToDate {
+		t.Errorf("service snapshot says %s, want uptodate", g.Status)
+	}
+}
+
+func TestBrowserAutoUpdateToggleSurvivesReload(t *testing.T) {
+	chromiumPath(t)
+	a := newLiveApp(t)
+	a.push(t, "test/tog:1", ocitest.ImageOpts{Marker: "v1"})
+	name := a.run(t, "test/tog:1", "tog")
+	a.check(t)
+
+	b := newBrowser(t, a.base)
+	b.open(views.DashboardPath)
+	if got := b.row(name); got.AutoCheck || got.AutoOff {
+		t.Fatalf("before: auto-update checked %v, disabled %v; want an enabled, unchecked box", got.AutoCheck, got.AutoOff)
+	}
+	b.click(views.ToggleInputID(name))
+	// The checkbox flips at once in the browser; wait until the server has it.
+	deadline := time.Now().Add(10 * time.Second)
+	for !a.deps.Toggles.AutoUpdate(name) {
+		if time.Now().After(deadline) {
+			t.Fatal("the toggle never reached the server")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.waitFor("the toggle's answer to be swapped in", fmt.Sprintf(`(() => {
+		const f = document.getElementById(%q); return !!f && !f.classList.contains('htmx-request') && %s.autocheck })()`,
+		views.ToggleID(name), rowCall(name)), 10*time.Second, "#"+views.RowID(name))
+
+	b.do(chromedp.Reload(), chromedp.WaitReady(chromedp.ID(views.TableID)))
+	if got := b.row(name); !got.AutoCheck {
+		t.Errorf("after a reload the auto-update box is unchecked (%s)", got.Text)
+	}
+	var found bool
+	for _, g := range a.apiImages(t) {
+		for _, c := range g.Containers {
+			if c.ContainerName == name {
+				found = true
+				if !c.AutoUpdate {
+					t.Errorf("GET /api/images shows auto_update false for %s", name)
+				}
+			}
+		}
+	}
+	if !found {
+		t.Errorf("GET /api/images does not list %s", name)
+	}
+}
+
+func TestBrowserCheckNowFindsNewVersion(t *testing.T) {
+	chromiumPath(t)
+	a := newLiveApp(t)
+	a.push(t, "test/chk:1", ocitest.ImageOpts{Marker: "v1"})
+	name := a.run(t, "test/chk:1", "chk")
+	a.check(t)
+
+	b := newBrowser(t, a.base)
+	b.open(views.DashboardPath)
+	if got := b.row(name); got.Badge != string(models.StatusUpToDate) {
+		t.Fatalf("before: row shows %q, want uptodate", got.Badge)
+	}
+	b.markPage()
+	a.push(t, "test/chk:1", ocitest.ImageOpts{Marker: "v2"})
+	b.click(views.CheckNowID)
+	b.waitFor("the row to show outdated", fmt.Sprintf(`%s.badge === "outdated"`, rowCall(name)),
+		30*time.Second, "#"+views.TableID)
+	if got := b.row(name); !got.Update {
+		t.Errorf("the outdated row offers no Update button (%s)", got.Text)
+	}
+	if !b.pageMarked() {
+		t.Error("Check now reloaded the page; want the table swapped")
+	}
+}
+
+// TestBrowserDashboardScreenshots renders a dashboard with every kind of
+// group at desktop and phone widths. With REFIT_WRITE_SCREENSHOTS=1 they are
+// written to docs/ for a person to look at.
+func TestBrowserDashboardScreenshots(t *testing.T) {
+	chromiumPath(t)
+	a := newLiveApp(t)
+	a.push(t, "demo/web:1.27", ocitest.ImageOpts{Marker: "web"})
+	a.run(t, "demo/web:1.27", "web")
+	a.run(t, "demo/web:1.27", "web")
+	a.push(t, "demo/api:2", ocitest.ImageOpts{Marker: "api-1"})
+	api := a.run(t, "demo/api:2", "api")
+	a.push(t, "demo/api:2", ocitest.ImageOpts{Marker: "api-2"})
+	a.push(t, "demo/worker:latest", ocitest.ImageOpts{Marker: "worker-1"})
+	a.run(t, "demo/worker:latest", "worker")
+	a.push(t, "demo/worker:latest", ocitest.ImageOpts{Marker: "worker-2"})
+	a.run(t, "demo/worker:latest", "worker")
+	a.push(t, "demo/jobs:3", ocitest.ImageOpts{Marker: "jobs-1"})
+	jobs := a.run(t, "demo/jobs:3", "jobs")
+	a.push(t, "demo/jobs:3", ocitest.ImageOpts{Marker: "jobs-2", Env: []string{"TESTAPP_EXIT=3"}})
+	// Built here, never pushed: the registry has no such tag.
+	dockertest.Load(t, a.cli, ocitest.Tarball(t, a.reg.Ref("demo/tools:dev"), ocitest.ImageOpts{Marker: "tools"}))
+	tools := dockertest.UniqueName(t, "tools")
+	dockertest.Run(t, a.cli, dockertest.RunOpts{Name: tools, Image: a.reg.Ref("demo/tools:dev")})
+	dockertest.RemoveAtCleanup(t, a.cli, tools)
+	if err := a.deps.Toggles.Set(api, true); err != nil {
+		t.Fatal(err)
+	}
+	a.check(t) // auto-update is on for api, and starts it: let it finish before the picture
+	// A failed update (the new version exits at once and is rolled back).
+	if _, err := a.deps.Updates.StartContainer(jobs, "test"); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{api, jobs} {
+		deadline := time.Now().Add(updateTimeout)
+		for {
+			p, err := a.deps.Updates.Progress(n)
+			if err == nil && !p.Running() {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("update of %s did not end: %+v, %v", n, p, err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+
+	b := newBrowser(t, a.base)
+	b.viewport(1280, 800)
+	b.open(views.DashboardPath)
+	if got := b.row(jobs); !got.Exists {
+		t.Fatalf("row %s is missing", jobs)
+	}
+	saveScreenshot(t, "dashboard.png", b.fullScreenshot())
+
+	b.viewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateScale(2))
+	b.open(views.DashboardPath)
+	saveScreenshot(t, "dashboard-phone.png", b.fullScreenshot())
+	overflow := eval[struct {
+		Page  int `json:"page"`
+		View  int `json:"view"`
+		Table int `json:"table"`
+		Box   int `json:"box"`
+	}](b, `(() => {
+		const t = document.querySelector('#images table');
+		return {page: document.documentElement.scrollWidth, view: window.innerWidth,
+			table: t ? t.scrollWidth : 0, box: t ? t.parentElement.clientWidth : 0};
+	})()`)
+	if overflow.Page > overflow.View {
+		t.Errorf("at 390px the page is %dpx wide: it scrolls sideways", overflow.Page)
+	}
+	if overflow.Table > overflow.Box {
+		t.Logf("at 390px the table is %dpx wide in a %dpx box: it scrolls inside its box", overflow.Table, overflow.Box)
+	}
+}
+
+// submitLogin fills in and submits the /login form, as a person would.
+func (b *browser) submitLogin(user, password string) {
+	b.t.Helper()
+	form := "#" + views.LoginFormID
+	b.do(
+		chromedp.Navigate(b.base+views.LoginPath),
+		chromedp.WaitVisible(chromedp.CSS(form+` input[type=password]`)),
+		chromedp.SendKeys(chromedp.CSS(form+` input[autocomplete=username]`), user),
+		chromedp.SendKeys(chromedp.CSS(form+` input[type=password]`), password),
+		chromedp.Click(chromedp.CSS(form+` button[type=submit]`)),
+	)
+}
+
+// login signs in and waits for the dashboard.
+func (b *browser) login(user, password string) {
+	b.t.Helper()
+	b.submitLogin(user, password)
+	b.waitFor("the dashboard after signing in", fmt.Sprintf(`location.pathname === %q && !!document.getElementById(%q)`,
+		views.DashboardPath, views.TableID), 10*time.Second, "body")
+}
+
+func TestBrowserLoginThroughTheForm(t *testing.T) {
+	chromiumPath(t)
+	a := newLiveApp(t, testUser{Name: "ada", Password: "correct horse battery", Role: models.RoleOperator})
+	a.push(t, "test/login:1", ocitest.ImageOpts{Marker: "v1"})
+	name := a.run(t, "test/login:1", "login")
+	a.check(t)
+
+	b := newBrowser(t, a.base)
+	b.do(chromedp.Navigate(b.base + views.DashboardPath))
+	b.waitFor("a redirect to the login page", fmt.Sprintf(`location.pathname === %q && !!document.getElementById(%q)`,
+		views.LoginPath, views.LoginFormID), 10*time.Second, "body")
+
+	b.submitLogin("ada", "wrong password, surely")
+	b.waitFor("the login page to say the password is wrong", fmt.Sprintf(`!!document.getElementById(%q)`, views.FormErrorID),
+		10*time.Second, "body")
+	if eval[bool](b, fmt.Sprintf(`!!document.getElementById(%q)`, views.TableID)) {
+		t.Fatal("a wrong password shows the dashboard")
+	}
+
+	b.login("ada", "correct horse battery")
+	if !eval[bool](b, `document.querySelector('header').innerText.includes('ada')`) {
+		t.Error("the header does not name the signed-in user")
+	}
+	if got := b.row(name); !got.Exists || got.Badge != string(models.StatusUpToDate) {
+		t.Fatalf("after signing in row %s = %+v, want it up to date", name, got)
+	}
+	// htmx requests carry the session's CSRF token: Check now goes through.
+	b.markPage()
+	a.push(t, "test/login:1", ocitest.ImageOpts{Marker: "v2"})
+	b.click(views.CheckNowID)
+	b.waitFor("the row to show outdated after Check now", fmt.Sprintf(`%s.badge === "outdated"`, rowCall(name)),
+		30*time.Second, "#"+views.ToastsID)
+	if got := b.row(name); !got.Update || !b.pageMarked() {
+		t.Errorf("after Check now: Update button %v, page kept %v; want both", got.Update, b.pageMarked())
+	}
+}
+func TestBrowserViewerSeesNoUpdateButtons(t *testing.T) {
+	chromiumPath(t)
+	a := newLiveApp(t, testUser{Name: "vic", Password: "just looking around", Role: models.RoleViewer})
+	a.push(t, "test/view:1", ocitest.ImageOpts{Marker: "v1"})
+	name := a.run(t, "test/view:1", "view")
+	a.push(t, "test/view:1", ocitest.ImageOpts{Marker: "v2"})
+	a.check(t)
+
+	b := newBrowser(t, a.base)
+	b.login("vic", "just looking around")
+	got := b.row(name)
+	if got.Badge != string(models.StatusOutdated) {
+		t.Fatalf("row %s shows %q, want outdated (%s)", name, got.Badge, got.Text)
+	}
+	if got.Update || !got.AutoOff {
+		t.Errorf("a viewer sees an Update button %v and an enabled auto-update box %v", got.Update, !got.AutoOff)
+	}
+	buttons := eval[int](b, fmt.Sprintf(`document.querySelectorAll('[id^="update-"], [id^="updateall-"], #%s').length`, views.CheckNowID))
+	if buttons != 0 {
+		t.Errorf("a viewer sees %d update or check buttons, want none", buttons)
+	}
+	// Hidden is not enough: the same request the button would send is refused.
+	status := run(b, chromedp.Evaluate[int](fmt.Sprintf(`fetch(%q, {method: 'POST', headers: Object.assign(
+		{'HX-Request': 'true'}, JSON.parse(document.body.getAttribute('hx-headers') || '{}'))}).then(r => r.status)`,
+		views.UpdatePath(name)), chromedp.EvalAwaitPromise))
+	if status != 403 {
+		t.Errorf("a viewer's POST %s = %d, want 403", views.UpdatePath(name), status)
+	}
+}
