@@ -241,6 +241,33 @@ func TestBenchReport(t *testing.T) {
 		"(table below) / min(clients, %d CPUs), even with a free load generator. A p99 target below the floor "+
 		"cannot be met on this machine at that concurrency; only a cheaper request or more CPUs can. The "+
 		"single-client rows show the latency of one request without queueing.\n", runtime.NumCPU())
+	for _, rn := range runs {
+		ep, r := endpoints[rn.ep], rn.res
+		if r.clients == 1 || r.p99 <= ep.target {
+			continue
+		}
+		cost := time.Duration(costs[rn.ep].NsPerOp())
+		cpus := time.Duration(runtime.NumCPU())
+		floor := cost * time.Duration(r.clients) / cpus
+		serverShare := cost.Seconds() * r.rps() / float64(runtime.NumCPU()) // of all CPUs
+		fmt.Fprintf(w, "\n**GET %s misses p99 ≤ %s at %d clients** (p50 %s, p99 %s). ", ep.path, benchMS(ep.target),
+			r.clients, benchMS(r.p50), benchMS(r.p99))
+		if floor > ep.target {
+			fmt.Fprintf(w, "Unreachable on this machine as built: the server spends %s of CPU per request, so %d "+
+				"waiting clients on %d CPUs queue for at least %s on average. The target at this concurrency needs "+
+				"the request below about %s of CPU (%.0f× cheaper) or more CPUs.\n", benchMS(cost), r.clients,
+				runtime.NumCPU(), benchMS(floor), benchMS(ep.target*cpus/time.Duration(r.clients)),
+				float64(floor)/float64(ep.target))
+		} else {
+			fmt.Fprintf(w, "The server's own mean-latency floor is %s (%s of CPU per request × %d clients / %d "+
+				"CPUs), so a p99 within %s leaves the tail almost no room. And at %.0f requests/s the server "+
+				"used only %.0f%% of the CPUs: the in-process load generator (%d goroutines reading %s each) "+
+				"and loopback took the rest, and the tail is scheduling and GC of both. A cheaper request is the "+
+				"lever (see the allocations below); measure with the load generator on another machine to see "+
+				"the server alone.\n", benchMS(floor), benchMS(cost), r.clients, runtime.NumCPU(),
+				benchMS(ep.target), r.rps(), 100*serverShare, r.clients, benchKiB(r.bytes))
+		}
+	}
 	fmt.Fprintf(w, "\nOne request through the whole Fiber stack (middleware, routing, handler, JSON or templ rendering), "+
 		"no network, `testing.Benchmark` over `app.Handler()`:\n\n")
 	fmt.Fprintf(w, "| endpoint | time/request | allocations/request | bytes allocated/request |\n")
