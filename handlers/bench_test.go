@@ -8,6 +8,7 @@ package handlers
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -199,6 +200,20 @@ func TestBenchReport(t *testing.T) {
 	}
 	var runs []run
 	costs := make([]testing.BenchmarkResult, len(endpoints))
+	if dir := os.Getenv("REFIT_BENCH_DUMP"); dir != "" { // to see what a response weighs
+		for _, ep := range endpoints {
+			resp, err := http.Get(base + ep.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			name := strings.Trim(strings.ReplaceAll(ep.path, "/", "_"), "_")
+			if err := os.WriteFile(filepath.Join(dir, "bench-"+cmp.Or(name, "index")+".out"), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	for i, ep := range endpoints {
 		costs[i] = benchHandlerCost(ta, ep.path)
 		benchLoad(t, base+ep.path, clients, 1000) // warm up connections and caches
