@@ -40,7 +40,7 @@ lint:             ## go vet + gofmt
 
 # Each package's TestBenchReport (gated by REFIT_BENCH) appends its markdown tables to REFIT_BENCH_OUT; make test runs
 # their harnesses once, small, without timing anything.
-bench:            ## check, API/page and footprint vs their limits → docs/bench.md (about 3 minutes)
+bench:            ## check, API/page and footprint vs their limits → docs/bench.md (about 90 s)
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	for pkg in ./services/ ./handlers/; do \
 	  echo "bench: $$pkg" >&2; \
