@@ -61,7 +61,7 @@ func New(opts Options) (*Client, error) {
 	if opts.Backoff <= 0 {
 		opts.Backoff = time.Minute
 	}
-	l := &limits{base: opts.Transport, backoff: opts.Backoff, seen: map[string]*models.RateLimit{}, now: time.Now}
+	l := &limits{base: newPings(opts.Transport), backoff: opts.Backoff, seen: map[string]*models.RateLimit{}, now: time.Now}
 	p, err := remote.NewPuller(remote.WithAuthFromKeychain(opts.Keychain), remote.WithTransport(l))
 	if err != nil {
 		return nil, fmt.Errorf("registry client: %w", err)

@@ -37,7 +37,30 @@ func TestDigestIsOneHeadAndNoGet(t *testing.T) {
 		t.Errorf("three checks cost %+v, want 3 manifest HEADs and nothing else of manifests or blobs", n)
 	}
 	if n.Other > 1 {
-		t.Errorf("the registry was pinged %d times, want once per repository (the puller reuses its transport)", n.Other)
+		t.Errorf("the registry was pinged %d times, want once", n.Other)
+	}
+}
+
+func TestOnePingPerRegistryAcrossRepositories(t *testing.T) {
+	reg := ocitest.NewRegistry(t)
+	for _, r := range []string{"a", "b", "c", "d"} {
+		reg.Push(t, "test/"+r+":1", ocitest.ImageOpts{Marker: r})
+	}
+	c := newClient(t)
+	errs := make(chan error, 4)
+	for _, r := range []string{"a", "b", "c", "d"} {
+		go func() {
+			_, err := c.Digest(context.Background(), reg.Ref("test/"+r+":1"))
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := reg.Counts(); n.HeadManifest != 4 || n.Other != 1 {
+		t.Errorf("four repositories cost %+v, want 4 HEADs and one ping", n)
 	}
 }
 
