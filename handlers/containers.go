@@ -63,7 +63,12 @@ func renderRow(c *fiber.Ctx, ctr *services.Containers, upd *services.Updates, na
 		// Gone (removed outside refit): a row without a trigger stops the polling.
 		return render(c, views.MissingRow(name))
 	}
-	return render(c, views.ContainerRow(views.NewRowData(g, item, jobsOf(upd), viewer(c))))
+	jobs, v := jobsOf(upd), viewer(c)
+	if err := render(c, views.ContainerRow(views.NewRowData(g, item, jobs, v))); err != nil {
+		return err
+	}
+	// The group's status follows the row's: refresh its header beside it.
+	return render(c, views.GroupHeaderOOB(views.NewGroupData(g, jobs, v, time.Now())))
 }
 
 // handleToggleAutoUpdate sets a container's auto-update flag to what the

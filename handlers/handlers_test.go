@@ -19,6 +19,7 @@ import (
 	"refit/models"
 	"refit/services"
 	"refit/services/fake"
+	"refit/views"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -237,5 +238,22 @@ func TestAPIRateLimit(t *testing.T) {
 	status, body, _ := ta.do(t, "GET", "/api/ratelimit", nil)
 	if status != 200 || !strings.Contains(body, `"rate_limited":false`) {
 		t.Errorf("GET /api/ratelimit = %d %s", status, body)
+	}
+}
+
+func TestRowAnswerRefreshesItsGroupHeaderOutOfBand(t *testing.T) {
+	ta := newTestApp(t)
+	req := httptest.NewRequest("GET", views.RowPath("nginx"), nil)
+	req.Header.Set("HX-Request", "true")
+	resp, err := ta.app.Test(req, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	body := string(b)
+	head := `id="` + views.GroupHeaderID(models.GroupKey("nginx:latest")) + `"`
+	if resp.StatusCode != 200 || !strings.Contains(body, `id="`+views.RowID("nginx")+`"`) ||
+		!strings.Contains(body, "<template>") || !strings.Contains(body, head) || !strings.Contains(body, `hx-swap-oob="true"`) {
+		t.Errorf("row answer = %d %s; want the row and its group header out of band", resp.StatusCode, body)
 	}
 }

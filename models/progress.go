@@ -27,8 +27,9 @@ type Progress struct {
 	Phase      Phase     `json:"phase"`
 	Container  string    `json:"container"`
 	Image      string    `json:"image"`
-	BytesDone  int64     `json:"bytes_done"`  // over all layers seen so far
-	BytesTotal int64     `json:"bytes_total"` // over all layers seen so far
+	BytesDone  int64     `json:"bytes_done"`      // downloaded, over all layers seen so far
+	BytesTotal int64     `json:"bytes_total"`     // over all layers seen so far
+	Overall    int       `json:"overall_percent"` // download and extraction of all layers, never going back
 	StartedAt  time.Time `json:"started_at"`
 	EndedAt    time.Time `json:"ended_at,omitzero"`
 }

@@ -208,7 +208,11 @@ func registryReason(err error) string {
 	case errors.Is(err, models.ErrNotFound):
 		return "tag not found in registry (local image?)"
 	}
-	return "registry error: " + err.Error()
+	msg := strings.TrimSuffix(err.Error(), ": "+models.ErrUnavailable.Error())
+	if len(msg) > 160 {
+		msg = msg[:160] + "…"
+	}
+	return msg
 }
 
 // uniqueRemotes returns the distinct references to ask the registry about.

@@ -84,6 +84,7 @@ func TestUpdateShowsProgressAndEndsUpToDate(t *testing.T) {
 	dockertest.Pull(t, cli, ru.reg.Ref("test/app:1"))
 	name := dockertest.UniqueName(t, "upd")
 	oldID := dockertest.Run(t, cli, dockertest.RunOpts{Name: name, Image: ru.reg.Ref("test/app:1")})
+	dockertest.RemoveAtCleanup(t, cli, name) // by name: the update replaces the ID
 	v2 := ru.reg.Push(t, "test/app:1", ocitest.ImageOpts{Marker: "v2", ExtraLayerSize: 3 << 20})
 	if g := ru.check(t)["test/app:1"]; g.Status != models.StatusOutdated {
 		t.Fatalf("before: %s, want outdated", g.Status)
@@ -137,6 +138,7 @@ func TestGroupUpdatePullsOnceAndUpdatesOnlyOutdated(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		n := dockertest.UniqueName(t, "grp")
 		dockertest.Run(t, cli, dockertest.RunOpts{Name: n, Image: ru.reg.Ref("test/grp:1")})
+		dockertest.RemoveAtCleanup(t, cli, n) // by name: the update replaces the ID
 		names = append(names, n)
 	}
 	ru.reg.Push(t, "test/grp:1", ocitest.ImageOpts{Marker: "v2", ExtraLayerSize: 1 << 20})
@@ -173,6 +175,7 @@ func TestRollbackWhenNewVersionExits(t *testing.T) {
 	dockertest.Pull(t, cli, ru.reg.Ref("test/bad:1"))
 	name := dockertest.UniqueName(t, "bad")
 	oldID := dockertest.Run(t, cli, dockertest.RunOpts{Name: name, Image: ru.reg.Ref("test/bad:1")})
+	dockertest.RemoveAtCleanup(t, cli, name) // by name: the update replaces the ID
 	ru.reg.Push(t, "test/bad:1", ocitest.ImageOpts{Marker: "v2", Env: []string{"TESTAPP_EXIT=3"}})
 	ru.check(t)
 	if _, err := ru.upd.StartContainer(name, "test"); err != nil {
@@ -210,6 +213,7 @@ func TestKilledHalfWayIsRecoveredOnStart(t *testing.T) {
 	dockertest.Pull(t, cli, ru.reg.Ref("test/kill:1"))
 	name := dockertest.UniqueName(t, "kill")
 	oldID := dockertest.Run(t, cli, dockertest.RunOpts{Name: name, Image: ru.reg.Ref("test/kill:1")})
+	dockertest.RemoveAtCleanup(t, cli, name) // by name: the update replaces the ID
 	ru.reg.Push(t, "test/kill:1", ocitest.ImageOpts{Marker: "v2"})
 	ru.check(t)
 	if _, err := ru.upd.StartContainer(name, "test"); err != nil {

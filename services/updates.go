@@ -50,7 +50,9 @@ type job struct {
 	layers map[string]*layer
 }
 
-type layer struct{ current, total int64 }
+// layer is one layer's bytes: current follows the engine's last message
+// (download, then extraction); downloaded and extracted only grow.
+type layer struct{ current, total, downloaded, extracted int64 }
 
 type pull struct {
 	done chan struct{}
@@ -369,30 +371,37 @@ func applyPullEvent(j *job, ev models.PullEvent) {
 		l = &layer{}
 		j.layers[ev.Layer] = l
 	}
+	if ev.Total > 0 {
+		l.total = ev.Total
+	}
 	switch ev.Status {
-	case "Downloading", "Extracting":
-		if ev.Total > 0 {
-			l.total = ev.Total
-		}
+	case "Downloading":
 		l.current = ev.Current
-		if ev.Status == "Extracting" && l.total > 0 && ev.Total == 0 {
-			l.current = l.total
-		}
-	case "Download complete", "Verifying Checksum", "Pull complete", "Already exists":
-		if l.total > 0 {
-			l.current = l.total
-		}
+		l.downloaded = max(l.downloaded, ev.Current)
+	case "Extracting":
+		l.current = ev.Current
+		l.downloaded = l.total
+		l.extracted = max(l.extracted, ev.Current)
+	case "Download complete", "Verifying Checksum":
+		l.current, l.downloaded = l.total, l.total
+	case "Pull complete", "Already exists":
+		l.current, l.downloaded, l.extracted = l.total, l.total, l.total
 	}
 	j.p.Layer, j.p.Current, j.p.Total = ev.Layer, l.current, l.total
 	j.p.Percent = percent(l.current, l.total)
 	if ev.Status == "Pull complete" || ev.Status == "Already exists" {
 		j.p.Percent = 100
 	}
+	var done, all int64
 	j.p.BytesDone, j.p.BytesTotal = 0, 0
 	for _, x := range j.layers {
-		j.p.BytesDone += x.current
+		j.p.BytesDone += x.downloaded
 		j.p.BytesTotal += x.total
+		done += x.downloaded + x.extracted
+		all += 2 * x.total
 	}
+	// Layers announce their sizes one by one; never let the bar go back.
+	j.p.Overall = max(j.p.Overall, percent(done, all))
 }
 
 func percent(cur, total int64) int {
@@ -433,6 +442,7 @@ func (u *Updates) finish(name string, err error) {
 		return
 	}
 	j.p.Phase, j.p.Status = models.PhaseDone, string(models.PhaseDone)
+	j.p.Overall = 100
 	if j.p.Total > 0 {
 		j.p.Current, j.p.Percent = j.p.Total, 100
 	}

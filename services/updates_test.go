@@ -21,17 +21,25 @@ func TestApplyPullEventFollowsTheLayerThatMovedLast(t *testing.T) {
 		{models.PullEvent{Layer: "a3ed95caeb02", Status: "Downloading", Current: 1048576, Total: 8388608}, "Downloading", "a3ed95caeb02", 1048576, 8388608, 12, 1048576, 8388608},
 		{models.PullEvent{Layer: "b3ed95caeb02", Status: "Downloading", Current: 50, Total: 100}, "Downloading", "b3ed95caeb02", 50, 100, 50, 1048626, 8388708},
 		{models.PullEvent{Layer: "a3ed95caeb02", Status: "Download complete"}, "Download complete", "a3ed95caeb02", 8388608, 8388608, 100, 8388658, 8388708},
-		{models.PullEvent{Layer: "a3ed95caeb02", Status: "Extracting", Current: 4194304, Total: 8388608}, "Extracting", "a3ed95caeb02", 4194304, 8388608, 50, 4194354, 8388708},
+		{models.PullEvent{Layer: "a3ed95caeb02", Status: "Extracting", Current: 4194304, Total: 8388608}, "Extracting", "a3ed95caeb02", 4194304, 8388608, 50, 8388658, 8388708},
 		{models.PullEvent{Layer: "a3ed95caeb02", Status: "Pull complete"}, "Pull complete", "a3ed95caeb02", 8388608, 8388608, 100, 8388658, 8388708},
 		{models.PullEvent{Status: "Digest: sha256:abc"}, "Digest: sha256:abc", "a3ed95caeb02", 8388608, 8388608, 100, 8388658, 8388708},
 	}
+	overall := 0
 	for i, s := range steps {
 		applyPullEvent(j, s.ev)
 		p := j.p
+		if p.Overall < overall || p.Overall > 100 {
+			t.Fatalf("step %d: overall %d after %d; want it never to go back", i, p.Overall, overall)
+		}
+		overall = p.Overall
 		if p.Status != s.status || p.Layer != s.layer || p.Current != s.current || p.Total != s.total ||
 			p.Percent != s.percent || p.BytesDone != s.bytesDone || p.BytesTotal != s.bytesAll || p.Phase != models.PhasePulling {
 			t.Fatalf("step %d (%+v): got %+v", i, s.ev, p)
 		}
+	}
+	if overall != 99 { // layer a done, layer b half downloaded
+		t.Errorf("overall = %d, want 99", overall)
 	}
 }
 

@@ -124,8 +124,10 @@ func NewGroupData(g models.ImageGroup, jobs Jobs, v Viewer, now time.Time) Group
 // its update runs.
 func NewRowData(g models.ImageGroup, item models.ContainerItem, jobs Jobs, v Viewer) RowData {
 	r := RowData{Item: item, Image: g.Image, Progress: jobs.progress(item.ContainerName), Viewer: v}
-	if item.Status == models.StatusUnknown || g.Status == models.StatusUnknown {
-		r.Reason = g.Reason
+	// The group header already says why a whole group is unknown; a row
+	// repeats it only when it alone is unknown (a local image in a group).
+	if item.Status == models.StatusUnknown && g.Status != models.StatusUnknown {
+		r.Reason = "no registry digest for this container's image (built or loaded locally)"
 	}
 	return r
 }

@@ -176,3 +176,12 @@ func plural(n int, noun string) string {
 	}
 	return strconv.Itoa(n) + " " + noun + "s"
 }
+
+// barPercent is what the progress bar shows: the whole pull's share, or the
+// moving layer's before any layer size is known.
+func barPercent(p models.Progress) int {
+	if p.Overall > 0 {
+		return ClampPercent(p.Overall)
+	}
+	return ClampPercent(p.Percent)
+}

@@ -32,6 +32,10 @@ func RowID(name string) string { return "row-" + safeID(name) }
 // GroupID is the id of an image group's <tbody>; key is models.GroupKey(image).
 func GroupID(key string) string { return "group-" + safeID(key) }
 
+// GroupHeaderID is the id of an image group's header row, which row answers
+// refresh out of band so the group's status follows its rows.
+func GroupHeaderID(key string) string { return "grouphead-" + safeID(key) }
+
 // ToggleID is the id of a container's auto-update form.
 func ToggleID(name string) string { return "toggle-" + safeID(name) }
 

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"sort"
 	"strconv"
@@ -112,6 +113,11 @@ func classify(err error) error {
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("registry timed out: %w", models.ErrUnavailable)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		// The full text repeats every URL tried; people need the gist.
+		return fmt.Errorf("registry unreachable: %w", models.ErrUnavailable)
 	}
 	return fmt.Errorf("%v: %w", err, models.ErrUnavailable)
 }
