@@ -2,16 +2,12 @@ package services_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"refit/models"
 	"refit/services"
-	"refit/services/dockerengine"
 	"refit/services/dockerengine/dockertest"
 	"refit/services/oci"
 	"refit/services/oci/ocitest"
@@ -28,27 +24,10 @@ type realChecker struct {
 
 func newRealChecker(t *testing.T) realChecker {
 	t.Helper()
-	dockertest.Client(t) // gate: skip, or fail under CI, without an engine
-	eng, err := dockerengine.New(dockerengine.Options{Host: dockertest.Host(t), RecoverScope: dockertest.Owned(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { eng.Close() })
-	reg := ocitest.NewRegistry(t)
-	oc, err := oci.New(oci.Options{Backoff: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := services.OpenDB(filepath.Join(t.TempDir(), "refit.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tog, err := services.NewToggles(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return realChecker{reg: reg, ctr: services.NewContainers(eng, oc, tog, log, 8), oci: oc}
+	eng := mustRealEngine(t)
+	oc := mustOCI(t, oci.Options{Backoff: 50 * time.Millisecond})
+	_, tog, _ := mustStore(t)
+	return realChecker{reg: ocitest.NewRegistry(t), ctr: services.NewContainers(eng, oc, tog, quiet, 8), oci: oc}
 }
 
 // mine returns this test's groups, keyed by image.

@@ -3,9 +3,6 @@ package services_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -28,29 +25,12 @@ type realUpdater struct {
 
 func newRealUpdater(t *testing.T, hook func(container, step string) error) realUpdater {
 	t.Helper()
-	dockertest.Client(t)
-	eng, err := dockerengine.New(dockerengine.Options{Host: dockertest.Host(t), RecoverScope: dockertest.Owned(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { eng.Close() })
+	eng := mustRealEngine(t)
 	reg := ocitest.NewRegistry(t)
-	oc, err := oci.New(oci.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := services.OpenDB(filepath.Join(t.TempDir(), "refit.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tog, err := services.NewToggles(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ctr := services.NewContainers(eng, oc, tog, log, 8)
-	hist := services.NewHistory(db)
-	upd := services.NewUpdates(eng, oc, ctr, hist, log, services.UpdateOptions{
+	oc := mustOCI(t, oci.Options{})
+	_, tog, hist := mustStore(t)
+	ctr := services.NewContainers(eng, oc, tog, quiet, 8)
+	upd := services.NewUpdates(eng, oc, ctr, hist, quiet, services.UpdateOptions{
 		Settle: 500 * time.Millisecond, HealthTimeout: 20 * time.Second, Hook: hook,
 	})
 	t.Cleanup(upd.Close)

@@ -3,9 +3,6 @@ package services_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -53,17 +50,9 @@ func newFakeWorld(t *testing.T) fakeWorld {
 	}
 	eng.Publish(ref, newImg, newDig)
 	reg.Set(ref, newDig)
-	db, err := services.OpenDB(filepath.Join(t.TempDir(), "refit.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tog, err := services.NewToggles(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	_, tog, hist := mustStore(t)
+	log := quiet
 	ctr := services.NewContainers(eng, reg, tog, log, 4)
-	hist := services.NewHistory(db)
 	upd := services.NewUpdates(eng, anon{}, ctr, hist, log, services.UpdateOptions{Settle: time.Millisecond})
 	t.Cleanup(upd.Close)
 	if _, err := ctr.Check(context.Background()); err != nil {
