@@ -257,3 +257,32 @@ func TestRowAnswerRefreshesItsGroupHeaderOutOfBand(t *testing.T) {
 		t.Errorf("row answer = %d %s; want the row and its group header out of band", resp.StatusCode, body)
 	}
 }
+
+func TestAPIGroupUpdateTakesTheImageAsShown(t *testing.T) {
+	for _, path := range []string{
+		"/api/groups/ghcr.io/org/app:1.2/update",
+		"/api/groups/ghcr.io%2Forg%2Fapp:1.2/update",
+		"/api/groups/nginx:latest/update",
+		"/api/groups/docker.io%2Flibrary%2Fnginx/update",
+	} {
+		ta := newTestApp(t)
+		status, body, _ := ta.do(t, "POST", path, nil)
+		if status != 200 || body != `{"status":"updating"}` {
+			t.Errorf("POST %s = %d %q, want 200 {\"status\":\"updating\"}", path, status, body)
+		}
+	}
+}
+
+func TestAPIStartUpdateAnswersUpdatingTwice(t *testing.T) {
+	ta := newTestApp(t)
+	for i := 0; i < 2; i++ {
+		status, body, _ := ta.do(t, "POST", "/api/images/3d4c5b6a7f8e/update", nil)
+		if status != 200 || body != `{"status":"updating"}` {
+			t.Fatalf("request %d = %d %q", i, status, body)
+		}
+	}
+	status, body, _ := ta.do(t, "GET", "/api/images/3d4c5b6a7f8e/progress", nil)
+	if status != 200 || !strings.Contains(body, `"layer":`) || !strings.Contains(body, `"percent":`) || !strings.Contains(body, `"status":`) {
+		t.Errorf("progress = %d %s", status, body)
+	}
+}
