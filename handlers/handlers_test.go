@@ -286,3 +286,13 @@ func TestAPIStartUpdateAnswersUpdatingTwice(t *testing.T) {
 		t.Errorf("progress = %d %s", status, body)
 	}
 }
+
+func TestStaticAssetsAreEmbeddedAndCacheable(t *testing.T) {
+	ta := newTestApp(t)
+	for _, p := range []string{views.CSSPath, views.HTMXPath} {
+		status, body, h := ta.do(t, "GET", p, nil)
+		if status != 200 || len(body) < 1000 || !strings.Contains(h.Get("Cache-Control"), "max-age=") || h.Get("ETag") == "" {
+			t.Errorf("GET %s = %d, %d bytes, Cache-Control %q, ETag %q", p, status, len(body), h.Get("Cache-Control"), h.Get("ETag"))
+		}
+	}
+}
