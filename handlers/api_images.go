@@ -1,7 +1,10 @@
 package handlers
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"strings"
+	"sync/atomic"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -16,10 +19,52 @@ var (
 )
 
 // apiListImages answers the current snapshot; it never calls a registry.
-func apiListImages(ctr *services.Containers) fiber.Handler {
+// The JSON is encoded once per snapshot and toggles version and served with
+// an ETag, so a poller that sends If-None-Match gets a 304.
+func apiListImages(ctr *services.Containers, tog *services.Toggles) fiber.Handler {
+	var cache atomic.Pointer[encodedImages]
 	return func(c *fiber.Ctx) error {
-		return c.JSON(ctr.Groups())
+		// Versions first: the groups read after them are at least that new,
+		// so an entry is never older than its key.
+		snap, tv := ctr.Version(), tog.Version()
+		e := cache.Load()
+		if e == nil || e.snap != snap || e.tog != tv {
+			body, err := c.App().Config().JSONEncoder(ctr.Groups())
+			if err != nil {
+				return err
+			}
+			sum := sha256.Sum256(body)
+			e = &encodedImages{snap: snap, tog: tv, body: body,
+				etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`}
+			cache.Store(e)
+		}
+		c.Set(fiber.HeaderETag, e.etag)
+		if etagMatch(c.Get(fiber.HeaderIfNoneMatch), e.etag) {
+			c.Status(fiber.StatusNotModified)
+			return nil
+		}
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+		return c.Send(e.body) // shared: fasthttp only reads a raw body
 	}
+}
+
+// encodedImages is GET /api/images' body for one snapshot and toggles version.
+type encodedImages struct {
+	snap, tog uint64
+	body      []byte
+	etag      string // a hash of body, so it stays right across restarts
+}
+
+// etagMatch reports whether an If-None-Match header names etag (weak
+// comparison, RFC 9110 §13.1.2).
+func etagMatch(header, etag string) bool {
+	for part := range strings.SplitSeq(header, ",") {
+		part = strings.TrimSpace(part)
+		if part == "*" || strings.TrimPrefix(part, "W/") == etag {
+			return true
+		}
+	}
+	return false
 }
 
 // apiCheck checks now and answers like apiListImages.

@@ -10,21 +10,21 @@ import (
 )
 
 // handleContainersPage shows every image group with its containers.
-func handleContainersPage(ctr *services.Containers, upd *services.Updates) fiber.Handler {
+func handleContainersPage(ctr *services.Containers, upd *services.Updates, gc *groupsCache) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		return page(c, "Containers", views.ContainersPage(dashboard(c, ctr, upd)))
+		return page(c, "Containers", views.ContainersPage(dashboard(c, ctr, upd, gc)))
 	}
 }
 
 // handleImagesTable answers the table alone, for the calm auto refresh.
-func handleImagesTable(ctr *services.Containers, upd *services.Updates) fiber.Handler {
+func handleImagesTable(ctr *services.Containers, upd *services.Updates, gc *groupsCache) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		return render(c, views.ImagesTable(dashboard(c, ctr, upd)))
+		return render(c, views.ImagesTable(dashboard(c, ctr, upd, gc)))
 	}
 }
 
 // handleCheck checks every image now and answers the refreshed table.
-func handleCheck(ctr *services.Containers, upd *services.Updates) fiber.Handler {
+func handleCheck(ctr *services.Containers, upd *services.Updates, gc *groupsCache) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if _, err := ctr.Check(c.UserContext()); err != nil {
 			return err
@@ -32,7 +32,7 @@ func handleCheck(ctr *services.Containers, upd *services.Updates) fiber.Handler 
 		if !isHTMX(c) {
 			return backHome(c)
 		}
-		return render(c, views.ImagesTable(dashboard(c, ctr, upd)))
+		return render(c, views.ImagesTable(dashboard(c, ctr, upd, gc)))
 	}
 }
 

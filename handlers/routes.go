@@ -13,6 +13,7 @@ import (
 // and the role's permission named on the group or the route.
 func routes(app *fiber.App, d Deps) {
 	auth, aud := d.Auth, d.Audit
+	gc := newGroupsCache(d.Containers, d.Updates, d.Toggles)
 	operate, admin := models.PermOperate, models.PermAdmin
 
 	// Public.
@@ -25,7 +26,7 @@ func routes(app *fiber.App, d Deps) {
 
 	// JSON API: bearer token, or session cookie plus CSRF check. 401/403.
 	api := app.Group("/api", requireAPI(auth, models.PermView))
-	api.Get("/images", apiListImages(d.Containers))
+	api.Get("/images", apiListImages(d.Containers, d.Toggles))
 	api.All("/images/*", forWrites(requireAPI(auth, operate)), audited(aud, auditImageAction),
 		apiImageAction(d.Containers, map[string]imageAction{
 			"update":      {fiber.MethodPost, apiStartUpdate(d.Updates)},
@@ -48,9 +49,9 @@ func routes(app *fiber.App, d Deps) {
 	// Browser UI: session cookie plus CSRF check. Without a session: 303 to
 	// /login (htmx: HX-Redirect); a role that may not: 403.
 	web := app.Group("/", requireWeb(auth, models.PermView))
-	web.Get("/", handleContainersPage(d.Containers, d.Updates))
-	web.Get("/fragments/images", handleImagesTable(d.Containers, d.Updates))
-	web.Post("/check", requireWeb(auth, operate), audited(aud, auditAs(models.AuditCheck, "")), handleCheck(d.Containers, d.Updates))
+	web.Get("/", handleContainersPage(d.Containers, d.Updates, gc))
+	web.Get("/fragments/images", handleImagesTable(d.Containers, d.Updates, gc))
+	web.Post("/check", requireWeb(auth, operate), audited(aud, auditAs(models.AuditCheck, "")), handleCheck(d.Containers, d.Updates, gc))
 	web.Get("/containers/:name/row", handleContainerRow(d.Containers, d.Updates))
 	web.Post("/containers/:name/update", requireWeb(auth, operate), audited(aud, auditAs(models.AuditUpdate, "name")),
 		handleUpdateContainer(d.Containers, d.Updates))

@@ -58,6 +58,17 @@ func (g ImageGroup) Outdated() []ContainerItem {
 	return out
 }
 
+// OutdatedCount is len(g.Outdated()) without building the slice.
+func (g ImageGroup) OutdatedCount() int {
+	n := 0
+	for _, c := range g.Containers {
+		if c.Status == StatusOutdated {
+			n++
+		}
+	}
+	return n
+}
+
 // EngineEvent is a container lifecycle event from the engine.
 type EngineEvent struct {
 	Action      string // start, die, destroy, rename, health_status…

@@ -40,6 +40,7 @@ type Containers struct {
 	groups     []models.ImageGroup
 	checkedAt  time.Time
 	listErr    error
+	version    atomic.Uint64 // bumped by every rebuild of groups
 
 	onCheck []func([]models.ImageGroup)
 }
@@ -281,7 +282,13 @@ func (s *Containers) rebuildLocked() {
 		groups = append(groups, *g)
 	}
 	s.groups = groups
+	s.version.Add(1)
 }
+
+// Version changes whenever the snapshot is rebuilt (a check or a refresh),
+// so a rendering of Groups can be cached under it together with the
+// toggles' version (Groups merges the auto-update flags in).
+func (s *Containers) Version() uint64 { return s.version.Load() }
 
 // Groups returns a copy of the snapshot with current auto-update flags.
 func (s *Containers) Groups() []models.ImageGroup {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -17,8 +18,9 @@ import (
 type Toggles struct {
 	db *gorm.DB
 
-	mu sync.RWMutex
-	on map[string]bool
+	mu  sync.RWMutex
+	on  map[string]bool
+	ver atomic.Uint64 // bumped on every change
 }
 
 // NewToggles loads the flags from db.
@@ -84,5 +86,10 @@ func (t *Toggles) save(name string, on bool) error {
 		return fmt.Errorf("save toggle %q: %w", name, err)
 	}
 	t.on[name] = on
+	t.ver.Add(1)
 	return nil
 }
+
+// Version changes whenever a flag changes, so a rendering of the flags can be
+// cached under it.
+func (t *Toggles) Version() uint64 { return t.ver.Load() }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"refit/models"
@@ -43,6 +44,7 @@ type Updates struct {
 	jobs   map[string]*job  // by container name
 	groups map[string]bool  // images with a group job running
 	pulls  map[string]*pull // in-flight pulls by reference
+	ver    atomic.Uint64    // bumped (under mu) on every change of jobs or groups
 }
 
 type job struct {
@@ -135,6 +137,24 @@ func (u *Updates) Progress(name string) (models.Progress, error) {
 	return j.p, nil
 }
 
+// ProgressOf is Progress without the error: ok is false when the container
+// has no progress to show. The dashboard asks it once per row.
+func (u *Updates) ProgressOf(name string) (p models.Progress, ok bool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	j := u.jobs[name]
+	if j == nil || (!j.p.Running() && time.Since(j.p.EndedAt) > u.opts.Keep) {
+		return models.Progress{}, false
+	}
+	return j.p, true
+}
+
+// Version changes whenever a job or group update starts, moves or ends, so
+// a rendering of the jobs can be cached under it. A finished job expiring
+// after UpdateOptions.Keep does not change it: callers that cache also
+// expire by time.
+func (u *Updates) Version() uint64 { return u.ver.Load() }
+
 // GroupRunning reports whether a group update of image is running.
 func (u *Updates) GroupRunning(image string) bool {
 	u.mu.Lock()
@@ -189,6 +209,7 @@ func (u *Updates) start(g models.ImageGroup, items []models.ContainerItem, by st
 		p := models.Progress{Status: string(models.PhaseConnecting), Phase: models.PhaseConnecting,
 			Container: it.ContainerName, Image: g.Image, StartedAt: now}
 		u.jobs[it.ContainerName] = &job{p: p, layers: map[string]*layer{}}
+		u.ver.Add(1)
 		todo = append(todo, it)
 		out = append(out, p)
 	}
@@ -198,6 +219,7 @@ func (u *Updates) start(g models.ImageGroup, items []models.ContainerItem, by st
 	}
 	if group {
 		u.groups[g.Image] = true
+		u.ver.Add(1)
 	}
 	u.wg.Add(1)
 	u.mu.Unlock()
@@ -208,6 +230,7 @@ func (u *Updates) start(g models.ImageGroup, items []models.ContainerItem, by st
 			if group {
 				u.mu.Lock()
 				delete(u.groups, g.Image)
+				u.ver.Add(1)
 				u.mu.Unlock()
 			}
 		}()
@@ -237,6 +260,7 @@ func (u *Updates) run(g models.ImageGroup, items []models.ContainerItem, by stri
 				applyPullEvent(j, ev)
 			}
 		}
+		u.ver.Add(1)
 	})
 	if err != nil {
 		log.Warn("pull failed", "error", err)
@@ -290,18 +314,18 @@ func (u *Updates) recreate(log *slog.Logger, g models.ImageGroup, ref imageRef, 
 			rec.Result = "rolled back"
 		}
 		log.Warn("update failed", "error", err)
-		u.finish(it.ContainerName, err)
 	} else {
 		// Refresh first, so a poller that sees "done" also sees the new status.
 		if rerr := u.ctr.Refresh(u.ctx); rerr != nil {
 			log.Warn("refresh after update failed", "error", rerr)
 		}
 		log.Info("update finished", "result", rec.Result, "duration", time.Duration(rec.DurationMS)*time.Millisecond)
-		u.finish(it.ContainerName, nil)
 	}
+	// History before finish, so a poller that sees the end also finds the record.
 	if herr := u.hist.Add(rec); herr != nil {
 		log.Error("history not recorded", "error", herr)
 	}
+	u.finish(it.ContainerName, err)
 }
 
 func (u *Updates) hook(name string) func(string) error {
@@ -417,6 +441,7 @@ func (u *Updates) setPhase(name string, ph models.Phase, status string) {
 	defer u.mu.Unlock()
 	if j := u.jobs[name]; j != nil {
 		j.p.Phase, j.p.Status = ph, status
+		u.ver.Add(1)
 	}
 }
 
@@ -437,6 +462,7 @@ func (u *Updates) finish(name string, err error) {
 		return
 	}
 	j.p.EndedAt = time.Now()
+	u.ver.Add(1)
 	if err != nil {
 		j.p.Phase, j.p.Status = models.PhaseFailed, "error: "+err.Error()
 		return
@@ -450,13 +476,13 @@ func (u *Updates) finish(name string, err error) {
 
 func (u *Updates) failAll(items []models.ContainerItem, by string, g models.ImageGroup, err error) {
 	for _, it := range items {
-		u.finish(it.ContainerName, err)
 		rec := models.UpdateRecord{Container: it.ContainerName, Image: g.Image, FromDigest: it.LocalFull, By: by,
 			StartedAt: u.startedAt(it.ContainerName), Result: "failed", Error: err.Error()}
 		rec.DurationMS = time.Since(rec.StartedAt).Milliseconds()
 		if herr := u.hist.Add(rec); herr != nil {
 			u.log.Error("history not recorded", "error", herr)
 		}
+		u.finish(it.ContainerName, err) // after the record, as in recreate
 	}
 }
 

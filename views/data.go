@@ -1,8 +1,12 @@
 package views
 
 import (
+	"context"
 	"encoding/json"
+	"io"
 	"time"
+
+	"github.com/a-h/templ"
 
 	"refit/models"
 )
@@ -66,6 +70,21 @@ type DashboardData struct {
 	Checking   bool      // a check is running: the table refreshes sooner
 	Now        time.Time // reference for relative times
 	Viewer
+	// GroupsHTML, when set, is rendered in place of an ImageGroup per group:
+	// a cached rendering of the same Groups for the same Viewer (handlers
+	// keep it, see RenderGroups).
+	GroupsHTML templ.Component
+}
+
+// RenderGroups renders what ImagesTable shows for d.Groups: a <tbody> per
+// group. Handlers cache it while nothing it shows changes.
+func (d DashboardData) RenderGroups(ctx context.Context, w io.Writer) error {
+	for _, g := range d.Groups {
+		if err := ImageGroup(g).Render(ctx, w); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // GroupData is one image group: a <tbody> of ContainerRows.
@@ -156,7 +175,7 @@ func (r RowData) ShowUpdate() bool {
 }
 
 // Outdated is how many containers of the group are behind the remote digest.
-func (g GroupData) Outdated() int { return len(g.Group.Outdated()) }
+func (g GroupData) Outdated() int { return g.Group.OutdatedCount() }
 
 // Polling reports whether the <tbody> polls itself.
 func (g GroupData) Polling() bool { return g.GroupJob }

@@ -1,0 +1,98 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// GET /api/images is encoded once per snapshot and toggles version: the body
+// is what encoding the groups gives, byte for byte, a changed toggle or
+// snapshot gives a new body and ETag, and If-None-Match gives a 304.
+func TestAPIImagesCachedBodyAndETag(t *testing.T) {
+	ta := newTestApp(t)
+	want := func() string {
+		b, err := json.Marshal(ta.deps.Containers.Groups())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	status, body, h := ta.do(t, "GET", "/api/images", nil)
+	etag := h.Get("ETag")
+	if status != 200 || body != want() || etag == "" {
+		t.Fatalf("GET /api/images = %d, ETag %q, body equal to encoding: %v", status, etag, body == want())
+	}
+	if _, again, h2 := ta.do(t, "GET", "/api/images", nil); again != body || h2.Get("ETag") != etag {
+		t.Fatal("a second GET of the same state answered differently")
+	}
+
+	for _, inm := range []string{etag, "W/" + etag, `"other", ` + etag, "*"} {
+		req := httptest.NewRequest("GET", "/api/images", nil)
+		req.Header.Set("If-None-Match", inm)
+		resp, err := ta.app.Test(req, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 304 || resp.Header.Get("ETag") != etag {
+			t.Errorf("If-None-Match %s: %d, ETag %q; want 304 with the ETag", inm, resp.StatusCode, resp.Header.Get("ETag"))
+		}
+	}
+	req := httptest.NewRequest("GET", "/api/images", nil)
+	req.Header.Set("If-None-Match", `"stale"`)
+	if resp, err := ta.app.Test(req, -1); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("If-None-Match with another tag: %v %v; want 200", resp.StatusCode, err)
+	}
+
+	if err := ta.deps.Toggles.Set("nginx", true); err != nil {
+		t.Fatal(err)
+	}
+	_, body2, h2 := ta.do(t, "GET", "/api/images", nil)
+	if body2 == body || body2 != want() || h2.Get("ETag") == etag {
+		t.Fatalf("after a toggle: body changed %v, equal to encoding %v, ETag changed %v",
+			body2 != body, body2 == want(), h2.Get("ETag") != etag)
+	}
+
+	ta.engine.Remove(nginxID)
+	if err := ta.deps.Containers.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, body3, _ := ta.do(t, "GET", "/api/images", nil); body3 != want() || strings.Contains(body3, `"nginx"`) {
+		t.Fatalf("after a refresh the body is stale:\n%s", body3)
+	}
+}
+
+// The dashboard's cached groups follow toggles, the snapshot and jobs at once.
+func TestDashboardCacheFollowsState(t *testing.T) {
+	ta := newTestApp(t)
+	_, page, _ := ta.do(t, "GET", "/", nil)
+	if !strings.Contains(page, `id="row-app-2"`) {
+		t.Fatalf("page lacks app-2's row")
+	}
+	if err := ta.deps.Toggles.Set("app-2", true); err != nil {
+		t.Fatal(err)
+	}
+	_, page2, _ := ta.do(t, "GET", "/", nil)
+	_, frag2, _ := ta.do(t, "GET", "/fragments/images", nil)
+	for _, p := range []string{page2, frag2} {
+		if !strings.Contains(p, `id="autoupdate-app-2" name="auto_update" value="on" checked`) {
+			t.Fatalf("after a toggle the page still shows it off")
+		}
+	}
+	if _, err := ta.deps.Updates.StartContainer("app-2", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, page3, _ := ta.do(t, "GET", "/", nil); !strings.Contains(page3, `id="progress-app-2"`) {
+		t.Fatalf("after starting an update the page shows no progress")
+	}
+	ta.engine.Remove(appID)
+	if err := ta.deps.Containers.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, page4, _ := ta.do(t, "GET", "/", nil); strings.Contains(page4, `id="row-app"`) {
+		t.Fatalf("after a refresh the page still shows a removed container")
+	}
+}
