@@ -13,16 +13,22 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/client"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"refit/models"
 	"refit/services"
+	"refit/services/dockerengine/dockertest"
 	"refit/services/fake"
 	"refit/services/oci"
 	"refit/services/oci/ocitest"
@@ -267,6 +273,7 @@ func TestBenchReport(t *testing.T) {
 		sizes[len(sizes)-1], pushTime.Round(100*time.Millisecond), total.Round(100*time.Millisecond))
 
 	benchWriteReport(t, w.String())
+	benchWriteReport(t, benchUpdateReport(t))
 }
 
 // benchWriteReport appends markdown to $REFIT_BENCH_OUT, or prints it.
@@ -296,4 +303,300 @@ func benchRatio(wall, limit time.Duration) string {
 		return "—"
 	}
 	return fmt.Sprintf("%.2f×", float64(wall)/float64(limit))
+}
+
+// --- Update against the plain docker CLI, on the real engine ---
+//
+// One container, and groups of 5 and 20 containers of one image, updated by
+// refit (services.Updates over dockerengine and oci) and by the docker CLI
+// doing the same work by hand: `docker pull`, then per container `docker
+// stop`, `docker rm`, `docker run -d --network none --name …` (the options
+// the containers were started with) and a sleep of the same settle time that
+// refit waits for a container without a healthcheck to count as up. Both
+// paths run in the same process against the same engine and registry, in
+// alternating order. Each run has its own repository with fresh layers, so
+// every pull really downloads.
+
+// benchSettle is refit's Settle here, and the CLI path's sleep after each run.
+const benchSettle = 200 * time.Millisecond
+
+// updateBench is one loopback registry and one refit stack over the test engine.
+type updateBench struct {
+	reg  *ocitest.Registry
+	cli  *client.Client
+	host string
+	ctr  *services.Containers
+	upd  *services.Updates
+	runs int
+}
+
+func newUpdateBench(t *testing.T) *updateBench {
+	t.Helper()
+	eng := mustRealEngine(t)
+	if _, err := exec.LookPath("docker"); err != nil {
+		t.Fatalf("the update benchmark compares with the docker CLI: %v", err)
+	}
+	oc := mustOCI(t, oci.Options{})
+	_, tog, hist := mustStore(t)
+	ctr := services.NewContainers(eng, oc, tog, quiet, benchConcurrency)
+	upd := services.NewUpdates(eng, oc, ctr, hist, quiet, services.UpdateOptions{
+		Settle: benchSettle, HealthTimeout: 30 * time.Second,
+	})
+	t.Cleanup(upd.Close)
+	return &updateBench{reg: ocitest.NewRegistry(t), cli: dockertest.Client(t), host: dockertest.Host(t),
+		ctr: ctr, upd: upd}
+}
+
+// updateRun is one measured update of n containers.
+type updateRun struct {
+	wall          time.Duration
+	counts        ocitest.Counts // registry requests during the update
+	newBlobs      int            // blobs of v2 the engine did not have (layers and config)
+	maxGetsOfBlob int            // the most GETs any one of them got
+}
+
+// benchFixture is a fresh repository whose tag moved from v1 (pulled, and
+// run as n containers) to v2, which has new layers.
+type benchFixture struct {
+	ref      string
+	names    []string
+	newBlobs []string
+	v1ID     string
+}
+
+func (b *updateBench) prepare(t *testing.T, n int) benchFixture {
+	t.Helper()
+	b.runs++
+	suffix := dockertest.UniqueName(t, "v")
+	repoTag := fmt.Sprintf("bench/upd-%d-%s:1", b.runs, suffix)
+	img1 := ocitest.Image(t, ocitest.ImageOpts{Marker: "v1 " + suffix, ExtraLayerSize: 1 << 20})
+	img2 := ocitest.Image(t, ocitest.ImageOpts{Marker: "v2 " + suffix, ExtraLayerSize: 4 << 20})
+	b.reg.PushImage(t, repoTag, img1)
+	f := benchFixture{ref: b.reg.Ref(repoTag)}
+	dockertest.Pull(t, b.cli, f.ref)
+	ins, err := b.cli.ImageInspect(t.Context(), f.ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.v1ID = ins.ID
+	for i := range n {
+		name := dockertest.UniqueName(t, fmt.Sprintf("bupd%d", i))
+		dockertest.Run(t, b.cli, dockertest.RunOpts{Name: name, Image: f.ref})
+		dockertest.RemoveAtCleanup(t, b.cli, name) // by name: both paths replace the ID
+		f.names = append(f.names, name)
+	}
+	b.reg.PushImage(t, repoTag, img2)
+	old := map[string]bool{}
+	for _, d := range benchBlobs(t, img1) {
+		old[d] = true
+	}
+	for _, d := range benchBlobs(t, img2) {
+		if !old[d] {
+			f.newBlobs = append(f.newBlobs, d)
+		}
+	}
+	return f
+}
+
+// benchBlobs is an image's layer and config digests.
+func benchBlobs(t *testing.T, img v1.Image) []string {
+	t.Helper()
+	cfg, err := img.ConfigName()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := []string{cfg.String()}
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range layers {
+		d, err := l.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, d.String())
+	}
+	return out
+}
+
+// finish records what the registry served and removes the fixture.
+func (b *updateBench) finish(t *testing.T, f benchFixture, wall time.Duration) updateRun {
+	t.Helper()
+	r := updateRun{wall: wall, counts: b.reg.Counts(), newBlobs: len(f.newBlobs)}
+	for _, d := range f.newBlobs {
+		r.maxGetsOfBlob = max(r.maxGetsOfBlob, b.reg.BlobGets(d))
+	}
+	ctx := context.WithoutCancel(t.Context())
+	for _, n := range f.names {
+		if c, err := b.cli.ContainerInspect(ctx, n); err != nil || !c.State.Running {
+			t.Fatalf("after the update %s is not running: %v", n, err)
+		}
+		b.cli.ContainerRemove(ctx, n, container.RemoveOptions{Force: true, RemoveVolumes: true})
+	}
+	b.cli.ImageRemove(ctx, f.ref, image.RemoveOptions{Force: true, PruneChildren: true})
+	b.cli.ImageRemove(ctx, f.v1ID, image.RemoveOptions{Force: true, PruneChildren: true})
+	return r
+}
+
+// refit updates the fixture's containers: StartContainer for one, StartGroup
+// (one pull, then one recreate after another) for a group. The check that
+// finds them outdated runs before the clock starts.
+func (b *updateBench) refit(t *testing.T, n int) updateRun {
+	t.Helper()
+	f := b.prepare(t, n)
+	if _, err := b.ctr.Check(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	b.reg.Reset()
+	start := time.Now()
+	if n == 1 {
+		if _, err := b.upd.StartContainer(f.names[0], "bench"); err != nil {
+			t.Fatal(err)
+		}
+	} else if err := b.upd.StartGroup(f.ref, "bench"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := start.Add(2 * time.Minute)
+	for b.upd.Busy() {
+		if time.Now().After(deadline) {
+			t.Fatal("refit's update did not end within 2 minutes")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	wall := time.Since(start)
+	for _, name := range f.names {
+		if p, ok := b.upd.ProgressOf(name); !ok || p.Phase != models.PhaseDone {
+			t.Fatalf("refit's update of %s: %+v", name, p)
+		}
+	}
+	return b.finish(t, f, wall)
+}
+
+// dockerCLI does the same by hand with the docker CLI against the same engine.
+func (b *updateBench) dockerCLI(t *testing.T, n int) updateRun {
+	t.Helper()
+	f := b.prepare(t, n)
+	b.reg.Reset()
+	env := append(os.Environ(), "DOCKER_HOST="+b.host)
+	docker := func(args ...string) {
+		cmd := exec.CommandContext(t.Context(), "docker", args...)
+		cmd.Env = env
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	start := time.Now()
+	docker("pull", "-q", f.ref)
+	for _, name := range f.names {
+		docker("stop", name)
+		docker("rm", name)
+		docker("run", "-d", "--network", "none", "--name", name, f.ref)
+		time.Sleep(benchSettle)
+	}
+	return b.finish(t, f, time.Since(start))
+}
+
+// benchUpdates measures sizes with rounds runs of each path, alternating
+// which goes first.
+func benchUpdates(t *testing.T, sizes []int, rounds int) (refitRuns, cliRuns map[int][]updateRun) {
+	b := newUpdateBench(t)
+	refitRuns, cliRuns = map[int][]updateRun{}, map[int][]updateRun{}
+	for _, n := range sizes {
+		for r := range rounds {
+			if r%2 == 0 {
+				refitRuns[n] = append(refitRuns[n], b.refit(t, n))
+				cliRuns[n] = append(cliRuns[n], b.dockerCLI(t, n))
+			} else {
+				cliRuns[n] = append(cliRuns[n], b.dockerCLI(t, n))
+				refitRuns[n] = append(refitRuns[n], b.refit(t, n))
+			}
+			t.Logf("%d containers, round %d: refit %v, CLI %v", n, r+1,
+				refitRuns[n][len(refitRuns[n])-1].wall, cliRuns[n][len(cliRuns[n])-1].wall)
+		}
+	}
+	return refitRuns, cliRuns
+}
+
+// TestUpdateBenchHarness runs the update comparison once, small, on every
+// test run with an engine; it asserts no time.
+func TestUpdateBenchHarness(t *testing.T) {
+	refitRuns, cliRuns := benchUpdates(t, []int{2}, 1)
+	for _, r := range append(refitRuns[2], cliRuns[2]...) {
+		if r.newBlobs == 0 || r.maxGetsOfBlob == 0 {
+			t.Errorf("run %+v pulled none of the new blobs", r)
+		}
+	}
+}
+
+func benchMean(runs []updateRun) time.Duration {
+	var sum time.Duration
+	for _, r := range runs {
+		sum += r.wall
+	}
+	return sum / time.Duration(max(len(runs), 1))
+}
+
+func benchWalls(runs []updateRun) string {
+	var s []string
+	for _, r := range runs {
+		s = append(s, fmt.Sprintf("%.0f", float64(r.wall)/float64(time.Millisecond)))
+	}
+	return strings.Join(s, " / ") + " ms"
+}
+
+// benchUpdateReport is the markdown section of the update comparison.
+func benchUpdateReport(t *testing.T) string {
+	w := &strings.Builder{}
+	fmt.Fprintf(w, "## Update: refit against the plain docker CLI\n\n")
+	if os.Getenv(dockertest.EnvHost) == "" {
+		fmt.Fprintf(w, "Not measured: set REFIT_TEST_DOCKER_HOST (`make bench` starts a private engine when it is unset).\n\n")
+		return w.String()
+	}
+	const rounds = 4
+	sizes := []int{1, 5, 20}
+	start := time.Now()
+	refitRuns, cliRuns := benchUpdates(t, sizes, rounds)
+	total := time.Since(start)
+
+	fmt.Fprintf(w, "The real Docker engine of `REFIT_TEST_DOCKER_HOST` (%s) and a loopback ocitest registry. "+
+		"N running containers (`--network none`) of one tag, which then moves to an image with two new layers "+
+		"(4 MiB and a small one) and a new config. **refit**: `services.Updates` over `dockerengine` and `oci`, "+
+		"Settle %v, after a check that is not timed; one container is `StartContainer`, a group `StartGroup` "+
+		"(one pull, then the containers one after another); the clock stops when no job runs. **CLI**: `docker pull`, "+
+		"then per container `docker stop`, `docker rm`, `docker run -d --network none --name …` and a "+
+		"`sleep %v`, the same settle wait (refit polls a container without a healthcheck until it has run "+
+		"that long, every 50 ms), via os/exec with `DOCKER_HOST` set to the same engine. "+
+		"%d rounds per size, alternating which path goes first; each run has its own repository, so every pull "+
+		"downloads. Target: refit ≤ 1.1× the CLI.\n\n", benchEngineVersion(t), benchSettle, benchSettle, rounds)
+	fmt.Fprintf(w, "| containers | refit (each round) | CLI (each round) | refit mean | CLI mean | refit/CLI | "+
+		"GET blob refit | GET blob CLI | new blobs | most GETs of one blob (refit / CLI) | met |\n")
+	fmt.Fprintf(w, "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	for _, n := range sizes {
+		rr, cr := refitRuns[n], cliRuns[n]
+		rm, cm := benchMean(rr), benchMean(cr)
+		ratio := float64(rm) / float64(cm)
+		maxR, maxC, getR, getC := 0, 0, 0, 0
+		for i := range rr {
+			maxR, maxC = max(maxR, rr[i].maxGetsOfBlob), max(maxC, cr[i].maxGetsOfBlob)
+			getR, getC = max(getR, rr[i].counts.GetBlob), max(getC, cr[i].counts.GetBlob)
+		}
+		met := "yes"
+		if ratio > 1.1 {
+			met = "**no**"
+		}
+		fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %.2f× | %d | %d | %d | %d / %d | %s |\n", n, benchWalls(rr),
+			benchWalls(cr), benchMS(rm), benchMS(cm), ratio, getR, getC, rr[0].newBlobs, maxR, maxC, met)
+	}
+	fmt.Fprintf(w, "\nGET blob: the most in any round of that path (HEADs of blobs are not counted). The whole "+
+		"comparison, fixtures included, took %s.\n\n", total.Round(100*time.Millisecond))
+	return w.String()
+}
+
+func benchEngineVersion(t *testing.T) string {
+	v, err := dockertest.Client(t).ServerVersion(t.Context())
+	if err != nil {
+		return "version unknown"
+	}
+	return "Docker " + v.Version + ", API " + v.APIVersion
 }
