@@ -147,6 +147,13 @@ func TestFailedPullLeavesContainersAlone(t *testing.T) {
 
 func TestSimultaneousRequestsShareOnePull(t *testing.T) {
 	w := newFakeWorld(t)
+	// The recreates wait until every request is in: on a busy machine a's
+	// update could otherwise end before the last request, which then rightly
+	// starts a second one.
+	gate := make(chan struct{})
+	w.upd = services.NewUpdates(w.eng, anon{}, w.ctr, w.hist, quiet, services.UpdateOptions{Settle: time.Millisecond,
+		Hook: func(string, string) error { <-gate; return nil }})
+	t.Cleanup(w.upd.Close)
 	if err := w.upd.StartGroup(ref, "x"); err != nil {
 		t.Fatal(err)
 	}
@@ -156,6 +163,7 @@ func TestSimultaneousRequestsShareOnePull(t *testing.T) {
 	if _, err := w.upd.StartContainer("a", "x"); err != nil {
 		t.Fatal(err)
 	}
+	close(gate)
 	for _, n := range []string{"a", "b", "c"} {
 		w.wait(t, n)
 	}
