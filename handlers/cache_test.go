@@ -6,6 +6,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"refit/views"
 )
 
 // GET /api/images is encoded once per snapshot and toggles version: the body
@@ -112,4 +115,26 @@ func rowOf(page, name string) string {
 		return page[i:]
 	}
 	return page[i : i+j]
+}
+
+// A page from the cache is the page rendered without it.
+func TestDashboardCacheRendersTheSamePage(t *testing.T) {
+	ta := newBenchApp(t, 4, 3)
+	if err := ta.deps.Toggles.Set("app-001-1", true); err != nil {
+		t.Fatal(err)
+	}
+	_, miss, _ := ta.do(t, "GET", "/", nil)
+	_, hit, _ := ta.do(t, "GET", "/", nil)
+	ctr, upd := ta.deps.Containers, ta.deps.Updates
+	v := views.Viewer{CanUpdate: true}
+	d := views.NewDashboardData(ctr.Groups(), jobsOf(upd), v, time.Now())
+	d.RateLimits, d.LastCheck, d.Checking = ctr.RateLimits(), ctr.CheckedAt(), ctr.Checking()
+	var b strings.Builder
+	if err := views.Layout("Containers", v, views.ContainersPage(d)).Render(context.Background(), &b); err != nil {
+		t.Fatal(err)
+	}
+	if miss != b.String() || hit != b.String() {
+		t.Errorf("cached pages differ from the uncached rendering (miss equal %v, hit equal %v)",
+			miss == b.String(), hit == b.String())
+	}
 }

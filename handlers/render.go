@@ -1,8 +1,6 @@
 package handlers
 
 import (
-	"context"
-	"strings"
 	"sync"
 	"time"
 
@@ -76,17 +74,26 @@ func jobsOf(upd *services.Updates) views.Jobs {
 }
 
 // dashboard builds the data of the page and of the table fragment. The
-// groups' HTML (nearly all of the page) comes from gc while nothing it shows
-// has changed.
+// groups (nearly all of the page) come rendered from gc while nothing they
+// show has changed; only a miss builds and renders them.
 func dashboard(c *fiber.Ctx, ctr *services.Containers, upd *services.Updates, gc *groupsCache) views.DashboardData {
+	v := viewer(c)
 	// Versions before the data: what is rendered is at least as new as its key.
-	key := gc.key(viewer(c))
-	d := views.NewDashboardData(ctr.Groups(), jobsOf(upd), viewer(c), time.Now())
+	key, now := gc.key(v), time.Now()
+	key.second = now.Unix()
+	var d views.DashboardData
+	if r := gc.get(key); r != nil {
+		d = views.DashboardData{Now: now, Viewer: v, Rendered: r}
+	} else {
+		d = views.NewDashboardData(ctr.Groups(), jobsOf(upd), v, now)
+		if r, err := d.RenderGroups(c.UserContext()); err == nil { // else ImagesTable renders and reports it
+			gc.put(key, r)
+			d.Rendered = r
+		}
+	}
 	d.RateLimits = ctr.RateLimits()
 	d.LastCheck = ctr.CheckedAt()
 	d.Checking = ctr.Checking()
-	key.second = d.Now.Unix()
-	d.GroupsHTML = gc.groups(c.UserContext(), key, d)
 	return d
 }
 
@@ -103,8 +110,8 @@ type groupsCache struct {
 	tog *services.Toggles
 
 	mu      sync.Mutex
-	state   groupsState             // of every entry
-	entries map[views.Viewer]string // at most maxGroupsEntries
+	state   groupsState                            // of every entry
+	entries map[views.Viewer]*views.RenderedGroups // at most maxGroupsEntries
 }
 
 const maxGroupsEntries = 8 // concurrent sessions' renderings of one state
@@ -128,24 +135,22 @@ func (gc *groupsCache) key(v views.Viewer) groupsKey {
 		viewer: v}
 }
 
-// groups returns d's groups rendered, from the cache when k matches.
-func (gc *groupsCache) groups(ctx context.Context, k groupsKey, d views.DashboardData) templ.Component {
+// get returns the rendering stored under k, or nil.
+func (gc *groupsCache) get(k groupsKey) *views.RenderedGroups {
 	gc.mu.Lock()
-	html, ok := gc.entries[k.viewer]
-	ok = ok && gc.state == k.groupsState
-	gc.mu.Unlock()
-	if !ok {
-		var b strings.Builder
-		if err := d.RenderGroups(ctx, &b); err != nil {
-			return nil // ImagesTable renders the groups itself and reports the error
-		}
-		html = b.String()
-		gc.mu.Lock()
-		if gc.state != k.groupsState || len(gc.entries) >= maxGroupsEntries {
-			gc.state, gc.entries = k.groupsState, map[views.Viewer]string{}
-		}
-		gc.entries[k.viewer] = html
-		gc.mu.Unlock()
+	defer gc.mu.Unlock()
+	if gc.state != k.groupsState {
+		return nil
 	}
-	return templ.Raw(html)
+	return gc.entries[k.viewer]
+}
+
+// put stores r under k, dropping every entry of another state.
+func (gc *groupsCache) put(k groupsKey, r *views.RenderedGroups) {
+	gc.mu.Lock()
+	defer gc.mu.Unlock()
+	if gc.state != k.groupsState || len(gc.entries) >= maxGroupsEntries {
+		gc.state, gc.entries = k.groupsState, map[views.Viewer]*views.RenderedGroups{}
+	}
+	gc.entries[k.viewer] = r
 }

@@ -3,10 +3,8 @@ package views
 import (
 	"context"
 	"encoding/json"
-	"io"
+	"strings"
 	"time"
-
-	"github.com/a-h/templ"
 
 	"refit/models"
 )
@@ -70,21 +68,39 @@ type DashboardData struct {
 	Checking   bool      // a check is running: the table refreshes sooner
 	Now        time.Time // reference for relative times
 	Viewer
-	// GroupsHTML, when set, is rendered in place of an ImageGroup per group:
-	// a cached rendering of the same Groups for the same Viewer (handlers
-	// keep it, see RenderGroups).
-	GroupsHTML templ.Component
+	// Rendered, when set, is shown instead of an ImageGroup per group, and
+	// Groups may then be empty: a cached rendering of the same groups for the
+	// same Viewer (handlers keep it, see RenderGroups).
+	Rendered *RenderedGroups
 }
 
-// RenderGroups renders what ImagesTable shows for d.Groups: a <tbody> per
-// group. Handlers cache it while nothing it shows changes.
-func (d DashboardData) RenderGroups(ctx context.Context, w io.Writer) error {
+// RenderedGroups is a dashboard's groups rendered once, with what the table
+// and its callers ask about them.
+type RenderedGroups struct {
+	HTML                         string // a <tbody> per group
+	Groups, Containers, Outdated int
+	JobsRunning                  bool
+}
+
+// RenderGroups renders what ImagesTable shows for d.Groups, for handlers to
+// cache while nothing it shows changes.
+func (d DashboardData) RenderGroups(ctx context.Context) (*RenderedGroups, error) {
+	var b strings.Builder
 	for _, g := range d.Groups {
-		if err := ImageGroup(g).Render(ctx, w); err != nil {
-			return err
+		if err := ImageGroup(g).Render(ctx, &b); err != nil {
+			return nil, err
 		}
 	}
-	return nil
+	return &RenderedGroups{HTML: b.String(), Groups: len(d.Groups), Containers: d.Containers(),
+		Outdated: d.Outdated(), JobsRunning: d.JobsRunning()}, nil
+}
+
+// GroupCount is how many image groups the dashboard lists.
+func (d DashboardData) GroupCount() int {
+	if d.Rendered != nil {
+		return d.Rendered.Groups
+	}
+	return len(d.Groups)
 }
 
 // GroupData is one image group: a <tbody> of ContainerRows.
@@ -185,6 +201,9 @@ func (g GroupData) ShowUpdateAll() bool { return g.CanUpdate && !g.GroupJob && g
 
 // JobsRunning reports whether any update shown on the dashboard is running.
 func (d DashboardData) JobsRunning() bool {
+	if d.Rendered != nil {
+		return d.Rendered.JobsRunning
+	}
 	for _, g := range d.Groups {
 		if g.GroupJob {
 			return true
@@ -200,6 +219,9 @@ func (d DashboardData) JobsRunning() bool {
 
 // Containers is how many containers the dashboard lists.
 func (d DashboardData) Containers() int {
+	if d.Rendered != nil {
+		return d.Rendered.Containers
+	}
 	n := 0
 	for _, g := range d.Groups {
 		n += len(g.Rows)
@@ -209,6 +231,9 @@ func (d DashboardData) Containers() int {
 
 // Outdated is how many listed containers are behind their remote digest.
 func (d DashboardData) Outdated() int {
+	if d.Rendered != nil {
+		return d.Rendered.Outdated
+	}
 	n := 0
 	for _, g := range d.Groups {
 		n += g.Outdated()
