@@ -296,6 +296,14 @@ func TestBenchReport(t *testing.T) {
 				"the request below about %s of CPU (%.0f× cheaper) or more CPUs.\n", benchMS(cost), r.clients,
 				runtime.NumCPU(), benchMS(floor), benchMS(ep.target*cpus/time.Duration(r.clients)),
 				float64(floor)/float64(ep.target))
+		} else if serverShare < 0.25 {
+			fmt.Fprintf(w, "Not the handler: it spends %s of CPU per request (floor %s at %d clients), and at %.0f "+
+				"requests/s that is %.0f%% of the CPUs. The rest is the bytes: every response copies %s through "+
+				"the socket and loopback into one of %d client goroutines parsing it on the same %d CPUs, and the "+
+				"tail is their scheduling and GC. The levers are fewer bytes (a compressed encoding cached beside "+
+				"the rendering, or a smaller page) or a load generator on another machine to see the server alone.\n",
+				benchMS(cost), benchMS(floor), r.clients, r.rps(), 100*serverShare, benchKiB(r.bytes), r.clients,
+				runtime.NumCPU())
 		} else {
 			fmt.Fprintf(w, "The server's own mean-latency floor is %s (%s of CPU per request × %d clients / %d "+
 				"CPUs), so a p99 within %s leaves the tail almost no room. And at %.0f requests/s the server "+
