@@ -88,21 +88,6 @@ func StatusWord(s models.Status) string {
 	}
 }
 
-// statusClass is the badge colour of a status; the class names live in
-// static/css/input.css and Tailwind scans this file for them.
-func statusClass(s models.Status) string {
-	switch s {
-	case models.StatusUpToDate:
-		return "badge badge-uptodate"
-	case models.StatusOutdated:
-		return "badge badge-outdated"
-	case models.StatusPartial:
-		return "badge badge-partial"
-	default:
-		return "badge badge-unknown"
-	}
-}
-
 // PhaseWords describes where a running update is: the engine's own status
 // while pulling ("Downloading"), else the phase.
 func PhaseWords(p models.Progress) string {

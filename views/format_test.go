@@ -1,6 +1,8 @@
 package views_test
 
 import (
+	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -134,5 +136,21 @@ func TestRateLimitText(t *testing.T) {
 				t.Errorf("RateLimitText() = %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestStatusBadgeClasses(t *testing.T) {
+	for s, want := range map[models.Status]string{
+		models.StatusUpToDate: "badge badge-uptodate", models.StatusOutdated: "badge badge-outdated",
+		models.StatusPartial: "badge badge-partial", models.StatusUnknown: "badge badge-unknown",
+		models.Status("other"): "badge badge-unknown",
+	} {
+		var b strings.Builder
+		if err := views.StatusBadge(s).Render(context.Background(), &b); err != nil {
+			t.Fatal(err)
+		}
+		if want := `<span class="` + want + `">` + views.StatusWord(s) + `</span>`; b.String() != want {
+			t.Errorf("StatusBadge(%q) = %s, want %s", s, b.String(), want)
+		}
 	}
 }
