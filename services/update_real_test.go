@@ -34,7 +34,7 @@ func newRealUpdater(t *testing.T, hook func(container, step string) error) realU
 		Settle: 500 * time.Millisecond, HealthTimeout: 20 * time.Second, Hook: hook,
 	})
 	t.Cleanup(upd.Close)
-	return realUpdater{realChecker: realChecker{reg: reg, ctr: ctr, oci: oc}, eng: eng, upd: upd, hist: hist}
+	return realUpdater{realChecker: realChecker{reg: reg, ctr: ctr, oci: oc, calls: &ownRequests{n: map[string]int{}}}, eng: eng, upd: upd, hist: hist}
 }
 
 // waitDone polls a container's progress until it ends, keeping every
