@@ -221,8 +221,6 @@ func TestBenchReport(t *testing.T) {
 		"Warm: a second check with the same client.\n\n", benchConcurrency)
 	fmt.Fprintf(w, "Limits (waves = ceil(N / %d)):\n\n", benchConcurrency)
 	fmt.Fprintf(w, "- **limit** = waves × latency + one ping round trip for the registry: the physical limit of a cold check.\n")
-	fmt.Fprintf(w, "- **limit/repo** = waves × 2 × latency: what the client can reach as built, since go-containerregistry "+
-		"pings (`GET /v2/`) once per *repository* before that repository's HEAD.\n")
 	fmt.Fprintf(w, "- warm limit = waves × latency: fetchers are cached, no ping.\n\n")
 	fmt.Fprintf(w, "Target: cold within 1.5× of **limit** at 100 images; exactly one HEAD per unique image and no GET "+
 		"of manifests or blobs.\n\n")
