@@ -42,10 +42,8 @@ func htmlError(c *fiber.Ctx, status int, msg string) error {
 		return render(c, views.Toast(msg))
 	}
 	c.Status(status)
-	return render(c, views.Layout(statusTitle(status), viewer(c), views.ErrorPage(status, msg)))
+	return render(c, views.Layout("Error", viewer(c), views.ErrorPage(status, msg)))
 }
-
-func statusTitle(status int) string { return "Error" }
 
 // viewer is who the request renders for. The auth middleware stores it;
 // without auth everyone may do everything.

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"regexp"
 	"slices"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -484,18 +483,6 @@ func (u *Updates) failAll(items []models.ContainerItem, by string, g models.Imag
 		}
 		u.finish(it.ContainerName, err) // after the record, as in recreate
 	}
-}
-
-// Jobs returns copies of the known jobs' progress, sorted by container.
-func (u *Updates) Jobs() []models.Progress {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	out := make([]models.Progress, 0, len(u.jobs))
-	for _, j := range u.jobs {
-		out = append(out, j.p)
-	}
-	sort.Slice(out, func(i, k int) bool { return out[i].Container < out[k].Container })
-	return out
 }
 
 func contains(xs []string, s string) bool { return slices.Contains(xs, s) }
