@@ -1,8 +1,6 @@
 package handlers
 
 import (
-	"crypto/sha256"
-	"encoding/base64"
 	"strings"
 	"sync/atomic"
 
@@ -33,38 +31,17 @@ func apiListImages(ctr *services.Containers, tog *services.Toggles) fiber.Handle
 			if err != nil {
 				return err
 			}
-			sum := sha256.Sum256(body)
-			e = &encodedImages{snap: snap, tog: tv, body: body,
-				etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`}
+			e = &encodedImages{snap: snap, tog: tv, encoded: newEncoded(body, fiber.MIMEApplicationJSON, true)}
 			cache.Store(e)
 		}
-		c.Set(fiber.HeaderETag, e.etag)
-		if etagMatch(c.Get(fiber.HeaderIfNoneMatch), e.etag) {
-			c.Status(fiber.StatusNotModified)
-			return nil
-		}
-		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-		return c.Send(e.body) // shared: fasthttp only reads a raw body
+		return e.send(c)
 	}
 }
 
 // encodedImages is GET /api/images' body for one snapshot and toggles version.
 type encodedImages struct {
 	snap, tog uint64
-	body      []byte
-	etag      string // a hash of body, so it stays right across restarts
-}
-
-// etagMatch reports whether an If-None-Match header names etag (weak
-// comparison, RFC 9110 §13.1.2).
-func etagMatch(header, etag string) bool {
-	for part := range strings.SplitSeq(header, ",") {
-		part = strings.TrimSpace(part)
-		if part == "*" || strings.TrimPrefix(part, "W/") == etag {
-			return true
-		}
-	}
-	return false
+	*encoded
 }
 
 // apiCheck checks now and answers like apiListImages.

@@ -5,17 +5,13 @@ package handlers
 
 import (
 	"log/slog"
-	"net/http"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/etag"
-	"github.com/gofiber/fiber/v2/middleware/filesystem"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 
 	"refit/services"
-	"refit/static"
 )
 
 // Deps are the services the handlers use.
@@ -47,10 +43,6 @@ func New(d Deps) *fiber.App {
 	})
 	app.Use(recover.New())
 	app.Use(requestLog(d.Log))
-	// Embedded assets: an ETag lets browsers revalidate cheaply after an hour.
-	app.Use("/static", etag.New(), filesystem.New(filesystem.Config{
-		Root: http.FS(static.FS), MaxAge: 3600,
-	}))
 	routes(app, d)
 	return app
 }

@@ -150,10 +150,10 @@ func (a *authApp) login(t *testing.T, user string) authSession {
 	return authSession{cookie: c.Value, csrf: h.Get(views.CSRFHeader)}
 }
 
-// publicRoutes answer without a session. /static/ is mounted with Use and
-// so is not in GetRoutes(true).
+// publicRoutes answer without a session.
 var publicRoutes = map[string]bool{
 	"GET /health": true, "HEAD /health": true,
+	"GET /static/*": true, "HEAD /static/*": true,
 	"GET /login": true, "HEAD /login": true, "POST /login": true,
 	"POST /api/login":      true,
 	"GET /api/auth/status": true, "HEAD /api/auth/status": true,

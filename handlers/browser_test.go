@@ -38,6 +38,18 @@ func TestBrowserDashboardListsGroupsWithStatusBadges(t *testing.T) {
 	b := newBrowser(t, a.base)
 	b.open(views.DashboardPath)
 
+	// The page came gzip-encoded, as the dashboard keeps it for browsers.
+	nav := eval[struct {
+		Encoded int `json:"encoded"`
+		Decoded int `json:"decoded"`
+	}](b, `(() => {
+		const n = performance.getEntriesByType('navigation')[0];
+		return {encoded: n.encodedBodySize, decoded: n.decodedBodySize};
+	})()`)
+	if nav.Encoded <= 0 || nav.Encoded >= nav.Decoded {
+		t.Errorf("the page came %d bytes on the wire for %d decoded; want it compressed", nav.Encoded, nav.Decoded)
+	}
+
 	groups := []struct {
 		repoTag   string
 		badge     models.Status

@@ -10,21 +10,21 @@ import (
 )
 
 // handleContainersPage shows every image group with its containers.
-func handleContainersPage(ctr *services.Containers, upd *services.Updates, gc *groupsCache) fiber.Handler {
+func handleContainersPage(ctr *services.Containers, upd *services.Updates, dc *dashCache) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		return page(c, "Containers", views.ContainersPage(dashboard(c, ctr, upd, gc)))
+		return sendDashboard(c, ctr, upd, dc, false)
 	}
 }
 
 // handleImagesTable answers the table alone, for the calm auto refresh.
-func handleImagesTable(ctr *services.Containers, upd *services.Updates, gc *groupsCache) fiber.Handler {
+func handleImagesTable(ctr *services.Containers, upd *services.Updates, dc *dashCache) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		return render(c, views.ImagesTable(dashboard(c, ctr, upd, gc)))
+		return sendDashboard(c, ctr, upd, dc, true)
 	}
 }
 
 // handleCheck checks every image now and answers the refreshed table.
-func handleCheck(ctr *services.Containers, upd *services.Updates, gc *groupsCache) fiber.Handler {
+func handleCheck(ctr *services.Containers, upd *services.Updates, dc *dashCache) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if _, err := ctr.Check(c.UserContext()); err != nil {
 			return err
@@ -32,7 +32,7 @@ func handleCheck(ctr *services.Containers, upd *services.Updates, gc *groupsCach
 		if !isHTMX(c) {
 			return backHome(c)
 		}
-		return render(c, views.ImagesTable(dashboard(c, ctr, upd, gc)))
+		return sendDashboard(c, ctr, upd, dc, true)
 	}
 }
 

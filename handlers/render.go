@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"bytes"
+	"slices"
 	"sync"
 	"time"
 
@@ -20,11 +22,17 @@ func render(c *fiber.Ctx, comp templ.Component) error {
 
 // page renders comp in the layout, or alone for a non-boosted htmx request.
 func page(c *fiber.Ctx, title string, comp templ.Component) error {
-	c.Vary("HX-Request") // same URL, two representations
-	if isHTMX(c) && c.Get("HX-Boosted") != "true" {
+	if pageAlone(c) {
 		return render(c, comp)
 	}
 	return render(c, views.Layout(title, viewer(c), comp))
+}
+
+// pageAlone reports whether a page is answered without the layout: to a
+// non-boosted htmx request.
+func pageAlone(c *fiber.Ctx) bool {
+	c.Vary("HX-Request") // same URL, two representations
+	return isHTMX(c) && c.Get("HX-Boosted") != "true"
 }
 
 func isHTMX(c *fiber.Ctx) bool { return c.Get("HX-Request") == "true" }
@@ -71,84 +79,152 @@ func jobsOf(upd *services.Updates) views.Jobs {
 	}
 }
 
-// dashboard builds the data of the page and of the table fragment. The
-// groups (nearly all of the page) come rendered from gc while nothing they
-// show has changed; only a miss builds and renders them.
-func dashboard(c *fiber.Ctx, ctr *services.Containers, upd *services.Updates, gc *groupsCache) views.DashboardData {
+// sendDashboard answers the dashboard page (whole, or alone for htmx) or its
+// table. Both are nearly all groups: the response is rendered once per state
+// and viewer and kept with its gzip encoding (see dashCache), so a page
+// left open on many screens costs little more than one.
+func sendDashboard(c *fiber.Ctx, ctr *services.Containers, upd *services.Updates, dc *dashCache, table bool) error {
 	v := viewer(c)
 	// Versions before the data: what is rendered is at least as new as its key.
-	key, now := gc.key(v), time.Now()
+	key, now := dc.key(v), time.Now()
 	key.second = now.Unix()
-	var d views.DashboardData
-	if r := gc.get(key); r != nil {
-		d = views.DashboardData{Now: now, Viewer: v, Rendered: r}
-	} else {
-		d = views.NewDashboardData(ctr.Groups(), jobsOf(upd), v, now)
-		if r, err := d.RenderGroups(c.UserContext()); err == nil { // else ImagesTable renders and reports it
-			gc.put(key, r)
-			d.Rendered = r
+	head := pageHead{limits: ctr.RateLimits(), lastCheck: ctr.CheckedAt(), checking: ctr.Checking()}
+	view := dashTable
+	if !table {
+		view = dashDocument
+		if pageAlone(c) {
+			view = dashPage
 		}
 	}
-	d.RateLimits = ctr.RateLimits()
-	d.LastCheck = ctr.CheckedAt()
-	d.Checking = ctr.Checking()
-	return d
+	groups, body := dc.get(key, view, head)
+	if body == nil {
+		d := views.DashboardData{Now: now, Viewer: v, Rendered: groups,
+			RateLimits: head.limits, LastCheck: head.lastCheck, Checking: head.checking}
+		if groups == nil {
+			d.Groups = views.NewDashboardData(ctr.Groups(), jobsOf(upd), v, now).Groups
+			r, err := d.RenderGroups(c.UserContext())
+			if err != nil {
+				return err
+			}
+			d.Rendered = r
+		}
+		var comp templ.Component
+		switch view {
+		case dashDocument:
+			comp = views.Layout("Containers", v, views.ContainersPage(d))
+		case dashPage:
+			comp = views.ContainersPage(d)
+		default:
+			comp = views.ImagesTable(d)
+		}
+		var b bytes.Buffer
+		if err := comp.Render(c.UserContext(), &b); err != nil {
+			return err
+		}
+		body = newEncoded(b.Bytes(), fiber.MIMETextHTMLCharsetUTF8, false)
+		dc.put(key, view, head, d.Rendered, body)
+	}
+	return body.send(c)
 }
 
-// groupsCache keeps the rendered groups of the dashboard, the bulk of GET /
-// and of every table refresh, for the current state only. A rendering is
-// reused while the snapshot, the toggles, the update jobs, the viewer and
-// the wall-clock second are the same: the second covers the relative times
-// ("checked 3 min ago", minute granularity) and finished jobs expiring.
-// The viewer is part of the key because the rows' forms carry its CSRF token
-// and its permission decides which buttons show.
-type groupsCache struct {
+// dashCache keeps the dashboard's rendered groups, and its responses built
+// around them, for the current state only. An entry is reused while the
+// snapshot, the toggles, the update jobs, the viewer and the wall-clock
+// second are the same: the second covers the relative times ("checked 3 min
+// ago", minute granularity) and finished jobs expiring. The viewer is part
+// of the key because the rows' forms carry its CSRF token and its permission
+// decides which buttons show. A response also keeps the page head it was
+// rendered with (rate limits, last check, a check running), which have no
+// version of their own.
+type dashCache struct {
 	ctr *services.Containers
 	upd *services.Updates
 	tog *services.Toggles
 
 	mu      sync.Mutex
-	state   groupsState                            // of every entry
-	entries map[views.Viewer]*views.RenderedGroups // at most maxGroupsEntries
+	state   dashState                   // of every entry
+	entries map[views.Viewer]*dashEntry // at most maxDashEntries
 }
 
-const maxGroupsEntries = 8 // concurrent sessions' renderings of one state
+const maxDashEntries = 8 // concurrent sessions' renderings of one state
 
-type groupsState struct {
+type dashState struct {
 	snap, tog, jobs uint64
 	second          int64
 }
 
-type groupsKey struct {
-	groupsState
+type dashKey struct {
+	dashState
 	viewer views.Viewer
 }
 
-func newGroupsCache(ctr *services.Containers, upd *services.Updates, tog *services.Toggles) *groupsCache {
-	return &groupsCache{ctr: ctr, upd: upd, tog: tog}
+// dashView is one of the dashboard's responses.
+type dashView int
+
+const (
+	dashDocument dashView = iota // GET /: the page in the layout
+	dashPage                     // GET / from htmx: the page alone
+	dashTable                    // GET /fragments/images and POST /check
+	dashViews
+)
+
+type dashEntry struct {
+	groups *views.RenderedGroups
+	bodies [dashViews]*dashBody
 }
 
-func (gc *groupsCache) key(v views.Viewer) groupsKey {
-	return groupsKey{groupsState: groupsState{snap: gc.ctr.Version(), tog: gc.tog.Version(), jobs: gc.upd.Version()},
+type dashBody struct {
+	head pageHead
+	*encoded
+}
+
+// pageHead is what the table shows besides the groups.
+type pageHead struct {
+	limits    []models.RateLimit
+	lastCheck time.Time
+	checking  bool
+}
+
+func (h pageHead) equal(o pageHead) bool {
+	return h.checking == o.checking && h.lastCheck.Equal(o.lastCheck) && slices.Equal(h.limits, o.limits)
+}
+
+func newDashCache(ctr *services.Containers, upd *services.Updates, tog *services.Toggles) *dashCache {
+	return &dashCache{ctr: ctr, upd: upd, tog: tog}
+}
+
+func (dc *dashCache) key(v views.Viewer) dashKey {
+	return dashKey{dashState: dashState{snap: dc.ctr.Version(), tog: dc.tog.Version(), jobs: dc.upd.Version()},
 		viewer: v}
 }
 
-// get returns the rendering stored under k, or nil.
-func (gc *groupsCache) get(k groupsKey) *views.RenderedGroups {
-	gc.mu.Lock()
-	defer gc.mu.Unlock()
-	if gc.state != k.groupsState {
-		return nil
+// get returns the groups rendered under k, or nil, and view's response if it
+// was rendered with head, or nil.
+func (dc *dashCache) get(k dashKey, view dashView, head pageHead) (*views.RenderedGroups, *encoded) {
+	dc.mu.Lock()
+	defer dc.mu.Unlock()
+	e := dc.entries[k.viewer]
+	if dc.state != k.dashState || e == nil {
+		return nil, nil
 	}
-	return gc.entries[k.viewer]
+	if b := e.bodies[view]; b != nil && b.head.equal(head) {
+		return e.groups, b.encoded
+	}
+	return e.groups, nil
 }
 
-// put stores r under k, dropping every entry of another state.
-func (gc *groupsCache) put(k groupsKey, r *views.RenderedGroups) {
-	gc.mu.Lock()
-	defer gc.mu.Unlock()
-	if gc.state != k.groupsState || len(gc.entries) >= maxGroupsEntries {
-		gc.state, gc.entries = k.groupsState, map[views.Viewer]*views.RenderedGroups{}
+// put stores groups and view's response under k, dropping every entry of
+// another state.
+func (dc *dashCache) put(k dashKey, view dashView, head pageHead, groups *views.RenderedGroups, body *encoded) {
+	dc.mu.Lock()
+	defer dc.mu.Unlock()
+	if dc.state != k.dashState || len(dc.entries) >= maxDashEntries && dc.entries[k.viewer] == nil {
+		dc.state, dc.entries = k.dashState, map[views.Viewer]*dashEntry{}
 	}
-	gc.entries[k.viewer] = r
+	e := dc.entries[k.viewer]
+	if e == nil {
+		e = &dashEntry{groups: groups}
+		dc.entries[k.viewer] = e
+	}
+	e.bodies[view] = &dashBody{head: head, encoded: body}
 }

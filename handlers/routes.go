@@ -8,16 +8,17 @@ import (
 )
 
 // routes is the whole URL surface, HTML and API side by side. Registration
-// order is the access policy: the public routes come first (and /static/,
-// mounted in New); everything after them needs a session or an API token,
-// and the role's permission named on the group or the route.
+// order is the access policy: the public routes come first; everything after
+// them needs a session or an API token, and the role's permission named on
+// the group or the route.
 func routes(app *fiber.App, d Deps) {
 	auth, aud := d.Auth, d.Audit
-	gc := newGroupsCache(d.Containers, d.Updates, d.Toggles)
+	dc := newDashCache(d.Containers, d.Updates, d.Toggles)
 	operate, admin := models.PermOperate, models.PermAdmin
 
 	// Public.
 	app.Get("/health", handleHealth())
+	app.Get("/static/*", staticFiles())
 	app.Get(views.LoginPath, handleLoginPage(auth))
 	app.Post(views.LoginPath, sameOrigin(auth), handleLogin(auth))
 	app.Post("/api/login", sameOrigin(auth), apiLogin(auth))
@@ -49,9 +50,9 @@ func routes(app *fiber.App, d Deps) {
 	// Browser UI: session cookie plus CSRF check. Without a session: 303 to
 	// /login (htmx: HX-Redirect); a role that may not: 403.
 	web := app.Group("/", requireWeb(auth, models.PermView))
-	web.Get("/", handleContainersPage(d.Containers, d.Updates, gc))
-	web.Get("/fragments/images", handleImagesTable(d.Containers, d.Updates, gc))
-	web.Post("/check", requireWeb(auth, operate), audited(aud, auditAs(models.AuditCheck, "")), handleCheck(d.Containers, d.Updates, gc))
+	web.Get("/", handleContainersPage(d.Containers, d.Updates, dc))
+	web.Get("/fragments/images", handleImagesTable(d.Containers, d.Updates, dc))
+	web.Post("/check", requireWeb(auth, operate), audited(aud, auditAs(models.AuditCheck, "")), handleCheck(d.Containers, d.Updates, dc))
 	web.Get("/containers/:name/row", handleContainerRow(d.Containers, d.Updates))
 	web.Post("/containers/:name/update", requireWeb(auth, operate), audited(aud, auditAs(models.AuditUpdate, "name")),
 		handleUpdateContainer(d.Containers, d.Updates))

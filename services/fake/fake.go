@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"slices"
 	"sync"
 	"time"
 
@@ -168,6 +169,7 @@ type Registry struct {
 	mu      sync.Mutex
 	digests map[string]string
 	errs    map[string]error
+	limits  []models.RateLimit
 	// Heads counts Digest calls by reference.
 	Heads map[string]int
 }
@@ -215,5 +217,16 @@ func (r *Registry) Digest(ctx context.Context, ref string) (string, error) {
 	return d, nil
 }
 
+// SetRateLimits makes RateLimits answer limits.
+func (r *Registry) SetRateLimits(limits ...models.RateLimit) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.limits = limits
+}
+
 // RateLimits implements services.Registry.
-func (r *Registry) RateLimits() []models.RateLimit { return nil }
+func (r *Registry) RateLimits() []models.RateLimit {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.limits)
+}
