@@ -47,7 +47,7 @@ func (e *encoded) gzipped() []byte {
 			return
 		}
 		var b bytes.Buffer
-		b.Grow(len(e.body) / 4) // HTML and JSON shrink 5 to 30 times
+		b.Grow(len(e.body) / 4)                                  // HTML and JSON shrink 5 to 30 times
 		w, _ := gzip.NewWriterLevel(&b, gzip.DefaultCompression) // only fails for a bad level
 		if _, err := w.Write(e.body); err != nil || w.Close() != nil || b.Len() >= len(e.body) {
 			return

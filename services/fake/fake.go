@@ -6,8 +6,8 @@ package fake
 import (
 	"context"
 	"fmt"
-	"sort"
 	"slices"
+	"sort"
 	"sync"
 	"time"
 
