@@ -1,0 +1,96 @@
+package dockerengine_test
+
+import (
+	"context"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
+
+	"refit/models"
+	"refit/services/dockerengine"
+	"refit/services/dockerengine/dockertest"
+)
+
+// dockertest.API, the fake engine the footprint benchmark runs the refit
+// binary against, reads like the real one: given the real engine's own
+// documents, the adapter lists the same containers through both, the image-ID
+// container (inspected) and the stopped one (left out) included.
+func TestAPIReadsLikeTheEngine(t *testing.T) {
+	f := newFixture(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	f.PushVersion(t, 1)
+	dockertest.Pull(t, f.cli, f.Ref())
+	byTag := dockertest.Run(t, f.cli, dockertest.RunOpts{Name: dockertest.UniqueName(t, "api-tag"), Image: f.Ref(),
+		Labels: map[string]string{"refit.test": "api"}})
+	byID := dockertest.Run(t, f.cli, dockertest.RunOpts{Name: dockertest.UniqueName(t, "api-id"),
+		Image: dockertest.Inspect(t, f.cli, byTag).Image})
+	stopped := dockertest.Run(t, f.cli, dockertest.RunOpts{Name: dockertest.UniqueName(t, "api-stopped"), Image: f.Ref()})
+	dockertest.Stop(t, f.cli, stopped)
+	ours := []string{byTag, byID, stopped}
+
+	list, err := f.cli.ContainerList(ctx, container.ListOptions{All: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := &dockertest.API{Inspects: map[string]container.InspectResponse{}}
+	for _, c := range list {
+		if slices.Contains(ours, c.ID) {
+			api.Containers = append(api.Containers, c)
+			api.Inspects[c.ID] = dockertest.Inspect(t, f.cli, c.ID)
+		}
+	}
+	if api.Images, err = f.cli.ImageList(ctx, image.ListOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	fakeEng, err := dockerengine.New(dockerengine.Options{Host: api.Serve(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fakeEng.Close()
+
+	want := runningOf(t, ctx, f.eng, ours)
+	got := runningOf(t, ctx, fakeEng, ours)
+	if len(want) != 2 || !reflect.DeepEqual(got, want) {
+		t.Fatalf("through the fake API:\n%+v\nthrough the engine:\n%+v", got, want)
+	}
+	if api.Requests("GET /containers/"+byID+"/json") == 0 {
+		t.Error("the image-ID container was not inspected through the fake")
+	}
+	if v, err := fakeEng.Ping(ctx); err != nil || v == "" {
+		t.Errorf("Ping through the fake = %q, %v", v, err)
+	}
+	if recs, err := fakeEng.Recover(ctx); err != nil || len(recs) != 0 {
+		t.Errorf("Recover through the fake = %v, %v; want nothing to do", recs, err)
+	}
+	// The event stream stays open and quiet until the caller stops it.
+	evCtx, stop := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer stop()
+	events, errs := fakeEng.Events(evCtx)
+	select {
+	case ev := <-events:
+		t.Errorf("an event from the fake: %v", ev)
+	case err := <-errs:
+		if evCtx.Err() == nil {
+			t.Errorf("the fake's event stream failed: %v", err)
+		}
+	case <-evCtx.Done():
+	}
+}
+
+// runningOf is e.Running narrowed to the given container IDs, in ID order.
+func runningOf(t *testing.T, ctx context.Context, e *dockerengine.Engine, ids []string) []models.Container {
+	t.Helper()
+	cs, err := e.Running(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs = slices.DeleteFunc(cs, func(c models.Container) bool { return !slices.Contains(ids, c.ID) })
+	slices.SortFunc(cs, func(a, b models.Container) int { return strings.Compare(a.ID, b.ID) })
+	return cs
+}
