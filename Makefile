@@ -40,13 +40,13 @@ lint:             ## go vet + gofmt
 
 # Each package's TestBenchReport (gated by REFIT_BENCH) appends its markdown tables to REFIT_BENCH_OUT; make test runs
 # their harnesses once, small, without timing anything.
-bench:            ## check, API/page, update vs docker CLI, footprint vs their limits → docs/bench.md (about 3 min)
+bench:            ## check, API/page, update vs docker CLI, footprint vs their limits → docs/bench.md (about 6 min)
 	@set -e; tmp=$$(mktemp -d); engine=""; \
 	trap 'if [ -n "$$engine" ]; then .ci/dockerd stop "$$engine"; fi; rm -rf "$$tmp"' EXIT; \
 	host=$${REFIT_TEST_DOCKER_HOST:-}; \
 	if [ -z "$$host" ]; then engine=$$(mktemp -d); host=$$(.ci/dockerd start "$$engine"); fi; \
 	echo "bench: engine $$host" >&2; \
-	for pkg in ./services/ ./handlers/; do \
+	for pkg in ./services/ ./handlers/ ./cmd/refit/; do \
 	  echo "bench: $$pkg" >&2; \
 	  REFIT_TEST_DOCKER_HOST=$$host REFIT_BENCH=1 REFIT_BENCH_OUT=$$tmp/report.md \
 	    go test -run '^TestBenchReport$$' -count=1 -timeout 15m -v $$pkg \

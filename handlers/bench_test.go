@@ -1,13 +1,12 @@
 package handlers
 
-// The API and page benchmark and the footprint: GET /api/images and GET /
+// The API and page benchmark: GET /api/images and GET /
 // with 500 containers in 100 groups, 50 concurrent keep-alive clients over
 // real loopback HTTP. `make bench` runs TestBenchReport with REFIT_BENCH=1;
 // TestLoadBenchHarness runs the same body small on every `make test`. No test
 // here asserts a time.
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"context"
@@ -16,7 +15,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -249,8 +247,8 @@ func (e benchEndpoint) encoding() string {
 	return "none"
 }
 
-// TestBenchReport measures the API and the dashboard under load and the
-// footprint, and writes a markdown report (see `make bench`).
+// TestBenchReport measures the API and the dashboard under load and writes a
+// markdown report (see `make bench`); cmd/refit's measures the footprint.
 func TestBenchReport(t *testing.T) {
 	if os.Getenv("REFIT_BENCH") == "" {
 		t.Skip("set REFIT_BENCH=1 (make bench) to run the benchmarks")
@@ -261,7 +259,6 @@ func TestBenchReport(t *testing.T) {
 		total = v // quick runs and profiles
 	}
 	ta := newBenchApp(t, groups, perGroup)
-	heapAfterCheck, rssAfterCheck := benchFootprint(t)
 	base := benchServe(t, ta)
 
 	endpoints := []benchEndpoint{
@@ -304,7 +301,6 @@ func TestBenchReport(t *testing.T) {
 	}
 	uncached := benchUncachedPage(ta)
 	gzCost := benchGzipPage(t, base)
-	heapAfterLoad, rssAfterLoad := benchFootprint(t)
 
 	w := &strings.Builder{}
 	fmt.Fprintf(w, "## API and dashboard under load\n\n")
@@ -390,64 +386,8 @@ func TestBenchReport(t *testing.T) {
 		"page's data and `views.ContainersPage` in `views.Layout`, without the cache), without Fiber, and the next "+
 		"its compression.\n")
 
-	fmt.Fprintf(w, "\n## Footprint\n\n")
-	size, err := benchBinarySize(t)
-	sizeCell := "build failed: " + fmt.Sprint(err)
-	if err == nil {
-		sizeCell = fmt.Sprintf("%.1f MB", float64(size)/1e6)
-		if size > 30e6 {
-			sizeCell += " (**over target**)"
-		}
-	}
-	fmt.Fprintf(w, "| what | value | target |\n|---|---:|---:|\n")
-	fmt.Fprintf(w, "| binary: `go build -trimpath -ldflags '-s -w' ./cmd/refit` | %s | ≤ 30 MB |\n", sizeCell)
-	fmt.Fprintf(w, "| heap in use, app with %d containers after a check | %s | |\n", groups*perGroup, benchMiB(heapAfterCheck))
-	fmt.Fprintf(w, "| VmRSS of the test process at that point | %s | |\n", benchMiB(rssAfterCheck))
-	fmt.Fprintf(w, "| heap in use after the load above | %s | |\n", benchMiB(heapAfterLoad))
-	fmt.Fprintf(w, "| VmRSS after the load above | %s | |\n", benchMiB(rssAfterLoad))
-	fmt.Fprintf(w, "\nThe memory rows are the **in-process app in the handlers test binary** (real services over "+
-		"`fake.Engine` and `fake.Registry`, SQLite in a temp dir, after `runtime.GC()`), not a running refit, which "+
-		"needs a Docker engine; the test binary and the fakes are counted in, the Docker client is not. "+
-		"The RSS after the load includes the 50 client connections and the load generator.\n\n")
-
+	fmt.Fprintln(w)
 	benchWriteReport(t, w.String())
-}
-
-// footprint returns the heap in use after a GC and the process's VmRSS.
-func benchFootprint(t *testing.T) (heapInuse, rss uint64) {
-	t.Helper()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			var kb uint64
-			fmt.Sscanf(strings.TrimSpace(v), "%d", &kb)
-			rss = kb * 1024
-		}
-	}
-	return m.HeapInuse, rss
-}
-
-// benchBinarySize builds cmd/refit as the issue asks and returns its size.
-func benchBinarySize(t *testing.T) (int64, error) {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), "refit")
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "refit/cmd/refit")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return 0, fmt.Errorf("%v: %s", err, b)
-	}
-	fi, err := os.Stat(out)
-	if err != nil {
-		return 0, err
-	}
-	return fi.Size(), nil
 }
 
 // benchWriteReport appends markdown to $REFIT_BENCH_OUT, or prints it.
@@ -473,5 +413,3 @@ func benchMS(d time.Duration) string {
 }
 
 func benchKiB(n int64) string { return fmt.Sprintf("%.1f KiB", float64(n)/1024) }
-
-func benchMiB(n uint64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }

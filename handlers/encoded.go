@@ -29,6 +29,10 @@ type encoded struct {
 // and the CPU cost more than the bytes saved.
 const minGzip = 1024
 
+// gzipWriters are reused: each holds about 800 KiB of compressor state, which
+// would otherwise be garbage after every compression.
+var gzipWriters = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
+
 // newEncoded keeps body; with tagged it is served with an ETag, a hash of
 // body, so it stays right across restarts.
 func newEncoded(body []byte, ctype string, tagged bool) *encoded {
@@ -47,8 +51,10 @@ func (e *encoded) gzipped() []byte {
 			return
 		}
 		var b bytes.Buffer
-		b.Grow(len(e.body) / 4)                                  // HTML and JSON shrink 5 to 30 times
-		w, _ := gzip.NewWriterLevel(&b, gzip.DefaultCompression) // only fails for a bad level
+		b.Grow(len(e.body) / 4) // HTML and JSON shrink 5 to 30 times
+		w := gzipWriters.Get().(*gzip.Writer)
+		defer gzipWriters.Put(w)
+		w.Reset(&b)
 		if _, err := w.Write(e.body); err != nil || w.Close() != nil || b.Len() >= len(e.body) {
 			return
 		}

@@ -1,7 +1,9 @@
 package dockertest
 
 import (
+	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -10,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
@@ -173,4 +176,32 @@ func apiError(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(map[string]string{"message": msg})
+}
+
+// AddImage lists an image tagged ref with the repository digest repoDigest ("host/repo@sha256:…") and returns its ID,
+// derived from both.
+func (a *API) AddImage(ref, repoDigest string) string {
+	id := fmt.Sprintf("sha256:%x", sha256.Sum256([]byte(ref+" "+repoDigest)))
+	a.Images = append(a.Images, image.Summary{ID: id, RepoTags: []string{ref}, RepoDigests: []string{repoDigest},
+		Created: time.Now().Add(-48 * time.Hour).Unix(), Size: 80 << 20})
+	return id
+}
+
+// AddRunning lists a container named name running image imageID, created from ref (network mode "none", up two days),
+// and returns its ID, derived from the name.
+func (a *API) AddRunning(name, ref, imageID string, labels map[string]string) string {
+	c := container.Summary{
+		ID:      fmt.Sprintf("%x", sha256.Sum256([]byte("container "+name))),
+		Names:   []string{"/" + name},
+		Image:   ref,
+		ImageID: imageID,
+		Command: "/app",
+		Created: time.Now().Add(-48 * time.Hour).Unix(),
+		State:   container.StateRunning,
+		Status:  "Up 2 days",
+		Labels:  labels,
+	}
+	c.HostConfig.NetworkMode = "none"
+	a.Containers = append(a.Containers, c)
+	return c.ID
 }
