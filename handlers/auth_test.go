@@ -472,16 +472,17 @@ func TestLoginThrottle(t *testing.T) {
 			t.Fatalf("failure %d = %d, want 401", i+1, status)
 		}
 	}
-	status, body, _ := a.call(t, "POST", "/api/login", `{"user":"admin","pass":"admin-password"}`)
-	if status != 429 || body != "too many attempts\n" {
-		t.Fatalf("6th attempt = %d %q, want 429 too many attempts", status, body)
+	status, body, h := a.call(t, "POST", "/api/login", `{"user":"admin","pass":"admin-password"}`)
+	if status != 429 || body != "too many attempts\n" || h.Get("Retry-After") != "900" {
+		t.Fatalf("6th attempt = %d %q, Retry-After %q; want 429 too many attempts, 900", status, body, h.Get("Retry-After"))
 	}
 	// The form says so in words.
-	status, body, _ = a.call(t, "POST", "/login", "user=admin&pass=admin-password", "Content-Type", fiber.MIMEApplicationForm)
-	if status != 429 || !strings.Contains(body, "Too many failed attempts") {
-		t.Errorf("POST /login while throttled = %d", status)
+	a.clock.Add(time.Minute)
+	status, body, h = a.call(t, "POST", "/login", "user=admin&pass=admin-password", "Content-Type", fiber.MIMEApplicationForm)
+	if status != 429 || !strings.Contains(body, "Too many failed attempts") || h.Get("Retry-After") != "840" {
+		t.Errorf("POST /login while throttled = %d, Retry-After %q", status, h.Get("Retry-After"))
 	}
-	a.clock.Add(15 * time.Minute)
+	a.clock.Add(14 * time.Minute)
 	a.login(t, "admin")
 }
 

@@ -3,6 +3,8 @@ package handlers
 import (
 	"errors"
 	"log/slog"
+	"math"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -64,6 +66,17 @@ func publicText(err, sentinel error) string {
 	return sentinel.Error()
 }
 
+// setRetryAfter tells the client when to try again: when the service knows
+// (a throttled login), else a minute for a registry's rate limit.
+func setRetryAfter(c *fiber.Ctx, status int, err error) {
+	var later *models.RetryLater
+	if errors.As(err, &later) {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(max(1, int(math.Ceil(later.After.Seconds())))))
+	} else if status == fiber.StatusServiceUnavailable && errors.Is(err, models.ErrRateLimited) {
+		c.Set(fiber.HeaderRetryAfter, "60")
+	}
+}
+
 // errorHandler is the one place errors become responses and get logged.
 func errorHandler(log *slog.Logger, html func(c *fiber.Ctx, status int, msg string) error) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
@@ -74,9 +87,7 @@ func errorHandler(log *slog.Logger, html func(c *fiber.Ctx, status int, msg stri
 		} else {
 			log.Debug("request refused", attrs...)
 		}
-		if status == fiber.StatusServiceUnavailable && errors.Is(err, models.ErrRateLimited) {
-			c.Set(fiber.HeaderRetryAfter, "60")
-		}
+		setRetryAfter(c, status, err)
 		if isAPI(c) || html == nil {
 			c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
 			return c.Status(status).SendString(msg + "\n")

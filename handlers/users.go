@@ -37,6 +37,7 @@ func handleLogin(auth *services.Auth) fiber.Handler {
 				return err
 			}
 			c.Status(status)
+			setRetryAfter(c, status, err)
 			return renderLogin(c, views.LoginData{User: user, Next: next, Error: views.LoginMessage(status, msg)})
 		}
 		return c.Redirect(safeNext(next), fiber.StatusSeeOther)

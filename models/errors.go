@@ -1,6 +1,9 @@
 package models
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // Sentinel errors. Services wrap them with context; handlers map them to
 // status codes in exactly one place.
@@ -35,3 +38,13 @@ var (
 	ErrInvalidCredentials = NewKind("invalid credentials", ErrUnauthorized)
 	ErrTooManyAttempts    = NewKind("too many attempts", ErrRateLimited)
 )
+
+// RetryLater is err with when the client may try again; handlers send it as
+// Retry-After.
+type RetryLater struct {
+	Err   error
+	After time.Duration
+}
+
+func (e *RetryLater) Error() string { return e.Err.Error() }
+func (e *RetryLater) Unwrap() error { return e.Err }

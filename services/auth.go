@@ -197,9 +197,9 @@ func (a *Auth) Login(w http.ResponseWriter, r *http.Request, name, pass string) 
 		return a.Authenticate(r)
 	}
 	now := a.opts.Now()
-	if a.throttle.blocked(name, addr, now) {
+	if wait := a.throttle.blocked(name, addr, now); wait > 0 {
 		a.audit.Record(models.AuditEntry{Actor: name, Action: models.AuditLoginFailed, Result: "too many attempts", Addr: addr})
-		return models.Principal{}, models.ErrTooManyAttempts
+		return models.Principal{}, &models.RetryLater{Err: models.ErrTooManyAttempts, After: wait}
 	}
 	u, err := a.verify(name, pass)
 	if err != nil {
@@ -503,11 +503,22 @@ func newThrottle(window time.Duration, perUser, perAddr int) *throttle {
 	return &throttle{window: window, perUser: perUser, perAddr: perAddr, fails: map[string][]time.Time{}}
 }
 
-// blocked reports whether the user or the address failed too often lately.
-func (t *throttle) blocked(name, addr string, now time.Time) bool {
+// blocked returns how long the user or the address, which failed too often
+// lately, must wait until an attempt is allowed again, or 0.
+func (t *throttle) blocked(name, addr string, now time.Time) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return len(t.recent("u:"+name, now)) >= t.perUser || len(t.recent("a:"+addr, now)) >= t.perAddr
+	var wait time.Duration
+	for _, k := range []struct {
+		key   string
+		limit int
+	}{{"u:" + name, t.perUser}, {"a:" + addr, t.perAddr}} {
+		if ts := t.recent(k.key, now); len(ts) >= k.limit {
+			// Allowed again when enough of these failures leave the window.
+			wait = max(wait, ts[len(ts)-k.limit].Add(t.window).Sub(now))
+		}
+	}
+	return wait
 }
 
 func (t *throttle) fail(name, addr string, now time.Time) {

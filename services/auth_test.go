@@ -255,7 +255,13 @@ func TestLoginThrottle(t *testing.T) {
 	if _, err := f.login(t, "alice", "alice-password"); !errors.Is(err, models.ErrTooManyAttempts) {
 		t.Fatalf("6th attempt, right password: %v, want ErrTooManyAttempts", err)
 	}
-	f.clock.Add(15 * time.Minute)
+	// It says when: once the failures leave the 15-minute window.
+	f.clock.Add(5 * time.Minute)
+	var later *models.RetryLater
+	if _, err := f.login(t, "alice", "alice-password"); !errors.As(err, &later) || later.After != 10*time.Minute {
+		t.Fatalf("5 minutes later: %v, want to retry in 10 minutes", err)
+	}
+	f.clock.Add(10 * time.Minute)
 	if _, err := f.login(t, "alice", "alice-password"); err != nil {
 		t.Fatalf("after the window: %v", err)
 	}
