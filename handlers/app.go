@@ -5,6 +5,7 @@ package handlers
 
 import (
 	"log/slog"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -24,6 +25,10 @@ type Deps struct {
 	// Auth is required; services.AuthOptions{Disabled: true} turns auth off.
 	Auth  *services.Auth
 	Audit *services.Audit
+	// TrustedProxies are the reverse proxies whose forwarding headers
+	// (X-Forwarded-For, -Proto, -Host) are believed; from anyone else they
+	// are ignored.
+	TrustedProxies []netip.Prefix
 }
 
 // New builds the Fiber app with every route.
@@ -40,8 +45,12 @@ func New(d Deps) *fiber.App {
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          2 * time.Minute, // POST /api/check waits for the registries
 		IdleTimeout:           2 * time.Minute,
+		// Protocol() and Hostname() read X-Forwarded-Proto/-Host only from these.
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          prefixStrings(d.TrustedProxies),
 	})
 	app.Use(recover.New())
+	app.Use(clientAddr(d.TrustedProxies))
 	app.Use(requestLog(d.Log))
 	routes(app, d)
 	return app

@@ -30,7 +30,7 @@ func audited(aud *services.Audit, what auditWhat) fiber.Handler {
 		} else if s := c.Response().StatusCode(); s >= 400 {
 			result = strconv.Itoa(s)
 		}
-		aud.Record(models.AuditEntry{Actor: actor(c), Action: action, Target: target, Result: result, Addr: c.IP()})
+		aud.Record(models.AuditEntry{Actor: actor(c), Action: action, Target: target, Result: result, Addr: clientIP(c)})
 		return err
 	}
 }

@@ -240,7 +240,7 @@ func stdRequest(c *fiber.Ctx) *http.Request {
 		return r
 	}
 	r := &http.Request{Method: c.Method(), URL: &url.URL{Path: c.Path()}, Header: http.Header{},
-		Host: c.Hostname(), RemoteAddr: c.IP()}
+		Host: c.Hostname(), RemoteAddr: clientIP(c)}
 	c.Request().Header.VisitAll(func(k, v []byte) { r.Header.Add(string(k), string(v)) })
 	if c.Protocol() == "https" {
 		r.TLS = &tls.ConnectionState{}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -31,6 +32,7 @@ type Config struct {
 	SessionIdle      time.Duration
 	SessionMax       time.Duration
 	TrustedOrigins   []string
+	TrustedProxies   []netip.Prefix
 	// AdminUser and AdminPassword create the first admin on first start.
 	// Environment only: a password in argv shows in ps.
 	AdminUser     string
@@ -57,6 +59,7 @@ var options = []option{
 	{"session-idle", "REFIT_SESSION_IDLE", "24h", "sign a browser out after this long without a request"},
 	{"session-max", "REFIT_SESSION_MAX", "720h", "sign a browser out this long after login, however busy"},
 	{"trusted-origins", "REFIT_TRUSTED_ORIGINS", "", "comma-separated origins, e.g. https://refit.example.com, that may post to refit besides its own Host (a proxy that rewrites Host)"},
+	{"trusted-proxies", "REFIT_TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For, -Proto and -Host refit believes"},
 }
 
 // boolOptions are the options that also work as bare flags (-cookie-secure).
@@ -169,6 +172,20 @@ func (c *Config) parseAuth(vals map[string]*string, getenv func(string) string) 
 			return fmt.Errorf("invalid -trusted-origins %q: want origins such as https://refit.example.com", o)
 		}
 		c.TrustedOrigins = append(c.TrustedOrigins, strings.TrimSuffix(o, "/"))
+	}
+	for _, p := range strings.Split(*vals["trusted-proxies"], ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				return fmt.Errorf("invalid -trusted-proxies %q: want addresses or CIDRs such as 10.0.0.2 or 172.16.0.0/12", p)
+			}
+			prefix = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		c.TrustedProxies = append(c.TrustedProxies, prefix.Masked())
 	}
 	c.AdminUser, c.AdminPassword = getenv("REFIT_ADMIN_USER"), getenv("REFIT_ADMIN_PASSWORD")
 	return nil

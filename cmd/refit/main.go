@@ -120,7 +120,7 @@ func build(cfg Config, log *slog.Logger) (*app, error) {
 	return &app{
 		engine: engine,
 		deps: handlers.Deps{Log: log, Containers: ctr, Toggles: tog, Updates: upd, History: hist,
-			Auth: auth, Audit: aud},
+			Auth: auth, Audit: aud, TrustedProxies: cfg.TrustedProxies},
 		close: func() {
 			upd.Close()
 			engine.Close()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -136,12 +137,14 @@ func TestParseConfigAuth(t *testing.T) {
 	}
 	c, err = parseConfig("serve", []string{"-auth", "off", "-cookie-secure", "-session-idle", "1h", "-session-max", "2h"},
 		env(map[string]string{"REFIT_TRUSTED_ORIGINS": "https://refit.example.com/, http://10.0.0.2:8099",
-			"REFIT_ADMIN_USER": "root", "REFIT_ADMIN_PASSWORD": "root-password"}), &bytes.Buffer{})
+			"REFIT_TRUSTED_PROXIES": "10.0.0.2, 172.16.0.0/12,fd00::/8",
+			"REFIT_ADMIN_USER":      "root", "REFIT_ADMIN_PASSWORD": "root-password"}), &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Auth || !c.CookieSecure || c.SessionIdle != time.Hour || c.SessionMax != 2*time.Hour ||
 		strings.Join(c.TrustedOrigins, " ") != "https://refit.example.com http://10.0.0.2:8099" ||
+		fmt.Sprint(c.TrustedProxies) != "[10.0.0.2/32 172.16.0.0/12 fd00::/8]" ||
 		c.AdminUser != "root" || c.AdminPassword != "root-password" {
 		t.Errorf("auth options = %+v", c)
 	}
@@ -163,6 +166,7 @@ func TestParseConfigAuth(t *testing.T) {
 		{[]string{"-session-max", "1h"}, nil, `invalid -session-max "1h": shorter than -session-idle "24h"`},
 		{nil, map[string]string{"REFIT_TRUSTED_ORIGINS": "refit.example.com"}, `invalid -trusted-origins "refit.example.com"`},
 		{nil, map[string]string{"REFIT_TRUSTED_ORIGINS": "https://refit.example.com/app"}, `invalid -trusted-origins`},
+		{nil, map[string]string{"REFIT_TRUSTED_PROXIES": "proxy.lan"}, `invalid -trusted-proxies "proxy.lan"`},
 	} {
 		_, err := parseConfig("serve", tc.args, env(tc.env), &bytes.Buffer{})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
