@@ -3,6 +3,7 @@ package services
 import (
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -13,9 +14,13 @@ import (
 // Audit keeps the audit log: logins, logouts, updates, toggles, checks,
 // token and user changes.
 type Audit struct {
-	db  *gorm.DB
-	log *slog.Logger
-	now func() time.Time
+	db        *gorm.DB
+	log       *slog.Logger
+	now       func() time.Time
+	retention time.Duration // 0 keeps everything
+
+	mu        sync.Mutex
+	lastPrune time.Time
 }
 
 // NewAudit returns an Audit over db. now is the clock; nil means time.Now.
@@ -26,12 +31,21 @@ func NewAudit(db *gorm.DB, log *slog.Logger, now func() time.Time) *Audit {
 	return &Audit{db: db, log: log, now: now}
 }
 
+// KeepFor makes the log drop entries older than d (0, the default, keeps
+// them all) and returns a.
+func (a *Audit) KeepFor(d time.Duration) *Audit {
+	a.retention = d
+	return a
+}
+
 // Record adds one entry, stamped now when e.At is zero. A failure to write
 // is logged, not returned: the action it records has already happened.
 func (a *Audit) Record(e models.AuditEntry) {
 	if e.At.IsZero() {
 		e.At = a.now()
 	}
+	e.At = e.At.UTC() // stored as text: one zone keeps them in order
+	a.prune(e.At)
 	if e.Result == "" {
 		e.Result = "ok"
 	}
@@ -52,4 +66,25 @@ func (a *Audit) Recent(limit int) ([]models.AuditEntry, error) {
 		return nil, fmt.Errorf("read audit log: %w", err)
 	}
 	return out, nil
+}
+
+// prune deletes entries past the retention, at most once an hour: the log
+// is written rarely, so pruning on write needs no timer of its own.
+func (a *Audit) prune(now time.Time) {
+	if a.retention <= 0 {
+		return
+	}
+	a.mu.Lock()
+	if !a.lastPrune.IsZero() && now.Sub(a.lastPrune) < time.Hour && !now.Before(a.lastPrune) {
+		a.mu.Unlock()
+		return
+	}
+	a.lastPrune = now
+	a.mu.Unlock()
+	res := a.db.Where("at < ?", now.Add(-a.retention).UTC()).Delete(&models.AuditEntry{})
+	if res.Error != nil {
+		a.log.Error("audit log prune failed", "error", res.Error)
+	} else if res.RowsAffected > 0 {
+		a.log.Info("audit log pruned", "entries", res.RowsAffected, "older_than", a.retention)
+	}
 }

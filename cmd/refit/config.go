@@ -33,6 +33,7 @@ type Config struct {
 	SessionMax       time.Duration
 	TrustedOrigins   []string
 	TrustedProxies   []netip.Prefix
+	AuditRetention   time.Duration
 	// AdminUser and AdminPassword create the first admin on first start.
 	// Environment only: a password in argv shows in ps.
 	AdminUser     string
@@ -59,6 +60,7 @@ var options = []option{
 	{"session-idle", "REFIT_SESSION_IDLE", "24h", "sign a browser out after this long without a request"},
 	{"session-max", "REFIT_SESSION_MAX", "720h", "sign a browser out this long after login, however busy"},
 	{"trusted-origins", "REFIT_TRUSTED_ORIGINS", "", "comma-separated origins, e.g. https://refit.example.com, that may post to refit besides its own Host (a proxy that rewrites Host)"},
+	{"audit-retention", "REFIT_AUDIT_RETENTION", "90d", "how long audit log entries are kept (0 keeps them forever)"},
 	{"trusted-proxies", "REFIT_TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For, -Proto and -Host refit believes"},
 }
 
@@ -173,6 +175,9 @@ func (c *Config) parseAuth(vals map[string]*string, getenv func(string) string) 
 		}
 		c.TrustedOrigins = append(c.TrustedOrigins, strings.TrimSuffix(o, "/"))
 	}
+	if c.AuditRetention, err = duration("audit-retention", *vals["audit-retention"], true); err != nil {
+		return err
+	}
 	for _, p := range strings.Split(*vals["trusted-proxies"], ",") {
 		if p = strings.TrimSpace(p); p == "" {
 			continue
@@ -202,10 +207,20 @@ func onOff(name, v string) (bool, error) {
 	return false, fmt.Errorf("invalid -%s %q: want on or off", name, v)
 }
 
+// duration parses a Go duration, or whole days ("90d"), which Go lacks.
 func duration(name, v string, zeroOK bool) (time.Duration, error) {
-	d, err := time.ParseDuration(strings.TrimSpace(v))
+	v = strings.TrimSpace(v)
+	d, err := time.ParseDuration(v)
+	if days, ok := strings.CutSuffix(v, "d"); ok && err != nil {
+		var n int
+		if n, err = strconv.Atoi(days); err == nil && n <= 100_000 {
+			d = time.Duration(n) * 24 * time.Hour
+		} else if err == nil {
+			err = fmt.Errorf("too long")
+		}
+	}
 	if err != nil || d < 0 || (d == 0 && !zeroOK) {
-		return 0, fmt.Errorf("invalid -%s %q: want a positive duration such as 30s or 6h", name, v)
+		return 0, fmt.Errorf("invalid -%s %q: want a positive duration such as 30s, 6h or 90d", name, v)
 	}
 	return d, nil
 }

@@ -14,8 +14,22 @@ func TestParseConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != ":8099" || c.DB != "refit.db" || c.CheckInterval != 6*time.Hour || c.LogFormat != "text" {
+	if c.Addr != ":8099" || c.DB != "refit.db" || c.CheckInterval != 6*time.Hour || c.LogFormat != "text" ||
+		c.AuditRetention != 90*24*time.Hour || c.TrustedProxies != nil {
 		t.Errorf("defaults = %+v", c)
+	}
+}
+
+func TestDurationsTakeDays(t *testing.T) {
+	for v, want := range map[string]time.Duration{"90d": 90 * 24 * time.Hour, "1d": 24 * time.Hour, "0": 0, "36h": 36 * time.Hour} {
+		c, err := parseConfig("serve", []string{"-audit-retention", v}, env(nil), &bytes.Buffer{})
+		if err != nil || c.AuditRetention != want {
+			t.Errorf("-audit-retention %s = %v, %v; want %v", v, c.AuditRetention, err, want)
+		}
+	}
+	c, err := parseConfig("serve", nil, env(map[string]string{"REFIT_SESSION_MAX": "30d"}), &bytes.Buffer{})
+	if err != nil || c.SessionMax != 30*24*time.Hour {
+		t.Errorf("REFIT_SESSION_MAX=30d = %v, %v", c.SessionMax, err)
 	}
 }
 
@@ -43,6 +57,9 @@ func TestParseConfigRejectsBadValuesWithOneLine(t *testing.T) {
 		{[]string{"-log-level", "loud"}, nil, `invalid -log-level "loud"`},
 		{[]string{"-log-format", "xml"}, nil, `invalid -log-format "xml"`},
 		{[]string{"extra"}, nil, `unexpected argument "extra"`},
+		{nil, map[string]string{"REFIT_AUDIT_RETENTION": "forever"}, `invalid -audit-retention "forever"`},
+		{nil, map[string]string{"REFIT_AUDIT_RETENTION": "-1d"}, `invalid -audit-retention "-1d"`},
+		{nil, map[string]string{"REFIT_AUDIT_RETENTION": "9999999d"}, `invalid -audit-retention "9999999d"`},
 	}
 	for _, tc := range tests {
 		_, err := parseConfig("serve", tc.args, env(tc.env), &bytes.Buffer{})

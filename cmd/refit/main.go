@@ -105,7 +105,7 @@ func build(cfg Config, log *slog.Logger) (*app, error) {
 		sqlDB.Close()
 		return nil, err
 	}
-	aud := services.NewAudit(db, log, nil)
+	aud := services.NewAudit(db, log, nil).KeepFor(cfg.AuditRetention)
 	auth, err := services.NewAuth(db, aud, log, authOptions(cfg))
 	if err != nil {
 		sqlDB.Close()
