@@ -2,6 +2,7 @@ package dockerengine
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -537,7 +538,8 @@ func (e *Engine) isBusy(name string) bool {
 
 // Recover implements services.Updater. For each container left named
 // N+OldSuffix it keeps the new container N if N runs and is healthy (or has
-// no healthcheck), removing the old one ("finished"); otherwise it removes N
+// no healthcheck; one still "starting" is waited for), removing the old one
+// ("finished"); otherwise it removes N
 // and puts the old container back under its name and starts it
 // ("restored"). Containers this Engine is recreating right now are left
 // alone.
@@ -592,6 +594,13 @@ func (e *Engine) recoverOne(ctx context.Context, p container.Summary) (models.Re
 	if err != nil && !errdefs.IsNotFound(err) {
 		return rec, fmt.Errorf("recover %s: inspect: %w", name, err)
 	}
+	if found && cur.State.Running && cur.State.Health != nil && cur.State.Health.Status == container.Starting {
+		// Interrupted while the new version was starting: let its
+		// healthcheck decide, as the update would have.
+		if cur, err = e.awaitHealth(ctx, cur); err != nil {
+			return rec, fmt.Errorf("recover %s: %w", name, err)
+		}
+	}
 	if found && cur.State.Running && (cur.State.Health == nil || cur.State.Health.Status == container.Healthy) {
 		if err := e.cli.ContainerRemove(ctx, p.ID, container.RemoveOptions{Force: true}); err != nil && !errdefs.IsNotFound(err) {
 			return rec, fmt.Errorf("recover %s: remove %s: %w", name, parkedName, err)
@@ -618,6 +627,32 @@ func (e *Engine) recoverOne(ctx context.Context, p container.Summary) (models.Re
 	}
 	rec.Detail += fmt.Sprintf("the old container %s runs again as %s", models.ShortID(p.ID), name)
 	return rec, nil
+}
+
+// awaitHealth polls c until its healthcheck is past "starting" or it stops,
+// for at most as long as Docker needs to call it unhealthy: the start period,
+// then Retries failed checks of Interval + Timeout each.
+func (e *Engine) awaitHealth(ctx context.Context, c container.InspectResponse) (container.InspectResponse, error) {
+	budget := 3 * time.Minute // Docker's defaults: 3 retries of 30s + 30s
+	if hc := c.Config.Healthcheck; hc != nil {
+		interval, timeout, retries := cmp.Or(hc.Interval, 30*time.Second), cmp.Or(hc.Timeout, 30*time.Second), cmp.Or(hc.Retries, 3)
+		budget = hc.StartPeriod + time.Duration(retries)*(interval+timeout)
+	}
+	budget = min(budget, 10*time.Minute)
+	deadline := time.Now().Add(budget)
+	for c.State.Running && c.State.Health != nil && c.State.Health.Status == container.Starting && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return c, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+		next, err := e.cli.ContainerInspect(ctx, c.ID)
+		if err != nil {
+			return c, fmt.Errorf("inspect %s: %w", models.ShortID(c.ID), err)
+		}
+		c = next
+	}
+	return c, nil
 }
 
 func describeState(st *container.State) string {

@@ -554,17 +554,17 @@ func TestHookErrorAtStartingRollsBackAndLeavesNothingToRecover(t *testing.T) {
 	}
 }
 
-func TestRecoverAfterKillWhileStartingRestoresTheOldContainer(t *testing.T) {
-	f := newFixture(t)
-	// A slow healthcheck: right after its start the new container is still
-	// "starting", so Recover must not trust it.
-	img := ocitest.ImageOpts{Healthcheck: []string{"CMD", "/testapp", "health"}, HealthInterval: 5 * time.Second,
-		Env: []string{"TESTAPP_WRITE=/anon/f=v1data"}, Volumes: []string{"/anon"}, Marker: "v1"}
-	f.publish(t, img)
+// killWhileStarting runs a recreate of a container with an anonymous volume
+// from v1 to v2 and kills it right after the new container starts, before
+// its healthcheck has said anything: the old container is parked, stopped,
+// and the new one runs, "starting". It returns the name and the old ID.
+func killWhileStarting(t *testing.T, f *fixture, v2 ocitest.ImageOpts) (string, string) {
+	t.Helper()
+	f.publish(t, ocitest.ImageOpts{Healthcheck: []string{"CMD", "/testapp", "health"},
+		Env: []string{"TESTAPP_WRITE=/anon/f=v1data"}, Volumes: []string{"/anon"}, Marker: "v1"})
 	name := dockertest.UniqueName(t, "refit-kill")
 	id := f.run(t, name, &container.Config{}, nil, nil)
-	img.Env, img.Marker = nil, "v2"
-	f.publish(t, img)
+	f.publish(t, v2)
 
 	done := make(chan struct{})
 	go func() {
@@ -582,20 +582,58 @@ func TestRecoverAfterKillWhileStartingRestoresTheOldContainer(t *testing.T) {
 	<-done
 	n := dockertest.Inspect(t, f.cli, name)
 	dockertest.RemoveAtCleanup(t, f.cli, n.ID)
-	if n.ID == id || !n.State.Running {
-		t.Fatalf("after the kill %s is %s (running %v), want the new container running", name, n.ID, n.State.Running)
+	if n.ID == id || !n.State.Running || n.State.Health == nil || n.State.Health.Status != container.Starting {
+		t.Fatalf("after the kill %s is %s (running %v, health %+v), want the new container running and starting",
+			name, n.ID, n.State.Running, n.State.Health)
 	}
 	if p := dockertest.Inspect(t, f.cli, name+dockerengine.OldSuffix); p.ID != id || p.State.Running {
 		t.Fatalf("parked container is %s (running %v), want the old %s stopped", p.ID, p.State.Running, id)
 	}
+	return name, id
+}
 
+// recoverOnly runs Recover and returns what it did with name.
+func recoverOnly(t *testing.T, f *fixture, name string) models.Recovery {
+	t.Helper()
 	recs, err := f.eng.Recover(t.Context())
 	if err != nil {
 		t.Fatalf("Recover: %v", err)
 	}
 	i := slices.IndexFunc(recs, func(r models.Recovery) bool { return r.Container == name })
-	if i < 0 || recs[i].Action != "restored" {
-		t.Fatalf("Recover = %+v, want %s restored", recs, name)
+	if i < 0 {
+		t.Fatalf("Recover = %+v, nothing about %s", recs, name)
+	}
+	return recs[i]
+}
+
+// Interrupted while the new version was "starting", Recover lets the
+// healthcheck decide: healthy, the update is finished.
+func TestRecoverAfterKillWhileStartingWaitsForHealthy(t *testing.T) {
+	f := newFixture(t)
+	name, id := killWhileStarting(t, f, ocitest.ImageOpts{Healthcheck: []string{"CMD", "/testapp", "health"},
+		HealthInterval: 2 * time.Second, Volumes: []string{"/anon"}, Marker: "v2"})
+	if rec := recoverOnly(t, f, name); rec.Action != "finished" {
+		t.Fatalf("Recover = %+v, want %s finished once healthy", rec, name)
+	}
+	c := dockertest.Inspect(t, f.cli, name)
+	if c.ID == id || !c.State.Running || c.State.Health == nil || c.State.Health.Status != container.Healthy {
+		t.Errorf("%s is %s (running %v, health %+v), want the new container healthy", name, c.ID, c.State.Running, c.State.Health)
+	}
+	if _, err := f.cli.ContainerInspect(t.Context(), id); err == nil {
+		t.Errorf("the old container %s is still there", id)
+	}
+	if got := dockertest.Exec(t, f.cli, c.ID, "/testapp", "cat", "/anon/f"); got != "v1data" {
+		t.Errorf("/anon/f = %q in the new container, want v1data", got)
+	}
+}
+
+// Unhealthy, the old container is back, with its data.
+func TestRecoverAfterKillWhileStartingRestoresWhenUnhealthy(t *testing.T) {
+	f := newFixture(t)
+	name, id := killWhileStarting(t, f, ocitest.ImageOpts{Healthcheck: []string{"CMD", "/testapp", "health"},
+		Env: []string{"TESTAPP_UNHEALTHY=1"}, Volumes: []string{"/anon"}, Marker: "v2"})
+	if rec := recoverOnly(t, f, name); rec.Action != "restored" || !strings.Contains(rec.Detail, "unhealthy") {
+		t.Fatalf("Recover = %+v, want %s restored from an unhealthy new container", rec, name)
 	}
 	c := dockertest.Inspect(t, f.cli, name)
 	if c.ID != id || !c.State.Running {
