@@ -27,6 +27,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"refit/services/benchtest"
 	"refit/views"
 )
 
@@ -250,9 +251,7 @@ func (e benchEndpoint) encoding() string {
 // TestBenchReport measures the API and the dashboard under load and writes a
 // markdown report (see `make bench`); cmd/refit's measures the footprint.
 func TestBenchReport(t *testing.T) {
-	if os.Getenv("REFIT_BENCH") == "" {
-		t.Skip("set REFIT_BENCH=1 (make bench) to run the benchmarks")
-	}
+	benchtest.Require(t)
 	const groups, perGroup, clients = 100, 5, 50
 	total := 20_000
 	if v, err := strconv.Atoi(os.Getenv("REFIT_BENCH_REQUESTS")); err == nil && v > 0 {
@@ -387,25 +386,7 @@ func TestBenchReport(t *testing.T) {
 		"its compression.\n")
 
 	fmt.Fprintln(w)
-	benchWriteReport(t, w.String())
-}
-
-// benchWriteReport appends markdown to $REFIT_BENCH_OUT, or prints it.
-func benchWriteReport(t *testing.T, md string) {
-	t.Helper()
-	path := os.Getenv("REFIT_BENCH_OUT")
-	if path == "" {
-		fmt.Print(md)
-		return
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := io.WriteString(f, md); err != nil {
-		t.Fatal(err)
-	}
+	benchtest.Write(t, w.String())
 }
 
 func benchMS(d time.Duration) string {

@@ -28,6 +28,7 @@ import (
 
 	"refit/models"
 	"refit/services"
+	"refit/services/benchtest"
 	"refit/services/dockerengine/dockertest"
 	"refit/services/fake"
 	"refit/services/oci"
@@ -184,9 +185,7 @@ func TestCheckBenchHarness(t *testing.T) {
 // TestBenchReport measures Check over the matrix of image counts and
 // latencies and writes a markdown report (see `make bench`).
 func TestBenchReport(t *testing.T) {
-	if os.Getenv("REFIT_BENCH") == "" {
-		t.Skip("set REFIT_BENCH=1 (make bench) to run the benchmarks")
-	}
+	benchtest.Require(t)
 	sizes := []int{10, 100, 500}
 	latencies := []time.Duration{0, 20 * time.Millisecond, 100 * time.Millisecond}
 
@@ -270,26 +269,8 @@ func TestBenchReport(t *testing.T) {
 	fmt.Fprintf(w, "\nPushing the %d images took %s (not measured above); the whole matrix took %s.\n\n",
 		sizes[len(sizes)-1], pushTime.Round(100*time.Millisecond), total.Round(100*time.Millisecond))
 
-	benchWriteReport(t, w.String())
-	benchWriteReport(t, benchUpdateReport(t))
-}
-
-// benchWriteReport appends markdown to $REFIT_BENCH_OUT, or prints it.
-func benchWriteReport(t *testing.T, md string) {
-	t.Helper()
-	path := os.Getenv("REFIT_BENCH_OUT")
-	if path == "" {
-		fmt.Print(md)
-		return
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := io.WriteString(f, md); err != nil {
-		t.Fatal(err)
-	}
+	benchtest.Write(t, w.String())
+	benchtest.Write(t, benchUpdateReport(t))
 }
 
 func benchMS(d time.Duration) string {

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"refit/models"
+	"refit/services/benchtest"
 	"refit/services/dockerengine/dockertest"
 	"refit/services/oci/ocitest"
 )
@@ -288,9 +289,7 @@ func TestFootprintBenchHarness(t *testing.T) {
 
 // TestBenchReport measures the binary's footprint (see `make bench`).
 func TestBenchReport(t *testing.T) {
-	if os.Getenv("REFIT_BENCH") == "" {
-		t.Skip("set REFIT_BENCH=1 (make bench) to run the benchmarks")
-	}
+	benchtest.Require(t)
 	const groups, perGroup, requests = 100, 5, 4000
 	// Go forces a GC every two minutes; the late point is after the first one
 	// that follows the load.
@@ -330,23 +329,5 @@ func TestBenchReport(t *testing.T) {
 		"mapped binary counts as resident once it runs. refit returns the memory of a check to the system when the "+
 		"check ends (`debug.FreeOSMemory`), since an idle process would otherwise keep it until a GC it rarely "+
 		"needs.\n\n")
-	benchWriteReport(t, w.String())
-}
-
-// benchWriteReport appends markdown to $REFIT_BENCH_OUT, or prints it.
-func benchWriteReport(t *testing.T, md string) {
-	t.Helper()
-	path := os.Getenv("REFIT_BENCH_OUT")
-	if path == "" {
-		fmt.Print(md)
-		return
-	}
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := f.WriteString(md); err != nil {
-		t.Fatal(err)
-	}
+	benchtest.Write(t, w.String())
 }
