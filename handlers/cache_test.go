@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -136,5 +137,26 @@ func TestDashboardCacheRendersTheSamePage(t *testing.T) {
 	if miss != b.String() || hit != b.String() {
 		t.Errorf("cached pages differ from the uncached rendering (miss equal %v, hit equal %v)",
 			miss == b.String(), hit == b.String())
+	}
+}
+
+// More sessions than slots cost one entry each, not the whole cache.
+func TestDashCacheEvictsOneSessionAtATime(t *testing.T) {
+	ta := newTestApp(t)
+	dc := newDashCache(ta.deps.Containers, ta.deps.Updates, ta.deps.Toggles)
+	body := newEncoded([]byte("x"), "text/html", false)
+	keys := make([]dashKey, maxDashEntries+1)
+	for i := range keys {
+		keys[i] = dc.key(views.Viewer{User: fmt.Sprint("user-", i), CSRFToken: fmt.Sprint("token-", i)})
+		dc.put(keys[i], dashTable, pageHead{}, &views.RenderedGroups{}, body)
+	}
+	kept := 0
+	for _, k := range keys {
+		if _, b := dc.get(k, dashTable, pageHead{}); b != nil {
+			kept++
+		}
+	}
+	if _, b := dc.get(keys[len(keys)-1], dashTable, pageHead{}); b == nil || kept != maxDashEntries {
+		t.Errorf("%d of %d sessions kept (the newest: %v), want %d with the newest", kept, len(keys), b != nil, maxDashEntries)
 	}
 }

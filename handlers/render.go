@@ -218,8 +218,14 @@ func (dc *dashCache) get(k dashKey, view dashView, head pageHead) (*views.Render
 func (dc *dashCache) put(k dashKey, view dashView, head pageHead, groups *views.RenderedGroups, body *encoded) {
 	dc.mu.Lock()
 	defer dc.mu.Unlock()
-	if dc.state != k.dashState || len(dc.entries) >= maxDashEntries && dc.entries[k.viewer] == nil {
+	if dc.state != k.dashState {
 		dc.state, dc.entries = k.dashState, map[views.Viewer]*dashEntry{}
+	}
+	if len(dc.entries) >= maxDashEntries && dc.entries[k.viewer] == nil {
+		for v := range dc.entries { // one session out, not all: more sessions than slots degrade gently
+			delete(dc.entries, v)
+			break
+		}
 	}
 	e := dc.entries[k.viewer]
 	if e == nil {
