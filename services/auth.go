@@ -349,6 +349,54 @@ func (a *Auth) SetPassword(by models.Principal, name, pass string) error {
 	return nil
 }
 
+// ChangePassword sets p's own password after checking the current one, and
+// ends every session of p's user, the one p came with too; API tokens stay
+// valid. A wrong current password counts against the login throttle.
+// Returns an error wrapping models.ErrForbidden unless p is a user,
+// models.ErrInvalidCredentials, a *models.RetryLater wrapping
+// models.ErrTooManyAttempts, or an error wrapping models.ErrInvalid for a
+// new password the rules refuse.
+func (a *Auth) ChangePassword(p models.Principal, current, next string) error {
+	err := a.changePassword(p, current, next)
+	a.recordUser(p, models.AuditUserPassword, p.Name, err)
+	return err
+}
+
+func (a *Auth) changePassword(p models.Principal, current, next string) error {
+	if p.UserID == 0 {
+		return fmt.Errorf("%w: only a signed-in user has a password to change", models.ErrForbidden)
+	}
+	now := a.opts.Now()
+	if wait := a.throttle.blocked(p.Name, p.Addr, now); wait > 0 {
+		return &models.RetryLater{Err: models.ErrTooManyAttempts, After: wait}
+	}
+	if err := checkPassword(next); err != nil { // before the current one: a typo costs no attempt
+		return err
+	}
+	u, err := a.verify(p.Name, current)
+	if err != nil {
+		if errors.Is(err, models.ErrInvalidCredentials) {
+			a.throttle.fail(p.Name, p.Addr, now)
+		}
+		return err
+	}
+	hash, err := a.hash(next)
+	if err != nil {
+		return err
+	}
+	err = a.db.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Model(&u).Update("password_hash", hash).Error; err != nil {
+			return err
+		}
+		return a.store.deleteUser(tx, u.ID)
+	})
+	if err != nil {
+		return fmt.Errorf("change password of %q: %w", p.Name, err)
+	}
+	a.throttle.reset(p.Name)
+	return nil
+}
+
 // SetRole changes a user's role. Returns models.ErrLastAdmin when that
 // would leave no admin.
 func (a *Auth) SetRole(by models.Principal, name string, role models.Role) error {

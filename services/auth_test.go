@@ -499,3 +499,108 @@ func TestAuditEntries(t *testing.T) {
 		t.Errorf("audit log, newest first:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+func TestChangePassword(t *testing.T) {
+	f := newAuthFixture(t, services.AuthOptions{})
+	f.addUser(t, "alice", models.RoleViewer)
+	f.addUser(t, "bob", models.RoleViewer)
+	c, _ := f.login(t, "alice", "alice-password")
+	other, _ := f.login(t, "alice", "alice-password") // another browser
+	bobs, _ := f.login(t, "bob", "bob-password")
+	alice, err := f.who(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, _, err := f.auth.CreateToken(alice, "ci")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.auth.ChangePassword(alice, "alice-password", "a-brand-new-password"); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*http.Cookie{c, other} {
+		if _, err := f.who(s); !errors.Is(err, models.ErrUnauthorized) {
+			t.Errorf("a session of alice after her password change: %v, want ErrUnauthorized", err)
+		}
+	}
+	if _, err := f.who(bobs); err != nil {
+		t.Errorf("bob's session after alice's password change: %v", err)
+	}
+	r := httptest.NewRequest("GET", "/api/images", nil)
+	r.Header.Set("Authorization", "Bearer "+secret)
+	if p, err := f.auth.Authenticate(r); err != nil || p.Name != "alice" {
+		t.Errorf("alice's token after her password change = %+v, %v; want it valid", p, err)
+	}
+	if _, err := f.login(t, "alice", "alice-password"); !errors.Is(err, models.ErrInvalidCredentials) {
+		t.Errorf("login with the old password: %v, want ErrInvalidCredentials", err)
+	}
+	if _, err := f.login(t, "alice", "a-brand-new-password"); err != nil {
+		t.Errorf("login with the new password: %v", err)
+	}
+}
+
+func TestChangePasswordRefusals(t *testing.T) {
+	f := newAuthFixture(t, services.AuthOptions{})
+	f.addUser(t, "alice", models.RoleOperator)
+	c, _ := f.login(t, "alice", "alice-password")
+	alice, _ := f.who(c)
+
+	err := f.auth.ChangePassword(alice, "alice-password", "short")
+	if !errors.Is(err, models.ErrInvalid) || err.Error() != "invalid input: password must be at least 10 characters" {
+		t.Errorf("a too short new password: %v", err)
+	}
+	for _, p := range []models.Principal{{Name: services.AnonymousName, Role: models.RoleAdmin, Via: models.ViaOff}, admin} {
+		if err := f.auth.ChangePassword(p, "alice-password", "a-brand-new-password"); !errors.Is(err, models.ErrForbidden) {
+			t.Errorf("ChangePassword as %s (no user): %v, want ErrForbidden", p.Name, err)
+		}
+	}
+	// A wrong current password is a failed login: five block the sixth
+	// attempt, even with the right one, and the login form too.
+	for i := 0; i < 5; i++ {
+		if err := f.auth.ChangePassword(alice, "wrong-password", "a-brand-new-password"); err != models.ErrInvalidCredentials {
+			t.Fatalf("wrong current password %d: %v, want ErrInvalidCredentials", i+1, err)
+		}
+	}
+	var later *models.RetryLater
+	err = f.auth.ChangePassword(alice, "alice-password", "a-brand-new-password")
+	if !errors.As(err, &later) || !errors.Is(err, models.ErrTooManyAttempts) || later.After != 15*time.Minute {
+		t.Fatalf("6th attempt: %v, want to retry in 15 minutes", err)
+	}
+	if _, err := f.login(t, "alice", "alice-password"); !errors.Is(err, models.ErrTooManyAttempts) {
+		t.Errorf("login after 5 wrong current passwords: %v, want ErrTooManyAttempts", err)
+	}
+	if _, err := f.who(c); err != nil {
+		t.Errorf("the session after refused changes: %v", err)
+	}
+	f.clock.Add(15 * time.Minute)
+	if err := f.auth.ChangePassword(alice, "alice-password", "a-brand-new-password"); err != nil {
+		t.Errorf("after the window: %v", err)
+	}
+
+	es, err := f.audit.Recent(10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range es {
+		got = append(got, e.Actor+" "+e.Action+" "+e.Target+" "+e.Result+" "+e.Addr)
+	}
+	want := []string{
+		"alice user_password alice ok 192.0.2.1",
+		"alice login_failed  too many attempts 192.0.2.1",
+		"alice user_password alice too many attempts 192.0.2.1",
+		"alice user_password alice invalid credentials 192.0.2.1",
+		"alice user_password alice invalid credentials 192.0.2.1",
+		"alice user_password alice invalid credentials 192.0.2.1",
+		"alice user_password alice invalid credentials 192.0.2.1",
+		"alice user_password alice invalid credentials 192.0.2.1",
+		"test user_password test forbidden: only a signed-in user has a password to change local",
+		"anonymous user_password anonymous forbidden: only a signed-in user has a password to change ",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("audit log, newest first:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if strings.Contains(f.logs.String(), "a-brand-new-password") {
+		t.Error("a password was logged")
+	}
+}
