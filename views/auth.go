@@ -16,9 +16,22 @@ const (
 	UsersPath = "/users"
 	// AuditPath shows the audit log (GET, admins).
 	AuditPath = "/audit"
+	// AccountPath shows who the viewer is, with the password form (GET).
+	AccountPath = "/account"
+	// AccountPasswordPath changes the viewer's own password (POST, fields
+	// "current", "new" and "repeat"): 303 to LoginChangedPath.
+	AccountPasswordPath = AccountPath + "/password"
 	// NextField is the login form's hidden field with the page to go back to.
 	NextField = "next"
+	// ChangedField is the login page's query parameter after a password
+	// change; the page then shows PasswordChangedNotice.
+	ChangedField = "changed"
+	// LoginChangedPath is where a password change ends.
+	LoginChangedPath = LoginPath + "?" + ChangedField + "=1"
 )
+
+// PasswordChangedNotice is what the login page says after a password change.
+const PasswordChangedNotice = "Password changed. Sign in with the new one."
 
 // TokenRevokePath revokes one of the viewer's tokens (POST).
 func TokenRevokePath(id uint) string {
@@ -40,13 +53,15 @@ func userPath(name, action string) string {
 
 // Ids of the sign-in, tokens, users and audit pages.
 const (
-	LoginFormID   = "login-form"
-	FormErrorID   = "form-error" // the error message of a refused form
-	UsersTableID  = "users"
-	AddUserFormID = "add-user"
-	TokensTableID = "tokens"
-	NewTokenID    = "new-token" // the secret of a token just created
-	AuditTableID  = "audit"
+	LoginFormID    = "login-form"
+	FormErrorID    = "form-error" // the error message of a refused form
+	NoticeID       = "notice"     // the login page's notice (password changed)
+	PasswordFormID = "password-form"
+	UsersTableID   = "users"
+	AddUserFormID  = "add-user"
+	TokensTableID  = "tokens"
+	NewTokenID     = "new-token" // the secret of a token just created
+	AuditTableID   = "audit"
 )
 
 // UserRowID is the id of a user's <tr>.
@@ -57,9 +72,10 @@ func TokenRowID(id uint) string { return "token-" + strconv.FormatUint(uint64(id
 
 // LoginData is what LoginPage renders.
 type LoginData struct {
-	User  string // the name typed last time, kept after a failure
-	Error string // "" unless the last attempt failed
-	Next  string // where to go after signing in
+	User   string // the name typed last time, kept after a failure
+	Error  string // "" unless the last attempt failed
+	Notice string // a neutral message, e.g. PasswordChangedNotice
+	Next   string // where to go after signing in
 }
 
 // LoginMessage is the sentence the login page shows for a refused attempt.
@@ -71,6 +87,24 @@ func LoginMessage(status int, msg string) string {
 		return "Too many failed attempts. Wait a few minutes, then try again."
 	}
 	return msg
+}
+
+// AccountMessage is the sentence the account page shows for a refused
+// password change.
+func AccountMessage(status int, msg string) string {
+	switch status {
+	case 401:
+		return "The current password is wrong."
+	case 429:
+		return "Too many failed attempts. Wait a few minutes, then try again."
+	}
+	return msg
+}
+
+// AccountData is what AccountPage renders.
+type AccountData struct {
+	Error string // the error of the password form, "" when none
+	Viewer
 }
 
 // UsersData is what UsersPage renders.
@@ -123,5 +157,5 @@ func resultClass(result string) string {
 	return "badge badge-error"
 }
 
-// navLinkClass styles the header's links to tokens, users and the audit log.
+// navLinkClass styles the header's links to the account, tokens, users and the audit log.
 const navLinkClass = "rounded text-slate-600 underline-offset-4 hover:text-slate-900 hover:underline focus-visible:outline focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-slate-400 dark:hover:text-white"
