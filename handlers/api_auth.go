@@ -51,6 +51,31 @@ func apiLogout(auth *services.Auth) fiber.Handler {
 	}
 }
 
+var errPasswordBody = fmt.Errorf(`%w: body must be {"current":"…","new":"…"}`, models.ErrInvalid)
+
+// apiChangePassword changes the caller's own password from {"current","new"}
+// and ends every session of the user: 200 {"status":"ok"}, with the cookie
+// expired when the caller came with one. API tokens stay valid.
+func apiChangePassword(auth *services.Auth) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var in struct {
+			Current string `json:"current"`
+			New     string `json:"new"`
+		}
+		if err := json.Unmarshal(c.Body(), &in); err != nil || in.Current == "" {
+			return errPasswordBody
+		}
+		p := principal(c)
+		if err := auth.ChangePassword(p, in.Current, in.New); err != nil {
+			return err
+		}
+		if p.Via == models.ViaSession {
+			clearSession(c, auth)
+		}
+		return c.JSON(fiber.Map{"status": "ok"})
+	}
+}
+
 // apiAuthStatus answers whether auth is on.
 func apiAuthStatus(auth *services.Auth) fiber.Handler {
 	return func(c *fiber.Ctx) error {

@@ -250,6 +250,12 @@ func stdRequest(c *fiber.Ctx) *http.Request {
 	return r
 }
 
+// clearSession expires the session cookie on c's response, once the
+// session it names has ended.
+func clearSession(c *fiber.Ctx, auth *services.Auth) {
+	_ = withCookies(c, func(w http.ResponseWriter) error { auth.ClearCookie(w, stdRequest(c)); return nil })
+}
+
 // withCookies runs f with a ResponseWriter whose Set-Cookie lines end up on
 // c's response; nothing else written to it is kept.
 func withCookies(c *fiber.Ctx, f func(w http.ResponseWriter) error) error {

@@ -177,6 +177,7 @@ var routePerm = map[string]models.Permission{
 	"GET /api/tokens":                    models.PermView,
 	"POST /api/tokens":                   models.PermView,
 	"DELETE /api/tokens/:id":             models.PermView,
+	"POST /api/account/password":         models.PermView,
 	"GET /api/audit":                     models.PermAdmin,
 	"GET /api/users":                     models.PermAdmin,
 	"POST /api/users":                    models.PermAdmin,
@@ -194,6 +195,8 @@ var routePerm = map[string]models.Permission{
 	"GET /tokens":                        models.PermView,
 	"POST /tokens":                       models.PermView,
 	"POST /tokens/:id/revoke":            models.PermView,
+	"GET /account":                       models.PermView,
+	"POST /account/password":             models.PermView,
 	"GET /users":                         models.PermAdmin,
 	"POST /users":                        models.PermAdmin,
 	"POST /users/:name/role":             models.PermAdmin,
@@ -416,7 +419,8 @@ func TestAuthOffAllowsEverything(t *testing.T) {
 			continue // logout and login mean nothing with auth off
 		}
 		status, body, _ := off.do(t, r.method, r.path, nil)
-		if status == 401 || status == 403 || status == 303 && r.method == "GET" {
+		ownPassword := strings.HasSuffix(r.pattern, "/account/password") // nobody has one: 403 is right
+		if status == 401 || status == 403 && !ownPassword || status == 303 && r.method == "GET" {
 			t.Errorf("auth off: %s %s = %d %q", r.method, r.path, status, body)
 		}
 	}
@@ -798,5 +802,132 @@ func TestAuditLog(t *testing.T) {
 	}
 	if !regexp.MustCompile(`login_failed`).MatchString(page) {
 		t.Error("audit page lacks the failed login")
+	}
+}
+
+func TestChangePasswordAPI(t *testing.T) {
+	a := newAuthApp(t, services.AuthOptions{})
+	s := a.login(t, "viewer")
+	other := a.login(t, "viewer") // another browser
+	tok := a.token(t, s, "ci")
+	bearer := []string{"Authorization", "Bearer " + tok}
+	change := func(body string, h ...string) (int, string, http.Header) {
+		return a.call(t, "POST", "/api/account/password", body, append(h, "Content-Type", "application/json")...)
+	}
+	tests := []struct {
+		body   string
+		status int
+		want   string
+	}{
+		{`{"current":"wrong-password","new":"a-brand-new-password"}`, 401, "invalid credentials\n"},
+		{`{"current":"viewer-password","new":"short"}`, 400, "invalid input: password must be at least 10 characters\n"},
+		{`{"new":"a-brand-new-password"}`, 400, "invalid input: body must be {\"current\":\"…\",\"new\":\"…\"}\n"},
+		{`current=viewer-password`, 400, "invalid input: body must be {\"current\":\"…\",\"new\":\"…\"}\n"},
+	}
+	for _, tc := range tests {
+		if status, body, h := change(tc.body, s.headers()...); status != tc.status || body != tc.want || sessionCookie(h) != nil {
+			t.Errorf("POST /api/account/password %s = %d %q, want %d %q", tc.body, status, body, tc.status, tc.want)
+		}
+	}
+	status, body, h := change(`{"current":"viewer-password","new":"a-brand-new-password"}`, s.headers()...)
+	if c := sessionCookie(h); status != 200 || body != `{"status":"ok"}` || c == nil || c.MaxAge >= 0 || c.Value != "" {
+		t.Fatalf("POST /api/account/password = %d %q, cookie %v; want 200 and an expired cookie", status, body, c)
+	}
+	for _, old := range []authSession{s, other} {
+		if status, body, _ := a.call(t, "GET", "/api/images", "", old.headers()...); status != 401 || body != "unauthorized\n" {
+			t.Errorf("a session from before the change = %d %q, want 401", status, body)
+		}
+	}
+	if status, _, _ := a.call(t, "GET", "/api/images", "", bearer...); status != 200 {
+		t.Errorf("the token after the change = %d, want 200", status)
+	}
+	if status, _, _ := a.call(t, "POST", "/api/login", `{"user":"viewer","pass":"viewer-password"}`); status != 401 {
+		t.Errorf("login with the old password = %d, want 401", status)
+	}
+	if status, _, _ := a.call(t, "POST", "/api/login", `{"user":"viewer","pass":"a-brand-new-password"}`); status != 200 {
+		t.Errorf("login with the new password = %d, want 200", status)
+	}
+	// With a token: no cookie to expire. Too many wrong guesses: 429.
+	status, _, h = change(`{"current":"a-brand-new-password","new":"yet-another-password"}`, bearer...)
+	if status != 200 || h.Get("Set-Cookie") != "" {
+		t.Errorf("change with a token = %d, Set-Cookie %q", status, h.Get("Set-Cookie"))
+	}
+	for i := 0; i < 5; i++ {
+		change(`{"current":"wrong-password","new":"a-brand-new-password"}`, bearer...)
+	}
+	status, body, h = change(`{"current":"yet-another-password","new":"a-brand-new-password"}`, bearer...)
+	if status != 429 || body != "too many attempts\n" || h.Get("Retry-After") != "900" {
+		t.Errorf("6th attempt = %d %q, Retry-After %q; want 429 too many attempts, 900", status, body, h.Get("Retry-After"))
+	}
+}
+
+func TestChangePasswordForm(t *testing.T) {
+	a := newAuthApp(t, services.AuthOptions{})
+	s := a.login(t, "viewer")
+	cookie := []string{"Cookie", services.CookieName + "=" + s.cookie}
+	status, page, _ := a.call(t, "GET", views.AccountPath, "", cookie...)
+	doc := mustDoc(t, page)
+	form := doc.Find("form#" + views.PasswordFormID)
+	if status != 200 || form.AttrOr("method", "") != "post" || form.AttrOr("action", "") != views.AccountPasswordPath ||
+		form.Find(`input[name="csrf"]`).AttrOr("value", "") != s.csrf ||
+		form.Find(`input[name="current"][type="password"][autocomplete="current-password"]`).Length() != 1 ||
+		form.Find(`input[name="new"][type="password"][autocomplete="new-password"][minlength="10"]`).Length() != 1 ||
+		form.Find(`input[name="repeat"][type="password"][autocomplete="new-password"][minlength="10"]`).Length() != 1 {
+		t.Fatalf("GET %s = %d, form %q", views.AccountPath, status, form.Text())
+	}
+	if main := doc.Find("main").Text(); !strings.Contains(main, "viewer") || doc.Find(`header a[href="/account"]`).Length() != 1 {
+		t.Errorf("the account page does not say who is signed in, or the header lacks the Account link: %q", main)
+	}
+	post := func(form string, h ...string) (int, *goquery.Document, http.Header) {
+		status, page, hdr := a.call(t, "POST", views.AccountPasswordPath, form, append(h, "Content-Type", fiber.MIMEApplicationForm)...)
+		return status, mustDoc(t, page), hdr
+	}
+	csrf := "&csrf=" + url.QueryEscape(s.csrf)
+	if status, _, _ := post("current=viewer-password&new=a-brand-new-password&repeat=a-brand-new-password", cookie...); status != 403 {
+		t.Errorf("without the CSRF token = %d, want 403", status)
+	}
+	for _, tc := range []struct {
+		form   string
+		status int
+		want   string
+	}{
+		{"current=viewer-password&new=a-brand-new-password&repeat=a-brand-new-passwort", 400, "differ"},
+		{"current=viewer-password&new=short&repeat=short", 400, "at least 10 characters"},
+		{"current=wrong-password&new=a-brand-new-password&repeat=a-brand-new-password", 401, "current password is wrong"},
+	} {
+		status, doc, h := post(tc.form+csrf, cookie...)
+		if status != tc.status || !strings.Contains(doc.Find("#"+views.FormErrorID).Text(), tc.want) ||
+			doc.Find("form#"+views.PasswordFormID).Length() != 1 || sessionCookie(h) != nil {
+			t.Errorf("POST %s %s = %d %q, want %d with %q and the form", views.AccountPasswordPath, tc.form, status,
+				doc.Find("#"+views.FormErrorID).Text(), tc.status, tc.want)
+		}
+	}
+	status, _, h := post("current=viewer-password&new=a-brand-new-password&repeat=a-brand-new-password"+csrf, cookie...)
+	if c := sessionCookie(h); status != 303 || h.Get("Location") != "/login?changed=1" || c == nil || c.MaxAge >= 0 {
+		t.Fatalf("POST %s = %d Location %q, cookie %v; want 303 to /login?changed=1 and an expired cookie",
+			views.AccountPasswordPath, status, h.Get("Location"), c)
+	}
+	_, page, _ = a.call(t, "GET", h.Get("Location"), "")
+	if got := mustDoc(t, page).Find("#" + views.NoticeID).Text(); got != views.PasswordChangedNotice {
+		t.Errorf("the login page after the change says %q, want %q", got, views.PasswordChangedNotice)
+	}
+	if _, page, _ := a.call(t, "GET", views.LoginPath, ""); mustDoc(t, page).Find("#"+views.NoticeID).Length() != 0 {
+		t.Error("the plain login page shows the notice")
+	}
+	if status, _, h := a.call(t, "GET", "/", "", cookie...); status != 303 || h.Get("Location") != "/login" {
+		t.Errorf("the old session after the change: GET / = %d %q, want 303 to /login", status, h.Get("Location"))
+	}
+	formCT := []string{"Content-Type", fiber.MIMEApplicationForm}
+	if status, _, h := a.call(t, "POST", "/login", "user=viewer&pass=a-brand-new-password", formCT...); status != 303 || h.Get("Location") != "/" {
+		t.Errorf("login with the new password = %d %q", status, h.Get("Location"))
+	}
+	// Throttled: the page says so, with Retry-After.
+	s = a.login(t, "operator")
+	for i := 0; i < 5; i++ {
+		post("current=wrong-password&new=a-brand-new-password&repeat=a-brand-new-password&csrf="+url.QueryEscape(s.csrf), s.headers()...)
+	}
+	status, doc, h = post("current=operator-password&new=a-brand-new-password&repeat=a-brand-new-password&csrf="+url.QueryEscape(s.csrf), s.headers()...)
+	if status != 429 || !strings.Contains(doc.Find("#"+views.FormErrorID).Text(), "Too many failed attempts") || h.Get("Retry-After") != "900" {
+		t.Errorf("throttled POST %s = %d %q, Retry-After %q", views.AccountPasswordPath, status, doc.Find("#"+views.FormErrorID).Text(), h.Get("Retry-After"))
 	}
 }

@@ -433,6 +433,32 @@ func TestBrowserLoginThroughTheForm(t *testing.T) {
 		t.Errorf("after Check now: Update button %v, page kept %v; want both", got.Update, b.pageMarked())
 	}
 }
+
+// A viewer changes their own password: Account in the header, the form,
+// the login page saying so, and back in with the new password.
+func TestBrowserChangePasswordOnTheAccountPage(t *testing.T) {
+	chromiumPath(t)
+	a := newLiveApp(t, testUser{Name: "val", Password: "the old password", Role: models.RoleViewer})
+
+	b := newBrowser(t, a.base)
+	b.login("val", "the old password")
+	b.do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`header a[href=%q]`, views.AccountPath))))
+	form := "#" + views.PasswordFormID
+	b.waitFor("the account page", fmt.Sprintf(`location.pathname === %q && !!document.querySelector(%q)`,
+		views.AccountPath, form), 10*time.Second, "body")
+	b.do(
+		chromedp.SendKeys(chromedp.CSS(form+` input[name=current]`), "the old password"),
+		chromedp.SendKeys(chromedp.CSS(form+` input[name=new]`), "a brand new password"),
+		chromedp.SendKeys(chromedp.CSS(form+` input[name=repeat]`), "a brand new password"),
+		chromedp.Click(chromedp.CSS(form+` button[type=submit]`)),
+	)
+	b.waitFor("the login page to say the password changed", fmt.Sprintf(
+		`location.pathname === %q && (document.getElementById(%q) || {}).textContent === %q`,
+		views.LoginPath, views.NoticeID, views.PasswordChangedNotice), 10*time.Second, "body")
+
+	b.login("val", "a brand new password")
+}
+
 func TestBrowserViewerSeesNoUpdateButtons(t *testing.T) {
 	chromiumPath(t)
 	a := newLiveApp(t, testUser{Name: "vic", Password: "just looking around", Role: models.RoleViewer})

@@ -41,6 +41,7 @@ func routes(app *fiber.App, d Deps) {
 	api.Get("/tokens", apiListTokens(auth)) // every role manages its own tokens
 	api.Post("/tokens", apiCreateToken(auth))
 	api.Delete("/tokens/:id", apiRevokeToken(auth))
+	api.Post("/account/password", apiChangePassword(auth)) // and changes its own password
 	api.Get("/audit", requireAPI(auth, admin), apiAudit(aud))
 	api.Get("/users", requireAPI(auth, admin), apiListUsers(auth))
 	api.Post("/users", requireAPI(auth, admin), apiAddUser(auth))
@@ -62,6 +63,8 @@ func routes(app *fiber.App, d Deps) {
 	web.Post("/groups/:key/update", requireWeb(auth, operate), audited(aud, auditGroupKey(d.Containers)),
 		handleUpdateGroup(d.Containers, d.Updates))
 	web.Post(views.LogoutPath, handleLogout(auth))
+	web.Get(views.AccountPath, handleAccountPage())
+	web.Post(views.AccountPasswordPath, handleChangePassword(auth))
 	web.Get(views.TokensPath, handleTokensPage(auth))
 	web.Post(views.TokensPath, handleCreateToken(auth))
 	web.Post(views.TokensPath+"/:id/revoke", handleRevokeToken(auth))

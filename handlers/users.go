@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"fmt"
 	"net/http"
 	"time"
 
@@ -18,7 +19,11 @@ func handleLoginPage(auth *services.Auth) fiber.Handler {
 		if !auth.Enabled() {
 			return c.Redirect(views.DashboardPath, fiber.StatusSeeOther)
 		}
-		return renderLogin(c, views.LoginData{Next: c.Query(views.NextField)})
+		d := views.LoginData{Next: c.Query(views.NextField)}
+		if c.Query(views.ChangedField) != "" {
+			d.Notice = views.PasswordChangedNotice
+		}
+		return renderLogin(c, d)
 	}
 }
 
@@ -106,14 +111,57 @@ func renderTokens(c *fiber.Ctx, auth *services.Auth, d views.TokensData, formErr
 	return page(c, "API tokens", views.TokensPage(d))
 }
 
+// handleAccountPage shows who the viewer is, with the password form.
+func handleAccountPage() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		return renderAccount(c, nil)
+	}
+}
+
+var errPasswordsDiffer = fmt.Errorf("%w: the two new passwords differ", models.ErrInvalid)
+
+// handleChangePassword changes the viewer's own password from the form
+// (current, new, repeat). That ends every session of the user, so it clears
+// the cookie and answers 303 to the login page, which says why; or the
+// account page with the error and its status (400, 401, 429).
+func handleChangePassword(auth *services.Auth) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		next := c.FormValue("new")
+		if next != c.FormValue("repeat") {
+			return renderAccount(c, errPasswordsDiffer)
+		}
+		if err := auth.ChangePassword(principal(c), c.FormValue("current"), next); err != nil {
+			return renderAccount(c, err)
+		}
+		clearSession(c, auth)
+		return c.Redirect(views.LoginChangedPath, fiber.StatusSeeOther)
+	}
+}
+
+// renderAccount shows the account page, with formErr's message when the
+// password form was refused.
+func renderAccount(c *fiber.Ctx, formErr error) error {
+	d := views.AccountData{Viewer: viewer(c)}
+	if formErr != nil {
+		msg, err := refused(c, formErr)
+		if err != nil {
+			return err
+		}
+		d.Error = views.AccountMessage(c.Response().StatusCode(), msg)
+	}
+	return page(c, "Account", views.AccountPage(d))
+}
+
 // refused turns the error of a refused form into the message the page shows
-// and sets its status; an error that is not the user's doing stays an error.
+// and sets its status (and Retry-After when it has one); an error that is
+// not the user's doing stays an error.
 func refused(c *fiber.Ctx, err error) (string, error) {
 	status, msg := classify(err)
 	if status >= 500 {
 		return "", err
 	}
 	c.Status(status)
+	setRetryAfter(c, status, err)
 	return msg, nil
 }
 
