@@ -480,24 +480,13 @@ func TestAuditEntries(t *testing.T) {
 	p, _ := f.who(c)
 	f.auth.CreateToken(p, "ci")
 	f.auth.RemoveUser(p, "alice")
-	es, err := f.audit.Recent(10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, e := range es {
-		got = append(got, e.Actor+" "+e.Action+" "+e.Target+" "+e.Result+" "+e.Addr)
-	}
-	want := []string{
+	assertAudit(t, f.audit,
 		"alice user_remove alice the last admin cannot be removed or demoted 192.0.2.1",
 		"alice token_create ci ok 192.0.2.1",
 		"alice login  ok 192.0.2.1",
 		"alice login_failed  invalid credentials 192.0.2.1",
 		"test user_add alice (admin) ok local",
-	}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("audit log, newest first:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	)
 }
 
 func TestChangePassword(t *testing.T) {
@@ -577,15 +566,7 @@ func TestChangePasswordRefusals(t *testing.T) {
 		t.Errorf("after the window: %v", err)
 	}
 
-	es, err := f.audit.Recent(10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, e := range es {
-		got = append(got, e.Actor+" "+e.Action+" "+e.Target+" "+e.Result+" "+e.Addr)
-	}
-	want := []string{
+	assertAudit(t, f.audit,
 		"alice user_password alice ok 192.0.2.1",
 		"alice login_failed  too many attempts 192.0.2.1",
 		"alice user_password alice too many attempts 192.0.2.1",
@@ -596,11 +577,25 @@ func TestChangePasswordRefusals(t *testing.T) {
 		"alice user_password alice invalid credentials 192.0.2.1",
 		"test user_password test forbidden: only a signed-in user has a password to change local",
 		"anonymous user_password anonymous forbidden: only a signed-in user has a password to change ",
+	)
+	if strings.Contains(f.logs.String(), "a-brand-new-password") {
+		t.Error("a password was logged")
+	}
+}
+
+// assertAudit checks the audit log's last entries, newest first, each as
+// "actor action target result addr".
+func assertAudit(t *testing.T, aud *services.Audit, want ...string) {
+	t.Helper()
+	es, err := aud.Recent(len(want))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range es {
+		got = append(got, e.Actor+" "+e.Action+" "+e.Target+" "+e.Result+" "+e.Addr)
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("audit log, newest first:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
-	if strings.Contains(f.logs.String(), "a-brand-new-password") {
-		t.Error("a password was logged")
 	}
 }
