@@ -328,6 +328,6 @@ func TestBenchReport(t *testing.T) {
 	fmt.Fprintf(w, "\nThe binary's pages are most of it: on the machine these numbers come from, every page of the "+
 		"mapped binary counts as resident once it runs. refit returns the memory of a check to the system when the "+
 		"check ends (`debug.FreeOSMemory`), since an idle process would otherwise keep it until a GC it rarely "+
-		"needs.\n\n")
+		"needs, and runs the GC at GOGC=50 unless GOGC is set.\n\n")
 	benchtest.Write(t, w.String())
 }
