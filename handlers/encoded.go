@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/base64"
+	"io"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,7 +54,7 @@ func (e *encoded) gzipped() []byte {
 		var b bytes.Buffer
 		b.Grow(len(e.body) / 4) // HTML and JSON shrink 5 to 30 times
 		w := gzipWriters.Get().(*gzip.Writer)
-		defer gzipWriters.Put(w)
+		defer func() { w.Reset(io.Discard); gzipWriters.Put(w) }() // not pinning b
 		w.Reset(&b)
 		if _, err := w.Write(e.body); err != nil || w.Close() != nil || b.Len() >= len(e.body) {
 			return
