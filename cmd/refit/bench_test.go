@@ -6,7 +6,9 @@ package main
 // TestAPIReadsLikeTheEngine), so no one has to run 500 containers; the
 // registry is a loopback ocitest registry holding the 100 images. `make bench`
 // runs TestBenchReport with REFIT_BENCH=1; TestFootprintBenchHarness runs the
-// same body small on every `make test` and asserts no number.
+// same body small on every `make test` and asserts no number. To look into a
+// result: REFIT_BENCH_LOG=1 copies refit's log to stderr, and REFIT_BENCH_ENV
+// adds variables to its environment (REFIT_BENCH_ENV="GODEBUG=gctrace=1").
 
 import (
 	"bufio"
@@ -187,10 +189,6 @@ func measureFootprint(t *testing.T, api *dockertest.API, reg *ocitest.Registry, 
 	}
 	time.Sleep(rest)
 	fp.idleRSS, _, fp.idleAnon, fp.idleFile = procStatus(t, cmd.Process.Pid)
-	if os.Getenv("REFIT_BENCH_SMAPS") != "" {
-		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", cmd.Process.Pid))
-		os.WriteFile(os.Getenv("REFIT_BENCH_SMAPS"), b, 0o644)
-	}
 
 	// Load: the dashboard and the API, as browsers and scripts ask for them.
 	var wg sync.WaitGroup
