@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -78,6 +80,23 @@ func TestHelpListsEveryOptionWithItsEnv(t *testing.T) {
 	for _, o := range options {
 		if !strings.Contains(out.String(), "-"+o.name) || !strings.Contains(out.String(), o.env) {
 			t.Errorf("help lacks -%s or %s:\n%s", o.name, o.env, out.String())
+		}
+	}
+}
+
+// The README's options table has a row for every option, with its default.
+func TestREADMEListsEveryOption(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range options {
+		row := fmt.Sprintf("| `-%s` | `%s` | ", o.name, o.env)
+		if o.def != "" {
+			row += "`" + o.def + "` |"
+		}
+		if !strings.Contains(string(b), row) {
+			t.Errorf("README.md has no options row starting %q", row)
 		}
 	}
 }
