@@ -34,6 +34,21 @@ type RecreateOptions struct {
 	Hook func(step string) error
 }
 
+// Started tells Step, if set, that step starts.
+func (o RecreateOptions) Started(step string) {
+	if o.Step != nil {
+		o.Step(step)
+	}
+}
+
+// Finished runs Hook, if set, after step; its error aborts the recreate.
+func (o RecreateOptions) Finished(step string) error {
+	if o.Hook != nil {
+		return o.Hook(step)
+	}
+	return nil
+}
+
 // RecreateError is a failed recreate. RolledBack tells whether the old
 // container runs again under its name.
 type RecreateError struct {

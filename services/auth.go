@@ -314,7 +314,7 @@ func (a *Auth) AddUser(by models.Principal, name, pass string, role models.Role)
 		}
 		return tx.Create(&u).Error
 	})
-	a.recordUser(by, models.AuditUserAdd, name+" ("+string(role)+")", err)
+	a.record(by, models.AuditUserAdd, name+" ("+string(role)+")", err)
 	if err != nil {
 		return models.User{}, fmt.Errorf("add user %q: %w", name, err)
 	}
@@ -342,7 +342,7 @@ func (a *Auth) SetPassword(by models.Principal, name, pass string) error {
 		}
 		return a.store.deleteUser(tx, u.ID)
 	})
-	a.recordUser(by, models.AuditUserPassword, name, err)
+	a.record(by, models.AuditUserPassword, name, err)
 	if err != nil {
 		return fmt.Errorf("set password of %q: %w", name, err)
 	}
@@ -358,7 +358,7 @@ func (a *Auth) SetPassword(by models.Principal, name, pass string) error {
 // new password the rules refuse.
 func (a *Auth) ChangePassword(p models.Principal, current, next string) error {
 	err := a.changePassword(p, current, next)
-	a.recordUser(p, models.AuditUserPassword, p.Name, err)
+	a.record(p, models.AuditUserPassword, p.Name, err)
 	return err
 }
 
@@ -416,7 +416,7 @@ func (a *Auth) SetRole(by models.Principal, name string, role models.Role) error
 		}
 		return tx.Model(&u).Update("role", role).Error
 	})
-	a.recordUser(by, models.AuditUserRole, name+" → "+string(role), err)
+	a.record(by, models.AuditUserRole, name+" → "+string(role), err)
 	if err != nil {
 		return fmt.Errorf("set role of %q: %w", name, err)
 	}
@@ -467,14 +467,15 @@ func (a *Auth) RemoveUser(by models.Principal, name string) error {
 		}
 		return tx.Delete(&u).Error
 	})
-	a.recordUser(by, models.AuditUserRemove, name, err)
+	a.record(by, models.AuditUserRemove, name, err)
 	if err != nil {
 		return fmt.Errorf("remove user %q: %w", name, err)
 	}
 	return nil
 }
 
-func (a *Auth) recordUser(by models.Principal, action, target string, err error) {
+// record writes what by did to the audit log, with err's text as the result.
+func (a *Auth) record(by models.Principal, action, target string, err error) {
 	result := "ok"
 	if err != nil {
 		result = err.Error()

@@ -30,7 +30,7 @@ func (a *Auth) CreateToken(p models.Principal, name string) (string, models.APIT
 	secret := TokenPrefix + newSecret(32)
 	t := models.APIToken{UserID: p.UserID, Name: name, Hash: hashSecret(secret), Prefix: secret[:len(TokenPrefix)+6]}
 	err := a.db.Create(&t).Error
-	a.recordToken(p, models.AuditTokenCreate, name, err)
+	a.record(p, models.AuditTokenCreate, name, err)
 	if err != nil {
 		return "", models.APIToken{}, fmt.Errorf("create token: %w", err)
 	}
@@ -67,19 +67,11 @@ func (a *Auth) RevokeToken(p models.Principal, id string) error {
 	if target == "" {
 		target = "#" + id
 	}
-	a.recordToken(p, models.AuditTokenRevoke, target, err)
+	a.record(p, models.AuditTokenRevoke, target, err)
 	if err != nil {
 		return fmt.Errorf("revoke token %s: %w", id, err)
 	}
 	return nil
-}
-
-func (a *Auth) recordToken(p models.Principal, action, target string, err error) {
-	result := "ok"
-	if err != nil {
-		result = err.Error()
-	}
-	a.audit.Record(models.AuditEntry{Actor: p.Name, Action: action, Target: target, Result: result, Addr: p.Addr})
 }
 
 // tokenPrincipal returns the owner of the token with the owner's current

@@ -105,22 +105,22 @@ func (e *Engine) Recreate(ctx context.Context, id string, opts models.RecreateOp
 		if err := ctx.Err(); err != nil {
 			return "", r.rollback(ctx, fmt.Sprintf("cancelled before %s: %v", s.name, err))
 		}
-		r.step(s.name)
+		r.opts.Started(s.name)
 		if err := s.do(ctx); err != nil {
 			return "", r.rollback(ctx, err.Error())
 		}
-		if err := r.hook(s.name); err != nil {
+		if err := r.opts.Finished(s.name); err != nil {
 			return "", r.rollback(ctx, fmt.Sprintf("hook after %s: %v", s.name, err))
 		}
 	}
 
 	// The new containers are up: from here on there is no way back.
 	newID := r.members[0].newID
-	r.step(StepRemovingOld)
+	r.opts.Started(StepRemovingOld)
 	if err := r.removeOld(ctx); err != nil {
 		return newID, &models.RecreateError{Reason: err.Error()}
 	}
-	if err := r.hook(StepRemovingOld); err != nil {
+	if err := r.opts.Finished(StepRemovingOld); err != nil {
 		return newID, &models.RecreateError{Reason: fmt.Sprintf("hook after %s: %v; the new container runs as %s and the old one is removed",
 			StepRemovingOld, err, r.members[0].name)}
 	}
@@ -234,19 +234,6 @@ func (r *recreate) names() []string {
 		out[i] = m.name
 	}
 	return out
-}
-
-func (r *recreate) step(s string) {
-	if r.opts.Step != nil {
-		r.opts.Step(s)
-	}
-}
-
-func (r *recreate) hook(s string) error {
-	if r.opts.Hook != nil {
-		return r.opts.Hook(s)
-	}
-	return nil
 }
 
 func (r *recreate) rename(ctx context.Context) error {
@@ -435,7 +422,7 @@ func (r *recreate) removeOld(ctx context.Context) error {
 // rollback undoes what the recreate did, on a context of its own, and
 // returns the *models.RecreateError for cause.
 func (r *recreate) rollback(ctx context.Context, cause string) error {
-	r.step(StepRollingBack)
+	r.opts.Started(StepRollingBack)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
 	defer cancel()
 	cli := r.e.cli

@@ -275,33 +275,20 @@ func (e *Engine) Recreate(ctx context.Context, id string, opts models.RecreateOp
 		if err := ctx.Err(); err != nil {
 			return "", r.rollback(fmt.Sprintf("cancelled before %s: %v", s.name, err))
 		}
-		r.step(s.name)
+		r.opts.Started(s.name)
 		if err := s.do(); err != nil {
 			return "", r.rollback(err.Error())
 		}
-		if err := r.hook(s.name); err != nil {
+		if err := r.opts.Finished(s.name); err != nil {
 			return "", r.rollback(fmt.Sprintf("hook after %s: %v", s.name, err))
 		}
 	}
-	r.step("removing old")
+	r.opts.Started("removing old")
 	e.Remove(old.ID)
-	if err := r.hook("removing old"); err != nil {
+	if err := r.opts.Finished("removing old"); err != nil {
 		return r.new.ID, &models.RecreateError{Reason: fmt.Sprintf("hook after removing old: %v; the new container runs as %s and the old one is removed", err, name)}
 	}
 	return r.new.ID, nil
-}
-
-func (r *recreate) step(s string) {
-	if r.opts.Step != nil {
-		r.opts.Step(s)
-	}
-}
-
-func (r *recreate) hook(s string) error {
-	if r.opts.Hook != nil {
-		return r.opts.Hook(s)
-	}
-	return nil
 }
 
 func (r *recreate) rename() error {
@@ -373,7 +360,7 @@ func (r *recreate) wait() error {
 }
 
 func (r *recreate) rollback(cause string) error {
-	r.step("rolling back")
+	r.opts.Started("rolling back")
 	if r.new != nil {
 		r.e.Remove(r.new.ID)
 	}
