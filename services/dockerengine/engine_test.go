@@ -68,7 +68,9 @@ func (f *fixture) MissingRef() string       { return f.reg.Ref("enginetest/app:m
 
 func (f *fixture) PushVersion(t *testing.T, v int) string {
 	return f.reg.Push(t, "enginetest/app:latest", ocitest.ImageOpts{
-		Marker: fmt.Sprintf("v%d", v),
+		// The registry in the marker: fixtures in parallel then never share an
+		// image ID, so one test's cleanup cannot touch another's image.
+		Marker: fmt.Sprintf("v%d %s", v, f.reg.Host()),
 		Labels: map[string]string{"refit.test.version": fmt.Sprint(v)},
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"crypto/rand"
 	"io"
+	mrand "math/rand/v2"
 	"strings"
 	"sync"
 	"testing"
@@ -40,8 +41,13 @@ type ImageOpts struct {
 	Marker string
 }
 
-// created is the fixed creation time of every test image, so equal options give equal config digests.
+// created is the fixed creation time of every test image's layers, so equal options give equal layer digests.
 var created = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// configCreated is the images' own creation time: fixed within a test binary, so equal options give equal image IDs
+// there, but different in every one. Test packages run in parallel against one engine, and an image ID they shared
+// could lose its last tag to one package's cleanup while another package loads or pulls it.
+var configCreated = created.Add(time.Duration(mrand.Int64N(365*24*3600)) * time.Second)
 
 var testAppLayer struct {
 	once  sync.Once
@@ -99,7 +105,7 @@ func Image(tb testing.TB, opts ImageOpts) v1.Image {
 	cf = cf.DeepCopy()
 	cf.OS = "linux"
 	cf.Architecture = "amd64"
-	cf.Created = v1.Time{Time: created}
+	cf.Created = v1.Time{Time: configCreated}
 	cf.Config = v1.Config{
 		Env:        opts.Env,
 		Cmd:        opts.Cmd,
