@@ -69,6 +69,14 @@ func (g ImageGroup) OutdatedCount() int {
 	return n
 }
 
+// EngineState is whether refit reaches the Docker engine, and since when
+// it does not.
+type EngineState struct {
+	Down   bool
+	Since  time.Time // when the engine was first found unreachable
+	Reason string    // the error that said so
+}
+
 // EngineEvent is a container lifecycle event from the engine.
 type EngineEvent struct {
 	Action      string // start, die, destroy, rename, health_status…

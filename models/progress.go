@@ -6,10 +6,14 @@ import "time"
 type Phase string
 
 // The phases of an update, in order; it ends in PhaseDone or PhaseFailed.
+// A container of a group waits in PhaseQueued for its turn; recovery of an
+// interrupted update shows as PhaseRecovering.
 const (
 	PhaseConnecting Phase = "connecting"
+	PhaseQueued     Phase = "queued"
 	PhasePulling    Phase = "pulling"
 	PhaseRecreating Phase = "recreating"
+	PhaseRecovering Phase = "recovering"
 	PhaseDone       Phase = "done"
 	PhaseFailed     Phase = "failed"
 )
@@ -22,16 +26,20 @@ type Progress struct {
 	Current int64  `json:"current"` // bytes of that layer
 	Total   int64  `json:"total"`
 	Percent int    `json:"percent"` // 0–100
-	Status  string `json:"status"`  // connecting, the engine's words, recreating, done, error: …
+	Status  string `json:"status"`  // connecting, queued, the engine's words, recreating, waiting for health check, settling 10s, done, error: …
 
-	Phase      Phase     `json:"phase"`
-	Container  string    `json:"container"`
-	Image      string    `json:"image"`
-	BytesDone  int64     `json:"bytes_done"`      // downloaded, over all layers seen so far
-	BytesTotal int64     `json:"bytes_total"`     // over all layers seen so far
-	Overall    int       `json:"overall_percent"` // download and extraction of all layers, never going back
-	StartedAt  time.Time `json:"started_at"`
-	EndedAt    time.Time `json:"ended_at,omitzero"`
+	Phase      Phase  `json:"phase"`
+	Container  string `json:"container"`
+	Image      string `json:"image"`
+	BytesDone  int64  `json:"bytes_done"`      // downloaded, over all layers seen so far
+	BytesTotal int64  `json:"bytes_total"`     // over all layers seen so far
+	Overall    int    `json:"overall_percent"` // download and extraction of all layers, never going back
+	// ContainerID is the 12-character ID of the container the job is about:
+	// the old one until the recreate succeeds, then the new one.
+	ContainerID string    `json:"container_id"`
+	RolledBack  bool      `json:"rolled_back,omitempty"` // failed, and the old container runs again
+	StartedAt   time.Time `json:"started_at"`
+	EndedAt     time.Time `json:"ended_at,omitzero"`
 }
 
 // Running reports whether the update is still going on.

@@ -15,6 +15,10 @@ type RegistryAuth struct {
 	ServerAddress string
 }
 
+// OldSuffix is appended to a container's name while its replacement comes
+// up. It is fixed so that recovery finds what a crash left behind.
+const OldSuffix = "-refit-old"
+
 // RecreateOptions tune one recreate.
 type RecreateOptions struct {
 	// Image is the reference the new container is created from; the

@@ -39,7 +39,7 @@ type Containers struct {
 	remote     map[string]remoteResult // by imageRef.Remote
 	groups     []models.ImageGroup
 	checkedAt  time.Time
-	listErr    error
+	engineSt   models.EngineState
 	version    atomic.Uint64 // bumped by every rebuild of groups
 
 	onCheck []func([]models.ImageGroup)
@@ -68,7 +68,7 @@ func (s *Containers) Check(ctx context.Context) ([]models.ImageGroup, error) {
 	cs, err := s.engine.Running(ctx)
 	if err != nil {
 		s.checkMu.Unlock()
-		s.setListErr(err)
+		s.engineLost(err)
 		return nil, fmt.Errorf("check: %w", err)
 	}
 	refs := uniqueRemotes(cs)
@@ -77,7 +77,7 @@ func (s *Containers) Check(ctx context.Context) ([]models.ImageGroup, error) {
 	s.remote = results // drops images no longer in use
 	s.containers = cs
 	s.checkedAt = time.Now()
-	s.listErr = nil
+	s.engineBackLocked()
 	s.rebuildLocked()
 	s.mu.Unlock()
 	s.checkMu.Unlock()
@@ -98,7 +98,7 @@ func (s *Containers) Refresh(ctx context.Context) error {
 	defer s.checkMu.Unlock()
 	cs, err := s.engine.Running(ctx)
 	if err != nil {
-		s.setListErr(err)
+		s.engineLost(err)
 		return fmt.Errorf("refresh: %w", err)
 	}
 	var missing []string
@@ -116,15 +116,42 @@ func (s *Containers) Refresh(ctx context.Context) error {
 		s.remote[r] = res
 	}
 	s.containers = cs
-	s.listErr = nil
+	s.engineBackLocked()
 	s.rebuildLocked()
 	return nil
 }
 
-func (s *Containers) setListErr(err error) {
+// engineLost records that the engine did not answer. Only the first failure
+// of an outage is logged: the snapshot stays as last seen meanwhile.
+func (s *Containers) engineLost(err error) {
 	s.mu.Lock()
-	s.listErr = err
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	st := &s.engineSt
+	if !st.Down {
+		st.Down, st.Since = true, time.Now()
+		s.log.Warn("docker engine not reachable", "error", err)
+	}
+	if st.Reason != err.Error() {
+		st.Reason = err.Error()
+		s.version.Add(1) // the dashboard shows the state
+	}
+}
+
+// engineBackLocked records that the engine answered, logging the end of an
+// outage once.
+func (s *Containers) engineBackLocked() {
+	if s.engineSt.Down {
+		s.log.Info("docker engine reachable again", "down_for", time.Since(s.engineSt.Since).Round(time.Second))
+	}
+	s.engineSt = models.EngineState{}
+}
+
+// EngineState reports whether the engine answered the last list, and since
+// when it has not.
+func (s *Containers) EngineState() models.EngineState {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.engineSt
 }
 
 // Watch keeps the snapshot fresh from engine events until ctx ends,
@@ -216,25 +243,6 @@ func registryReason(err error) string {
 	return msg
 }
 
-// uniqueRemotes returns the distinct references to ask the registry about.
-func uniqueRemotes(cs []models.Container) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, c := range cs {
-		if isImageID(c.ConfiguredImage, c.ImageID) {
-			continue
-		}
-		ref, err := parseImageRef(c.ConfiguredImage)
-		if err != nil || seen[ref.Remote] {
-			continue
-		}
-		seen[ref.Remote] = true
-		out = append(out, ref.Remote)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // rebuildLocked recomputes groups from containers and remote results.
 func (s *Containers) rebuildLocked() {
 	byGroup := map[string]*models.ImageGroup{}
@@ -258,7 +266,7 @@ func (s *Containers) rebuildLocked() {
 			byGroup[ref.Group] = g
 			order = append(order, ref.Group)
 		}
-		st, local := containerStatus(ref, res.digest, c.RepoDigests)
+		st, local := containerStatus(ref, res.digest, c)
 		g.Containers = append(g.Containers, models.ContainerItem{
 			ContainerID:   models.ShortID(c.ID),
 			ContainerName: c.Name,

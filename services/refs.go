@@ -3,6 +3,7 @@ package services
 import (
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/distribution/reference"
@@ -77,8 +78,8 @@ func repoDigests(repoDigests []string, repo string) []string {
 
 // containerStatus compares what a container runs with the remote digest.
 // It returns the status and the local digest to show.
-func containerStatus(ref imageRef, remote string, localRepoDigests []string) (models.Status, string) {
-	local := repoDigests(localRepoDigests, ref.Repo)
+func containerStatus(ref imageRef, remote string, c models.Container) (models.Status, string) {
+	local := repoDigests(c.RepoDigests, ref.Repo)
 	shown := ""
 	if len(local) > 0 {
 		shown = local[0]
@@ -110,4 +111,23 @@ func groupStatus(remote string, items []models.ContainerItem) models.Status {
 		}
 	}
 	return first // all the same: uptodate, outdated, or unknown (none has a digest to compare)
+}
+
+// uniqueRemotes returns the distinct references to ask the registry about.
+func uniqueRemotes(cs []models.Container) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, c := range cs {
+		if isImageID(c.ConfiguredImage, c.ImageID) {
+			continue
+		}
+		ref, err := parseImageRef(c.ConfiguredImage)
+		if err != nil || seen[ref.Remote] {
+			continue
+		}
+		seen[ref.Remote] = true
+		out = append(out, ref.Remote)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -105,7 +105,7 @@ func TestContainerStatus(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, local := containerStatus(tc.ref, tc.remote, tc.local)
+			got, local := containerStatus(tc.ref, tc.remote, models.Container{RepoDigests: tc.local})
 			if got != tc.want || local != tc.wantLocal {
 				t.Errorf("containerStatus() = %s, %q; want %s, %q", got, local, tc.want, tc.wantLocal)
 			}

@@ -17,9 +17,8 @@ import (
 	"refit/models"
 )
 
-// OldSuffix is appended to the name of a container while its replacement
-// comes up. It is fixed so that Recover finds what a crash left behind.
-const OldSuffix = "-refit-old"
+// OldSuffix is models.OldSuffix, the parked name of a container being replaced.
+const OldSuffix = models.OldSuffix
 
 // swarmServiceLabel marks swarm tasks, which swarm recreates on its own.
 const swarmServiceLabel = "com.docker.swarm.service.id"

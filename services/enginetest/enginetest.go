@@ -19,9 +19,8 @@ import (
 	"refit/services"
 )
 
-// OldSuffix is the name suffix of a container parked during a recreate; it
-// is part of the contract because Recover must find it after a crash.
-const OldSuffix = "-refit-old"
+// OldSuffix is the parked name's suffix; Recover must find it after a crash.
+const OldSuffix = models.OldSuffix
 
 // Fixture is an engine under test and the means to arrange its state. Each
 // subtest gets a fresh one; it cleans up after itself with t.Cleanup.

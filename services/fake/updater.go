@@ -14,9 +14,8 @@ import (
 	"refit/models"
 )
 
-// OldSuffix is appended to a container's name while Recreate brings up its
-// replacement, as the real adapter does.
-const OldSuffix = "-refit-old"
+// OldSuffix is the parked name's suffix; Recover must find it after a crash.
+const OldSuffix = models.OldSuffix
 
 // published is an image in the fake registry.
 type published struct{ id, digest string }
