@@ -10,10 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"sort"
-	"strconv"
-	"strings"
-	"sync"
+	"slices"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -45,7 +42,7 @@ type Client struct {
 	puller   *remote.Puller
 	keychain authn.Keychain
 	timeout  time.Duration
-	limits   *limits
+	policy   *policy
 }
 
 // New returns a Client.
@@ -62,42 +59,54 @@ func New(opts Options) (*Client, error) {
 	if opts.Backoff <= 0 {
 		opts.Backoff = time.Minute
 	}
-	l := &limits{base: newPings(opts.Transport), backoff: opts.Backoff, seen: map[string]*models.RateLimit{}, now: time.Now}
-	p, err := remote.NewPuller(remote.WithAuthFromKeychain(opts.Keychain), remote.WithTransport(l))
+	pol := newPolicy(newPings(opts.Transport), opts.Backoff)
+	p, err := remote.NewPuller(slices.Concat(noRetry, []remote.Option{
+		remote.WithAuthFromKeychain(opts.Keychain), remote.WithTransport(pol)})...)
 	if err != nil {
 		return nil, fmt.Errorf("registry client: %w", err)
 	}
-	return &Client{puller: p, keychain: opts.Keychain, timeout: opts.Timeout, limits: l}, nil
+	return &Client{puller: p, keychain: opts.Keychain, timeout: opts.Timeout, policy: pol}, nil
 }
 
 // Digest returns the digest ref's tag points to, from exactly one HEAD of its
 // manifest (an index digest for multi-arch tags, which is what a pull records
-// in RepoDigests). Errors wrap models.ErrRateLimited on 429,
-// models.ErrUnauthorized on 401/403, models.ErrNotFound on 404, and
-// models.ErrUnavailable otherwise.
+// in RepoDigests), plus the registry's ping and token exchange when this
+// client has none for it yet. A 408 or 5xx is asked once more after a short
+// pause; nothing else is (see noRetry).
+//
+// Errors wrap models.ErrRateLimited on 429, as a *models.RetryLater that says
+// when to retry; until then Digest fails at once for that registry without a
+// request. They wrap models.ErrUnauthorized on 401/403, models.ErrNotFound on
+// 404, and models.ErrUnavailable otherwise.
 func (c *Client) Digest(ctx context.Context, ref string) (string, error) {
 	r, err := name.ParseReference(ref)
 	if err != nil {
 		return "", fmt.Errorf("reference %q: %w", ref, models.ErrInvalid)
 	}
 	host := r.Context().RegistryStr()
-	if until, ok := c.limits.blocked(host); ok {
-		return "", fmt.Errorf("%s: retry after %s: %w", displayRegistry(host), until.UTC().Format(time.RFC3339), models.ErrRateLimited)
+	if until, ok := c.policy.blocked(host); ok {
+		return "", c.classify(&rateLimited{registry: host, until: until})
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	ctx, cancel := context.WithTimeout(withRegistry(ctx, host), c.timeout)
 	defer cancel()
 	desc, err := c.puller.Head(ctx, r)
 	if err != nil {
-		return "", classify(err)
+		return "", c.classify(err)
 	}
 	return desc.Digest.String(), nil
 }
 
 // RateLimits returns what registries last said about their pull budget,
 // sorted by registry.
-func (c *Client) RateLimits() []models.RateLimit { return c.limits.list() }
+func (c *Client) RateLimits() []models.RateLimit { return c.policy.list() }
 
-func classify(err error) error {
+func (c *Client) classify(err error) error {
+	var rl *rateLimited
+	if errors.As(err, &rl) {
+		// At least a second: a Retry-After of 0 would invite a busy loop.
+		after := max(rl.until.Sub(c.policy.now()), time.Second)
+		return &models.RetryLater{Err: fmt.Errorf("%w: %w", rl, models.ErrRateLimited), After: after}
+	}
 	var te *transport.Error
 	if errors.As(err, &te) {
 		switch te.StatusCode {
@@ -120,104 +129,6 @@ func classify(err error) error {
 		return fmt.Errorf("registry unreachable: %w", models.ErrUnavailable)
 	}
 	return fmt.Errorf("%v: %w", err, models.ErrUnavailable)
-}
-
-// limits is the RoundTripper that reads Docker Hub's rate-limit headers and
-// Retry-After from every answer, since the puller does not expose them.
-type limits struct {
-	base    http.RoundTripper
-	backoff time.Duration
-	now     func() time.Time
-
-	mu   sync.Mutex
-	seen map[string]*models.RateLimit // by registry host
-}
-
-func (l *limits) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := l.base.RoundTrip(req)
-	if err != nil {
-		return resp, err
-	}
-	limit, lw, okL := parseLimit(resp.Header.Get("ratelimit-limit"))
-	remaining, _, okR := parseLimit(resp.Header.Get("ratelimit-remaining"))
-	if !okL && !okR && resp.StatusCode != http.StatusTooManyRequests {
-		return resp, nil
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	host := req.URL.Host
-	rl := l.seen[host]
-	if rl == nil {
-		rl = &models.RateLimit{Registry: displayRegistry(host)}
-		l.seen[host] = rl
-	}
-	now := l.now()
-	rl.SeenAt = now
-	if okL {
-		rl.Limit, rl.Window = limit, lw
-	}
-	if okR {
-		rl.Remaining = remaining
-	}
-	rl.Limited = resp.StatusCode == http.StatusTooManyRequests
-	if rl.Limited {
-		rl.RetryAfter = now.Add(retryAfter(resp.Header.Get("Retry-After"), now, l.backoff))
-	}
-	return resp, nil
-}
-
-func (l *limits) blocked(host string) (time.Time, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	rl := l.seen[host]
-	if rl == nil || !rl.Limited {
-		return time.Time{}, false
-	}
-	if l.now().Before(rl.RetryAfter) {
-		return rl.RetryAfter, true
-	}
-	rl.Limited = false
-	return time.Time{}, false
-}
-
-func (l *limits) list() []models.RateLimit {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	out := make([]models.RateLimit, 0, len(l.seen))
-	for _, rl := range l.seen {
-		out = append(out, *rl)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Registry < out[j].Registry })
-	return out
-}
-
-// parseLimit reads "100;w=21600" (Docker Hub) or a bare number.
-func parseLimit(v string) (n, window int, ok bool) {
-	if v == "" {
-		return 0, 0, false
-	}
-	parts := strings.Split(v, ";")
-	n, err := strconv.Atoi(strings.TrimSpace(parts[0]))
-	if err != nil {
-		return 0, 0, false
-	}
-	for _, p := range parts[1:] {
-		if w, found := strings.CutPrefix(strings.TrimSpace(p), "w="); found {
-			window, _ = strconv.Atoi(w)
-		}
-	}
-	return n, window, true
-}
-
-// retryAfter reads Retry-After as seconds or an HTTP date.
-func retryAfter(v string, now time.Time, fallback time.Duration) time.Duration {
-	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return fallback
 }
 
 // displayRegistry names Docker Hub the way users write it.

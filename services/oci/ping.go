@@ -12,9 +12,10 @@ import (
 // pings answers the puller's GET /v2/ once per registry. go-containerregistry
 // pings once per repository before its first request, so a cold check of N
 // images of one registry costs N pings and N HEADs one after the other, twice
-// the round trips it needs. Answers are kept for pingTTL; transport errors
-// (such as the failed HTTPS try before plain HTTP on loopback) only briefly,
-// so a registry that was down is asked again soon.
+// the round trips it needs. 200 and 401 answers are kept for pingTTL;
+// transport errors (such as the failed HTTPS try before plain HTTP on
+// loopback) only briefly, so a registry that was down is asked again soon;
+// other answers not at all.
 type pings struct {
 	base http.RoundTripper
 	now  func() time.Time
@@ -51,7 +52,7 @@ func (p *pings) RoundTrip(req *http.Request) (*http.Response, error) {
 	if e != nil {
 		select {
 		case <-e.done:
-			if p.now().After(e.expires) {
+			if !p.now().Before(e.expires) {
 				e = nil
 			}
 		default: // in flight: wait for it below
@@ -72,9 +73,15 @@ func (p *pings) RoundTrip(req *http.Request) (*http.Response, error) {
 			resp.Body.Close()
 		}
 		e.err = err
-		ttl := pingTTL
-		if err != nil {
+		// Only the two answers a ping expects are worth keeping; a 429 or
+		// 5xx is shared with the pings waiting for it and then forgotten, so
+		// the policy's one retry asks the registry again.
+		var ttl time.Duration
+		switch {
+		case err != nil:
 			ttl = pingErrorTTL
+		case e.status == http.StatusOK || e.status == http.StatusUnauthorized:
+			ttl = pingTTL
 		}
 		e.expires = p.now().Add(ttl)
 		if err != nil && req.Context().Err() != nil {

@@ -106,7 +106,7 @@ func TestCountersSeparateManifestsBlobsAndOther(t *testing.T) {
 	io.Copy(io.Discard, request(t, http.MethodGet, base+"blobs/"+m.Config.Digest).Body)
 	request(t, http.MethodGet, "http://"+r.Host()+"/v2/")
 
-	want := ocitest.Counts{GetManifest: 1, HeadBlob: 1, GetBlob: 3, Other: 1}
+	want := ocitest.Counts{GetManifest: 1, HeadBlob: 1, GetBlob: 3, Ping: 1}
 	if got := r.Counts(); got != want {
 		t.Errorf("Counts() = %+v, want %+v", got, want)
 	}
@@ -159,6 +159,70 @@ func TestFailManifestsAnswers429WithRetryAfter(t *testing.T) {
 	}
 	if got := resp.Header.Get("ratelimit-limit"); got != "" {
 		t.Errorf("after SetRateLimitHeaders(0, 0) ratelimit-limit = %q, want none", got)
+	}
+}
+
+func TestFailAnswersTheNextRequestsOfItsTarget(t *testing.T) {
+	t.Parallel()
+	r := ocitest.NewRegistry(t)
+	r.Push(t, "test/app:1", ocitest.ImageOpts{})
+	r.Fail(ocitest.Manifests, ocitest.Fault{Status: http.StatusServiceUnavailable, Times: 2})
+	r.Fail(ocitest.Pings, ocitest.Fault{Status: http.StatusBadGateway, Times: 1})
+
+	url := "http://" + r.Host() + "/v2/test/app/manifests/1"
+	for i, want := range []int{503, 503, 200} {
+		if got := request(t, http.MethodHead, url).StatusCode; got != want {
+			t.Errorf("HEAD %d: status %d, want %d", i+1, got, want)
+		}
+	}
+	for i, want := range []int{502, 200} {
+		if got := request(t, http.MethodGet, "http://"+r.Host()+"/v2/").StatusCode; got != want {
+			t.Errorf("ping %d: status %d, want %d", i+1, got, want)
+		}
+	}
+	got := r.Counts()
+	if want := (ocitest.Counts{HeadManifest: 3, Ping: 2}); got != want {
+		t.Errorf("Counts() = %+v, want %+v", got, want)
+	}
+	if got.Total() != 5 {
+		t.Errorf("Total() = %d, want 5", got.Total())
+	}
+}
+
+func TestRequireTokenChallengesLikeDockerHub(t *testing.T) {
+	t.Parallel()
+	r := ocitest.NewRegistry(t)
+	r.Push(t, "test/app:1", ocitest.ImageOpts{})
+	r.RequireToken()
+
+	ping := request(t, http.MethodGet, "http://"+r.Host()+"/v2/")
+	wantRealm := `Bearer realm="http://` + r.Host() + `/token",service="ocitest"`
+	if ping.StatusCode != http.StatusUnauthorized || ping.Header.Get("WWW-Authenticate") != wantRealm {
+		t.Fatalf("ping: %d %q, want 401 %q", ping.StatusCode, ping.Header.Get("WWW-Authenticate"), wantRealm)
+	}
+	url := "http://" + r.Host() + "/v2/test/app/manifests/1"
+	head := request(t, http.MethodHead, url)
+	if want := wantRealm + `,scope="repository:test/app:pull"`; head.StatusCode != http.StatusUnauthorized ||
+		head.Header.Get("WWW-Authenticate") != want {
+		t.Fatalf("HEAD without token: %d %q, want 401 %q", head.StatusCode, head.Header.Get("WWW-Authenticate"), want)
+	}
+	var tok struct{ Token string }
+	if err := json.NewDecoder(request(t, http.MethodGet, "http://"+r.Host()+"/token?scope=x").Body).Decode(&tok); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodHead, url, nil)
+	req.Header.Set("Accept", manifestTypes)
+	req.Header.Set("Authorization", "Bearer "+tok.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("HEAD with the token: %d, want 200", resp.StatusCode)
+	}
+	if got, want := r.Counts(), (ocitest.Counts{HeadManifest: 2, Ping: 1, Token: 1}); got != want {
+		t.Errorf("Counts() = %+v, want %+v", got, want)
 	}
 }
 

@@ -25,15 +25,45 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 )
 
-// Counts is a snapshot of the requests a Registry has answered since it started or since the last Reset.
-// Requests made by Push, PushImage and PushIndex are not counted. Only HEAD and GET requests for /v2/<name>/manifests/<ref> and /v2/<name>/blobs/<digest> land in the four named
-// buckets; everything else (the /v2/ ping, uploads, manifest PUTs, tag lists) counts as Other.
+// Counts is a snapshot of the requests a Registry has answered since it started or since the last Reset, every one of
+// them: a client's retries and pings show up here. Requests made by Push, PushImage and PushIndex are not counted. HEAD
+// and GET requests for /v2/<name>/manifests/<ref> and /v2/<name>/blobs/<digest> land in the four named buckets, the
+// /v2/ ping in Ping, the token service of RequireToken in Token, and everything else (uploads, manifest PUTs, tag
+// lists) in Other.
 type Counts struct {
 	HeadManifest int
 	GetManifest  int
 	HeadBlob     int
 	GetBlob      int
+	Ping         int
+	Token        int
 	Other        int
+}
+
+// Total is the number of requests of every kind.
+func (c Counts) Total() int {
+	return c.HeadManifest + c.GetManifest + c.HeadBlob + c.GetBlob + c.Ping + c.Token + c.Other
+}
+
+// Target names the requests a Fault answers.
+type Target int
+
+const (
+	// Manifests are HEAD and GET requests of /v2/<name>/manifests/<ref>.
+	Manifests Target = iota
+	// Pings are requests of /v2/.
+	Pings
+	// Tokens are requests to the token service of RequireToken.
+	Tokens
+	numTargets
+)
+
+// Fault is an injected answer: Status, with a Retry-After header when RetryAfter is not empty, for the next Times
+// requests of its target, or for every one when Times is 0.
+type Fault struct {
+	Status     int
+	RetryAfter string
+	Times      int
 }
 
 // Registry is an in-process registry listening on 127.0.0.1. Its knobs are safe to change while it serves.
@@ -48,8 +78,8 @@ type Registry struct {
 
 	latency         time.Duration
 	blobRate        int
-	failStatus      int
-	retryAfter      string
+	faults          [numTargets]Fault
+	requireToken    bool
 	rateLimit       int
 	rateRemaining   int
 	rateLimitActive bool
@@ -132,10 +162,24 @@ func (r *Registry) SetBlobRate(bytesPerSecond int) {
 // header. Status 0 turns it off. Push and its siblings are not affected, so a test can publish a new version while
 // reads fail.
 func (r *Registry) FailManifests(status int, retryAfter string) {
+	r.Fail(Manifests, Fault{Status: status, RetryAfter: retryAfter})
+}
+
+// Fail answers target's requests with f, replacing its previous fault; a zero Status turns it off. Under RequireToken
+// a manifest request without a token gets its 401 first and leaves the fault for the next one.
+func (r *Registry) Fail(target Target, f Fault) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.failStatus = status
-	r.retryAfter = retryAfter
+	r.faults[target] = f
+}
+
+// RequireToken makes the registry ask for a bearer token the way Docker Hub does: the ping and every manifest or blob
+// request without one answer 401 with a challenge whose realm is this registry's /token, which hands out a token to
+// anyone. Counts.Token counts the token requests.
+func (r *Registry) RequireToken() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.requireToken = true
 }
 
 // SetRateLimitHeaders adds Docker Hub's headers "ratelimit-limit: <limit>;w=21600" and
@@ -168,34 +212,75 @@ const (
 	kindOther kind = iota
 	kindManifest
 	kindBlob
+	kindPing
+	kindToken
 )
 
-// classify reports whether path names a manifest (/v2/<name>/manifests/<ref>) or a blob (/v2/<name>/blobs/<digest>)
-// and returns the last element (the reference or digest). Upload paths under /blobs/uploads/ are neither.
-func classify(path string) (kind, string) {
+// tokenPath is where RequireToken's token service answers, and token the one token it hands out.
+const (
+	tokenPath = "/token"
+	token     = "ocitest-token"
+)
+
+// classify reports whether path names a manifest (/v2/<name>/manifests/<ref>), a blob (/v2/<name>/blobs/<digest>),
+// the ping or the token service, and for the first two returns the repository name and the last element (the
+// reference or digest). Upload paths under /blobs/uploads/ are neither.
+func classify(path string) (k kind, repo, last string) {
+	switch path {
+	case "/v2/", "/v2":
+		return kindPing, "", ""
+	case tokenPath:
+		return kindToken, "", ""
+	}
 	rest, ok := strings.CutPrefix(path, "/v2/")
 	if !ok {
-		return kindOther, ""
+		return kindOther, "", ""
 	}
 	elems := strings.Split(rest, "/")
 	// At least one name component, the keyword and the reference.
 	if len(elems) < 3 {
-		return kindOther, ""
+		return kindOther, "", ""
 	}
-	last := elems[len(elems)-1]
+	last = elems[len(elems)-1]
 	if last == "" {
-		return kindOther, ""
+		return kindOther, "", ""
 	}
+	repo = strings.Join(elems[:len(elems)-2], "/")
 	switch elems[len(elems)-2] {
 	case "manifests":
-		return kindManifest, last
+		return kindManifest, repo, last
 	case "blobs":
 		if last == "uploads" {
-			return kindOther, ""
+			return kindOther, "", ""
 		}
-		return kindBlob, last
+		return kindBlob, repo, last
 	}
-	return kindOther, ""
+	return kindOther, "", ""
+}
+
+// takeFault returns target's fault if it answers this request, and counts it against Times. The caller holds r.mu.
+func (r *Registry) takeFault(target Target) (Fault, bool) {
+	f := r.faults[target]
+	if f.Status == 0 {
+		return Fault{}, false
+	}
+	if f.Times > 0 {
+		if f.Times--; f.Times == 0 {
+			r.faults[target] = Fault{}
+		} else {
+			r.faults[target] = f
+		}
+	}
+	return f, true
+}
+
+// challenge is the WWW-Authenticate header of a 401 under RequireToken.
+func (r *Registry) challenge(repo string) string {
+	c := `Bearer realm="http://` + r.host + tokenPath + `",service="ocitest"`
+	if repo != "" {
+		c += `,scope="repository:` + repo + `:pull"`
+	}
+	return c
 }
 
 func (r *Registry) wrap(next http.Handler) http.Handler {
@@ -204,8 +289,9 @@ func (r *Registry) wrap(next http.Handler) http.Handler {
 			next.ServeHTTP(w, req)
 			return
 		}
-		k, last := classify(req.URL.Path)
+		k, repo, last := classify(req.URL.Path)
 		read := req.Method == http.MethodHead || req.Method == http.MethodGet
+		hasToken := req.Header.Get("Authorization") == "Bearer "+token
 
 		r.mu.Lock()
 		switch {
@@ -218,12 +304,27 @@ func (r *Registry) wrap(next http.Handler) http.Handler {
 		case k == kindBlob && req.Method == http.MethodGet:
 			r.counts.GetBlob++
 			r.blobGets[last]++
+		case k == kindPing:
+			r.counts.Ping++
+		case k == kindToken:
+			r.counts.Token++
 		default:
 			r.counts.Other++
 		}
 		latency := r.latency
-		failStatus, retryAfter := r.failStatus, r.retryAfter
+		needToken := r.requireToken && !hasToken && (k == kindPing || k == kindManifest || k == kindBlob)
+		var fault Fault
+		var failed bool
+		switch {
+		case k == kindPing:
+			fault, failed = r.takeFault(Pings)
+		case k == kindToken && r.requireToken:
+			fault, failed = r.takeFault(Tokens)
+		case k == kindManifest && read && !needToken:
+			fault, failed = r.takeFault(Manifests)
+		}
 		rlActive, rlLimit, rlRemaining := r.rateLimitActive, r.rateLimit, r.rateRemaining
+		requireToken := r.requireToken
 		r.mu.Unlock()
 
 		if latency > 0 && !r.sleep(req, latency) {
@@ -233,14 +334,28 @@ func (r *Registry) wrap(next http.Handler) http.Handler {
 			w.Header().Set("ratelimit-limit", strconv.Itoa(rlLimit)+";w=21600")
 			w.Header().Set("ratelimit-remaining", strconv.Itoa(rlRemaining)+";w=21600")
 		}
-		if k == kindManifest && read && failStatus != 0 {
-			if retryAfter != "" {
-				w.Header().Set("Retry-After", retryAfter)
+		if failed {
+			if fault.RetryAfter != "" {
+				w.Header().Set("Retry-After", fault.RetryAfter)
 			}
 			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(failStatus)
-			if req.Method == http.MethodGet {
-				io.WriteString(w, `{"errors":[{"code":"TOOMANYREQUESTS","message":"ocitest: injected failure"}]}`)
+			w.WriteHeader(fault.Status)
+			if req.Method != http.MethodHead {
+				io.WriteString(w, `{"errors":[{"code":"`+errorCode(fault.Status)+`","message":"ocitest: injected failure"}]}`)
+			}
+			return
+		}
+		if k == kindToken && requireToken {
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"token":"`+token+`","access_token":"`+token+`","expires_in":300}`)
+			return
+		}
+		if needToken {
+			w.Header().Set("WWW-Authenticate", r.challenge(repo))
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			if req.Method != http.MethodHead {
+				io.WriteString(w, `{"errors":[{"code":"UNAUTHORIZED","message":"ocitest: token required"}]}`)
 			}
 			return
 		}
@@ -249,6 +364,21 @@ func (r *Registry) wrap(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, req)
 	})
+}
+
+// errorCode is the distribution-spec error code a registry would send with status.
+func errorCode(status int) string {
+	switch status {
+	case http.StatusTooManyRequests:
+		return "TOOMANYREQUESTS"
+	case http.StatusUnauthorized:
+		return "UNAUTHORIZED"
+	case http.StatusForbidden:
+		return "DENIED"
+	case http.StatusNotFound:
+		return "MANIFEST_UNKNOWN"
+	}
+	return "UNKNOWN"
 }
 
 // sleep waits d, or less if the client goes away or the registry closes; it reports whether the request should go on.
