@@ -5,6 +5,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"refit/models"
 	"refit/services"
 	"refit/views"
 )
@@ -57,6 +58,9 @@ func handleUpdateContainer(ctr *services.Containers, upd *services.Updates) fibe
 	}
 }
 
+// renderRow answers a container's row, its group header out of band (the
+// group's status follows the row's), and what changed for the live region
+// since the row was rendered as the request's ShownField says.
 func renderRow(c *fiber.Ctx, ctr *services.Containers, upd *services.Updates, name string) error {
 	item, g, err := ctr.Find(name)
 	if err != nil {
@@ -64,11 +68,24 @@ func renderRow(c *fiber.Ctx, ctr *services.Containers, upd *services.Updates, na
 		return render(c, views.MissingRow(name))
 	}
 	jobs, v := jobsOf(upd), viewer(c)
-	if err := render(c, views.ContainerRow(views.NewRowData(g, item, jobs, v))); err != nil {
+	row := views.NewRowData(g, item, jobs, v)
+	if err := render(c, views.ContainerRow(row)); err != nil {
 		return err
 	}
-	// The group's status follows the row's: refresh its header beside it.
-	return render(c, views.GroupHeaderOOB(views.NewGroupData(g, jobs, v, time.Now())))
+	if err := render(c, views.GroupHeaderOOB(views.NewGroupData(g, jobs, v, time.Now()))); err != nil {
+		return err
+	}
+	return render(c, views.Announcement(views.Announcements([]views.RowData{row}, c.FormValue(views.ShownField))))
+}
+
+// renderGroup answers a group's tbody and, as renderRow, what changed for
+// the live region.
+func renderGroup(c *fiber.Ctx, upd *services.Updates, g models.ImageGroup) error {
+	gd := views.NewGroupData(g, jobsOf(upd), viewer(c), time.Now())
+	if err := render(c, views.ImageGroup(gd)); err != nil {
+		return err
+	}
+	return render(c, views.Announcement(views.Announcements(gd.Rows, c.FormValue(views.ShownField))))
 }
 
 // handleToggleAutoUpdate sets a container's auto-update flag to what the
@@ -97,7 +114,7 @@ func handleGroup(ctr *services.Containers, upd *services.Updates) fiber.Handler 
 		if err != nil {
 			return err
 		}
-		return render(c, views.ImageGroup(views.NewGroupData(g, jobsOf(upd), viewer(c), time.Now())))
+		return renderGroup(c, upd, g)
 	}
 }
 
@@ -109,12 +126,12 @@ func handleUpdateGroup(ctr *services.Containers, upd *services.Updates) fiber.Ha
 		if err != nil {
 			return err
 		}
-		if err := upd.StartGroup(g.Image, actor(c)); err != nil {
+		if _, err := upd.StartGroup(g.Image, actor(c)); err != nil {
 			return err
 		}
 		if !isHTMX(c) {
 			return backHome(c)
 		}
-		return render(c, views.ImageGroup(views.NewGroupData(g, jobsOf(upd), viewer(c), time.Now())))
+		return renderGroup(c, upd, g)
 	}
 }

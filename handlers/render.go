@@ -88,7 +88,8 @@ func sendDashboard(c *fiber.Ctx, ctr *services.Containers, upd *services.Updates
 	// Versions before the data: what is rendered is at least as new as its key.
 	key, now := dc.key(v), time.Now()
 	key.second = now.Unix()
-	head := pageHead{limits: ctr.RateLimits(), lastCheck: ctr.CheckedAt(), checking: ctr.Checking()}
+	head := pageHead{limits: ctr.RateLimits(), lastCheck: ctr.CheckedAt(), checking: ctr.Checking(),
+		engine: ctr.EngineState()}
 	view := dashTable
 	if !table {
 		view = dashDocument
@@ -99,7 +100,7 @@ func sendDashboard(c *fiber.Ctx, ctr *services.Containers, upd *services.Updates
 	groups, body := dc.get(key, view, head)
 	if body == nil {
 		d := views.DashboardData{Now: now, Viewer: v, Rendered: groups,
-			RateLimits: head.limits, LastCheck: head.lastCheck, Checking: head.checking}
+			RateLimits: head.limits, LastCheck: head.lastCheck, Checking: head.checking, Engine: head.engine}
 		if groups == nil {
 			d.Groups = views.NewDashboardData(ctr.Groups(), jobsOf(upd), v, now).Groups
 			r, err := d.RenderGroups(c.UserContext())
@@ -183,10 +184,12 @@ type pageHead struct {
 	limits    []models.RateLimit
 	lastCheck time.Time
 	checking  bool
+	engine    models.EngineState // the banner, when the engine is out of reach
 }
 
 func (h pageHead) equal(o pageHead) bool {
-	return h.checking == o.checking && h.lastCheck.Equal(o.lastCheck) && slices.Equal(h.limits, o.limits)
+	return h.checking == o.checking && h.lastCheck.Equal(o.lastCheck) && slices.Equal(h.limits, o.limits) &&
+		h.engine.Down == o.engine.Down && h.engine.Since.Equal(o.engine.Since) && h.engine.Reason == o.engine.Reason
 }
 
 func newDashCache(ctr *services.Containers, upd *services.Updates, tog *services.Toggles) *dashCache {

@@ -111,7 +111,7 @@ func TestContainerRowStates(t *testing.T) {
 			row:      views.RowData{Item: item(name, models.StatusOutdated), Progress: running(name, 42)},
 			polls:    true,
 			progress: true,
-			texts:    []string{"Downloading", "42%", "a3ed95caeb02", "1.0 MB / 8.4 MB"},
+			texts:    []string{"Downloading", "42%", "a3ed95caeb02", "3.1 MB / 8.4 MB"},
 		},
 		{
 			name:  "done",

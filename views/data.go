@@ -64,9 +64,10 @@ func (j Jobs) groupRunning(image string) bool {
 type DashboardData struct {
 	Groups     []GroupData
 	RateLimits []models.RateLimit
-	LastCheck  time.Time // zero before the first check
-	Checking   bool      // a check is running: the table refreshes sooner
-	Now        time.Time // reference for relative times
+	LastCheck  time.Time          // zero before the first check
+	Checking   bool               // a check is running: the table refreshes sooner
+	Engine     models.EngineState // a banner says when refit does not reach the engine
+	Now        time.Time          // reference for relative times
 	Viewer
 	// Rendered, when set, is shown instead of an ImageGroup per group, and
 	// Groups may then be empty: a cached rendering of the same groups for the
@@ -185,6 +186,22 @@ func (r RowData) Queued() bool {
 	return r.InGroupJob && r.Progress == nil && r.Item.Status == models.StatusOutdated
 }
 
+// RolledBack reports whether the row's last update failed and the old
+// container runs again.
+func (r RowData) RolledBack() bool { return r.Failed() && r.Progress.RolledBack }
+
+// JobWord is what the row's badge says instead of its status while an
+// update runs or waits for it, or "" when none does.
+func (r RowData) JobWord() string {
+	switch {
+	case r.Updating():
+		return JobWord(*r.Progress)
+	case r.Queued():
+		return string(models.PhaseQueued)
+	}
+	return ""
+}
+
 // ShowUpdate reports whether the row offers its Update button.
 func (r RowData) ShowUpdate() bool {
 	return r.CanUpdate && r.Item.Status == models.StatusOutdated && !r.Updating() && !r.InGroupJob
@@ -195,6 +212,45 @@ func (g GroupData) Outdated() int { return g.Group.OutdatedCount() }
 
 // Polling reports whether the <tbody> polls itself.
 func (g GroupData) Polling() bool { return g.GroupJob }
+
+// Activity is the running update the group header tells of instead of the
+// group's status: the one furthest along, or nil when none runs.
+func (g GroupData) Activity() *models.Progress {
+	var best *models.Progress
+	for _, r := range g.Rows {
+		if r.Updating() && (best == nil || phaseRank(r.Progress.Phase) > phaseRank(best.Phase)) {
+			best = r.Progress
+		}
+	}
+	return best
+}
+
+// phaseRank orders running phases by how far along they are; recovery
+// undoes or finishes a recreate, so it outranks one.
+func phaseRank(ph models.Phase) int {
+	switch ph {
+	case models.PhaseQueued:
+		return 1
+	case models.PhaseConnecting:
+		return 2
+	case models.PhasePulling:
+		return 3
+	case models.PhaseRecreating:
+		return 4
+	case models.PhaseRecovering:
+		return 5
+	}
+	return 0
+}
+
+// JobWord is what the group header's badge says instead of the group's
+// status while an update in it runs, or "" when none does.
+func (g GroupData) JobWord() string {
+	if p := g.Activity(); p != nil {
+		return JobWord(*p)
+	}
+	return ""
+}
 
 // ShowUpdateAll reports whether the group header offers "Update all".
 func (g GroupData) ShowUpdateAll() bool { return g.CanUpdate && !g.GroupJob && g.Outdated() > 0 }
@@ -245,15 +301,24 @@ func (d DashboardData) Outdated() int {
 // would replace rows mid-update, and htmx evaluates the filter on every tick,
 // so the refresh resumes by itself once the last update has finished.
 const (
-	refreshCalm     = "every 30s [!this.querySelector('[data-polling]')]"
-	refreshChecking = "every 2s [!this.querySelector('[data-polling]')]"
+	refreshCalm       = "every 30s [!this.querySelector('[data-polling]')]"
+	refreshChecking   = "every 2s [!this.querySelector('[data-polling]')]"
+	refreshEngineDown = "every 5s [!this.querySelector('[data-polling]')]"
 )
 
 // RefreshTrigger is the hx-trigger of the table: calm normally, quicker while
-// a check runs so its result shows up soon.
+// a check runs so its result shows up soon, and while the engine is out of
+// reach so the banner goes once it is back.
 func (d DashboardData) RefreshTrigger() string {
-	if d.Checking {
+	switch {
+	case d.Checking:
 		return refreshChecking
+	case d.Engine.Down:
+		return refreshEngineDown
 	}
 	return refreshCalm
 }
+
+// EngineReasonMax bounds the engine error the banner shows; the full text
+// is its tooltip.
+const EngineReasonMax = 160

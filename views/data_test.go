@@ -17,7 +17,8 @@ func item(name string, s models.Status) models.ContainerItem {
 }
 
 func running(name string, pct int) *models.Progress {
-	return &models.Progress{Container: name, Layer: "a3ed95caeb02", Current: 1048576, Total: 8388608, Percent: pct, Status: "Downloading", Phase: models.PhasePulling}
+	return &models.Progress{Container: name, Layer: "a3ed95caeb02", Current: 1048576, Total: 8388608, Percent: pct, Status: "Downloading", Phase: models.PhasePulling,
+		BytesDone: 3145728, BytesTotal: 8388608, Overall: pct}
 }
 
 func finished(name string, phase models.Phase, status string) *models.Progress {

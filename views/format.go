@@ -88,10 +88,10 @@ func StatusWord(s models.Status) string {
 	}
 }
 
-// PhaseWords describes where a running update is: the engine's own status
-// while pulling ("Downloading"), else the phase.
+// PhaseWords describes where a running update is, beside its progress bar:
+// the engine's own words while pulling ("Downloading"), else the phase.
 func PhaseWords(p models.Progress) string {
-	if p.Status != "" && !strings.HasPrefix(p.Status, "error") {
+	if p.Phase == models.PhasePulling && p.Status != "" && !strings.HasPrefix(p.Status, "error") {
 		return p.Status
 	}
 	if p.Phase != "" {
@@ -100,14 +100,62 @@ func PhaseWords(p models.Progress) string {
 	return "starting"
 }
 
+// JobWord is what a badge says while an update runs, in place of the
+// container's status: the phase, or during the recreate the job's own
+// status ("waiting for health check", "settling 10s", "rolling back"). The
+// new container may already run the new image then, but the update can
+// still roll back, so "up to date" would be premature.
+func JobWord(p models.Progress) string {
+	switch p.Phase {
+	case models.PhaseRecreating:
+		if p.Status != "" && !strings.HasPrefix(p.Status, "error") {
+			return p.Status
+		}
+		return string(models.PhaseRecreating)
+	case "":
+		return "updating"
+	default:
+		return string(p.Phase)
+	}
+}
+
 // FailureText is the error of a failed update without the "error: " prefix
-// the progress contract puts in Status.
+// the progress contract puts in Status, and for a rolled-back one without
+// the "(rolled back)" the UI says in its own words.
 func FailureText(p models.Progress) string {
 	s := strings.TrimSpace(strings.TrimPrefix(p.Status, "error:"))
+	if p.RolledBack {
+		s = strings.TrimSpace(strings.TrimSuffix(s, "(rolled back)"))
+	}
 	if s == "" || s == string(models.PhaseFailed) {
 		return "update failed"
 	}
 	return s
+}
+
+// ShortText is s on one line, cut at a word boundary to at most n runes
+// with an ellipsis: engine errors can carry whole request URLs.
+func ShortText(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	cut := string(r[:n-1])
+	if i := strings.LastIndexByte(cut, ' '); i > n/2 {
+		cut = cut[:i]
+	}
+	return strings.TrimRight(cut, " ,;:") + "…"
+}
+
+// ClockMinute is t as the server's local wall clock, "21:04", with the date
+// in front when t is not on now's day: "2026-01-01 21:04".
+func ClockMinute(t, now time.Time) string {
+	t, now = t.In(time.Local), now.In(time.Local)
+	if y, m, d := t.Date(); y == now.Year() && m == now.Month() && d == now.Day() {
+		return t.Format("15:04")
+	}
+	return t.Format("2006-01-02 15:04")
 }
 
 // rateLimitClass colours a registry's pull budget: red when limited, amber
@@ -162,11 +210,7 @@ func plural(n int, noun string) string {
 	return strconv.Itoa(n) + " " + noun + "s"
 }
 
-// barPercent is what the progress bar shows: the whole pull's share, or the
-// moving layer's before any layer size is known.
-func barPercent(p models.Progress) int {
-	if p.Overall > 0 {
-		return ClampPercent(p.Overall)
-	}
-	return ClampPercent(p.Percent)
-}
+// barPercent is what the progress bar shows: the whole pull's share, which
+// never goes back. A layer's own percent restarts at extraction and jumps
+// between layers, so it is never shown.
+func barPercent(p models.Progress) int { return ClampPercent(p.Overall) }

@@ -13,6 +13,11 @@ const (
 	// ToastsID is the aria-live region error toasts are appended to
 	// (HX-Retarget: #toasts, HX-Reswap: beforeend).
 	ToastsID = "toasts"
+	// AnnouncerID is the visually hidden polite live region that says when
+	// an update starts and ends (views.Announcement swaps into it).
+	AnnouncerID = "announcer"
+	// EngineBannerID is the banner saying the Docker engine is out of reach.
+	EngineBannerID = "engine-down"
 	// EmptyID is the "no running containers" notice.
 	EmptyID = "empty"
 	// DashboardID is the root of ContainersPage.
