@@ -194,6 +194,12 @@ func TestCheckAgainstRealEngineAndRegistry(t *testing.T) {
 				t.Errorf("%s = %s (%q), want unknown for the rate limit", g.Image, g.Status, g.Reason)
 			}
 		}
+		// Counted from the start: a 429 is never resent, so each image costs
+		// at most the one HEAD that was already on its way.
+		if n := rc.calls.count("HEAD"); n < 1 || n > len(got) || rc.calls.count("GET") != 0 {
+			t.Errorf("the check that met the 429 sent %d HEADs and %d GETs, want 1 to %d HEADs and no GET",
+				n, rc.calls.count("GET"), len(got))
+		}
 		if !limited(rc.oci.RateLimits(), reg.Host()) {
 			t.Errorf("RateLimits() = %+v, want %s limited", rc.oci.RateLimits(), reg.Host())
 		}
