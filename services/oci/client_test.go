@@ -292,6 +292,25 @@ func TestRegistryAnswersCostExactRequests(t *testing.T) {
 	}
 }
 
+func TestRetryPauseEndsWithTheCheckTimeout(t *testing.T) {
+	reg := ocitest.NewRegistry(t)
+	reg.Push(t, "test/app:1", ocitest.ImageOpts{})
+	reg.FailManifests(503, "")
+	c, err := oci.New(oci.Options{Timeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oci.SetRetryPause(c, time.Minute)
+	start := time.Now()
+	_, err = c.Digest(context.Background(), reg.Ref("test/app:1"))
+	if !errors.Is(err, models.ErrUnavailable) || time.Since(start) > 2*time.Second {
+		t.Errorf("Digest() = %v after %v, want ErrUnavailable within the 200ms timeout", err, time.Since(start))
+	}
+	if got, want := reg.Counts(), (ocitest.Counts{Ping: 1, HeadManifest: 1}); got != want {
+		t.Errorf("the registry saw %+v, want %+v: no resend once the time is up", got, want)
+	}
+}
+
 func TestAuthIsAnonymousWithoutConfig(t *testing.T) {
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
 	a, err := newClient(t).Auth(context.Background(), "127.0.0.1:5000/x:1")
