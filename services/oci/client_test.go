@@ -100,6 +100,8 @@ func TestRateLimitHeadersAndBackoff(t *testing.T) {
 	reg.Push(t, "test/app:1", ocitest.ImageOpts{})
 	reg.SetRateLimitHeaders(100, 76)
 	c := newClient(t)
+	clk := &clock{t: time.Now()}
+	oci.SetClock(c, clk.now)
 	if _, err := c.Digest(context.Background(), reg.Ref("test/app:1")); err != nil {
 		t.Fatal(err)
 	}
@@ -113,8 +115,8 @@ func TestRateLimitHeadersAndBackoff(t *testing.T) {
 		t.Fatalf("429: %v, want ErrRateLimited", err)
 	}
 	rl := c.RateLimits()[0]
-	if !rl.Limited || time.Until(rl.RetryAfter) < 100*time.Second {
-		t.Errorf("after 429: %+v, want limited for about 120s", rl)
+	if !rl.Limited || rl.RetryAfter != clk.now().Add(120*time.Second) {
+		t.Errorf("after 429: %+v, want limited for 120s", rl)
 	}
 	reg.FailManifests(0, "")
 	if _, err := c.Digest(context.Background(), reg.Ref("test/app:1")); !errors.Is(err, models.ErrRateLimited) {
@@ -124,6 +126,10 @@ func TestRateLimitHeadersAndBackoff(t *testing.T) {
 	// got the 429, and nothing for the check within Retry-After.
 	if got, want := reg.Counts(), (ocitest.Counts{Ping: 1, HeadManifest: 2}); got != want {
 		t.Errorf("the registry saw %+v, want %+v", got, want)
+	}
+	clk.advance(120 * time.Second)
+	if rl := c.RateLimits()[0]; rl.Limited {
+		t.Errorf("after Retry-After: %+v, want no longer limited", rl)
 	}
 }
 

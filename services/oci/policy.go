@@ -210,8 +210,12 @@ func (p *policy) blocked(reg string) (time.Time, bool) {
 func (p *policy) list() []models.RateLimit {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	now := p.now()
 	out := make([]models.RateLimit, 0, len(p.seen))
 	for _, rl := range p.seen {
+		if rl.Limited && !now.Before(rl.RetryAfter) {
+			rl.Limited = false
+		}
 		out = append(out, *rl)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Registry < out[j].Registry })
