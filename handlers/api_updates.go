@@ -32,9 +32,10 @@ func apiProgress(upd *services.Updates) func(*fiber.Ctx, models.ContainerItem) e
 	}
 }
 
-// apiUpdateGroup starts updating every outdated container of an image. The
-// image is everything between /api/groups/ and /update, so references with
-// "/" and ":" work, escaped or not.
+// apiUpdateGroup starts updating every outdated container of an image, and
+// says "uptodate" when there was none. The image is everything between
+// /api/groups/ and /update, so references with "/" and ":" work, escaped or
+// not.
 func apiUpdateGroup(upd *services.Updates) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		rest := strings.TrimPrefix(string(c.Request().URI().PathOriginal()), "/api/groups/")
@@ -46,8 +47,12 @@ func apiUpdateGroup(upd *services.Updates) fiber.Handler {
 		if err != nil {
 			return fiber.NewError(fiber.StatusBadRequest, "bad path: /api/groups/{image}/update")
 		}
-		if err := upd.StartGroup(image, actor(c)); err != nil {
+		updating, err := upd.StartGroup(image, actor(c))
+		if err != nil {
 			return err
+		}
+		if !updating {
+			return c.JSON(fiber.Map{"status": "uptodate"})
 		}
 		return c.JSON(fiber.Map{"status": "updating"})
 	}

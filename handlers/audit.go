@@ -25,6 +25,9 @@ func audited(aud *services.Audit, what auditWhat) fiber.Handler {
 			return err
 		}
 		result := "ok"
+		if action == models.AuditUpdate || action == models.AuditGroupUpdate {
+			result = "started" // each container's outcome follows as update_result
+		}
 		if err != nil {
 			_, result = classify(err)
 		} else if s := c.Response().StatusCode(); s >= 400 {

@@ -126,7 +126,7 @@ func handleUpdateGroup(ctr *services.Containers, upd *services.Updates) fiber.Ha
 		if err != nil {
 			return err
 		}
-		if err := upd.StartGroup(g.Image, actor(c)); err != nil {
+		if _, err := upd.StartGroup(g.Image, actor(c)); err != nil {
 			return err
 		}
 		if !isHTMX(c) {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"gorm.io/gorm"
@@ -258,32 +259,58 @@ func TestRowAnswerRefreshesItsGroupHeaderOutOfBand(t *testing.T) {
 	}
 }
 
+// The ghcr.io group has nothing outdated (app is current, app-2 unknown), so
+// its update says so; nginx's is outdated. Either answer shows the path was
+// understood: an image it did not parse would be a 404.
 func TestAPIGroupUpdateTakesTheImageAsShown(t *testing.T) {
-	for _, path := range []string{
-		"/api/groups/ghcr.io/org/app:1.2/update",
-		"/api/groups/ghcr.io%2Forg%2Fapp:1.2/update",
-		"/api/groups/nginx:latest/update",
-		"/api/groups/docker.io%2Flibrary%2Fnginx/update",
+	for _, tc := range []struct{ path, want string }{
+		{"/api/groups/ghcr.io/org/app:1.2/update", `{"status":"uptodate"}`},
+		{"/api/groups/ghcr.io%2Forg%2Fapp:1.2/update", `{"status":"uptodate"}`},
+		{"/api/groups/nginx:latest/update", `{"status":"updating"}`},
+		{"/api/groups/docker.io%2Flibrary%2Fnginx/update", `{"status":"updating"}`},
 	} {
 		ta := newTestApp(t)
-		status, body, _ := ta.do(t, "POST", path, nil)
-		if status != 200 || body != `{"status":"updating"}` {
-			t.Errorf("POST %s = %d %q, want 200 {\"status\":\"updating\"}", path, status, body)
+		status, body, _ := ta.do(t, "POST", tc.path, nil)
+		if status != 200 || body != tc.want {
+			t.Errorf("POST %s = %d %q, want 200 %s", tc.path, status, body, tc.want)
 		}
 	}
 }
 
-func TestAPIStartUpdateAnswersUpdatingTwice(t *testing.T) {
+// A real update (the new image is published, so the pull succeeds and the
+// container is replaced): a second request starts nothing, and the ID the
+// client started with answers the progress through to done, which names
+// the new container.
+func TestAPIStartUpdateAnswersUpdatingTwiceAndTheOldIDFollowsTheJob(t *testing.T) {
 	ta := newTestApp(t)
+	ta.engine.Publish("nginx", "sha256:img-new", dNew)
 	for i := 0; i < 2; i++ {
 		status, body, _ := ta.do(t, "POST", "/api/images/3d4c5b6a7f8e/update", nil)
 		if status != 200 || body != `{"status":"updating"}` {
 			t.Fatalf("request %d = %d %q", i, status, body)
 		}
 	}
-	status, body, _ := ta.do(t, "GET", "/api/images/3d4c5b6a7f8e/progress", nil)
-	if status != 200 || !strings.Contains(body, `"layer":`) || !strings.Contains(body, `"percent":`) || !strings.Contains(body, `"status":`) {
-		t.Errorf("progress = %d %s", status, body)
+	var p models.Progress
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		status, body, _ := ta.do(t, "GET", "/api/images/3d4c5b6a7f8e/progress", nil)
+		if status != 200 || !strings.Contains(body, `"layer":`) || !strings.Contains(body, `"percent":`) || !strings.Contains(body, `"status":`) {
+			t.Fatalf("progress by the old ID = %d %s", status, body)
+		}
+		if err := json.Unmarshal([]byte(body), &p); err != nil {
+			t.Fatal(err)
+		}
+		if !p.Running() {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	c, ok := ta.engine.Container("nginx")
+	if p.Status != "done" || !ok || c.ID == nginxID || p.ContainerID != models.ShortID(c.ID) {
+		t.Errorf("final progress %+v; nginx is now %s: want done with container_id %s", p, c.ID, models.ShortID(c.ID))
+	}
+	if calls := ta.engine.PullCount("nginx"); calls != 1 {
+		t.Errorf("pulled %d times, want 1", calls)
 	}
 }
 

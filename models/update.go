@@ -2,6 +2,7 @@ package models
 
 import (
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -18,6 +19,45 @@ type RegistryAuth struct {
 // OldSuffix is appended to a container's name while its replacement comes
 // up. It is fixed so that recovery finds what a crash left behind.
 const OldSuffix = "-refit-old"
+
+// The steps of a recreate, in order, as RecreateOptions.Step, Hook and
+// Journal see them. A failure after renaming rolls back.
+const (
+	StepRenaming    = "renaming"
+	StepCreating    = "creating"
+	StepStopping    = "stopping"
+	StepStarting    = "starting"
+	StepWaiting     = "waiting"
+	StepRemovingOld = "removing old"
+	StepRollingBack = "rolling back"
+	// StepDone clears a container's journal entry: nothing is left to recover.
+	StepDone = "done"
+)
+
+// RecreateState is the journal entry of one container being recreated,
+// written before each engine call so that recovery after a crash knows
+// what may still be in flight. Keyed by the container's name.
+type RecreateState struct {
+	Name        string `gorm:"primaryKey"`
+	Step        string // the step about to be taken, or being taken
+	OldID       string
+	NewID       string // "" until the create answered
+	Image       string // the reference the new container is created from
+	MustRun     bool   // the old container ran when the recreate began
+	StopSent    bool   // a stop of the old container was asked for: it may finish after a crash
+	StopTimeout int    // seconds the engine may take to stop the old container
+	UpdatedAt   time.Time
+}
+
+// RecoverOptions tune Recover. Settle and HealthTimeout are the recreate's
+// own "is up" rule, so recovery keeps a new container only when an update
+// would have kept it.
+type RecoverOptions struct {
+	// Pending is the journal: every recreate that had not finished.
+	Pending       []RecreateState
+	Settle        time.Duration
+	HealthTimeout time.Duration
+}
 
 // RecreateOptions tune one recreate.
 type RecreateOptions struct {
@@ -36,6 +76,24 @@ type RecreateOptions struct {
 	// Hook, when set, runs after each step has finished; tests use it to
 	// kill an update half way. A non-nil error aborts as a failure would.
 	Hook func(step string) error
+	// Waiting, when set, is told as the wait for the new container begins
+	// whether it has a healthcheck to pass; without one it must settle.
+	Waiting func(healthcheck bool)
+	// Journal, when set, is given each container's state before every
+	// engine call, and StepDone once nothing is left to recover. An error
+	// aborts the recreate before that call (rolling back what was done).
+	Journal func(RecreateState) error
+}
+
+// Note writes st to the journal, if one is set.
+func (o RecreateOptions) Note(st RecreateState) error {
+	if o.Journal == nil {
+		return nil
+	}
+	if err := o.Journal(st); err != nil {
+		return fmt.Errorf("journal %s at %s: %w", st.Name, st.Step, err)
+	}
+	return nil
 }
 
 // Started tells Step, if set, that step starts.
@@ -73,12 +131,22 @@ func IsRolledBack(err error) bool {
 	return errors.As(err, &re) && re.RolledBack
 }
 
-// Recovery is what start-up did about an update that refit was killed in.
+// Recovery is what recovery did about an update that refit was killed in.
 type Recovery struct {
 	Container string // the original name
-	Action    string // "finished" (new container kept) or "restored" (old container back)
-	Detail    string
+	// Action is RecoveryFinished (new container kept), RecoveryRestored (old
+	// container back) or RecoveryUntouched (the crash came before anything
+	// changed).
+	Action string
+	Detail string
 }
+
+// The actions a Recovery reports.
+const (
+	RecoveryFinished  = "finished"
+	RecoveryRestored  = "restored"
+	RecoveryUntouched = "untouched"
+)
 
 // ImageInfo is what the engine knows of a local image.
 type ImageInfo struct {

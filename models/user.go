@@ -106,6 +106,7 @@ const (
 	AuditLogout       = "logout"
 	AuditUpdate       = "update"
 	AuditGroupUpdate  = "group_update"
+	AuditUpdateResult = "update_result" // how one container's update ended, whoever started it
 	AuditToggle       = "toggle"
 	AuditCheck        = "check"
 	AuditTokenCreate  = "token_create"

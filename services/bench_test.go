@@ -526,7 +526,7 @@ func (b *updateBench) refit(t *testing.T, n int) updateRun {
 		if _, err := b.upd.StartContainer(f.names[0], "bench"); err != nil {
 			t.Fatal(err)
 		}
-	} else if err := b.upd.StartGroup(f.ref, "bench"); err != nil {
+	} else if _, err := b.upd.StartGroup(f.ref, "bench"); err != nil {
 		t.Fatal(err)
 	}
 	deadline := start.Add(2 * time.Minute)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -42,7 +43,21 @@ type Containers struct {
 	engineSt   models.EngineState
 	version    atomic.Uint64 // bumped by every rebuild of groups
 
-	onCheck []func([]models.ImageGroup)
+	held map[string]*held // by name: containers update jobs work on
+
+	onCheck     []func([]models.ImageGroup)
+	onReachable []func()
+	reached     bool // the engine has answered at least once
+}
+
+// held is a container an update job works on. While the engine lists it
+// parked, or not at all (between the stop and the start), the snapshot
+// keeps it under its name; and every ID it had keeps finding it, so a
+// client that polls with the ID it started with follows the job to its end.
+type held struct {
+	c     models.Container // as last listed before the job
+	ids   []string         // full IDs: the old one, then the new one
+	until time.Time        // zero while the job runs; the IDs answer until then
 }
 
 // NewContainers returns a Containers with an empty snapshot. concurrency
@@ -52,7 +67,21 @@ func NewContainers(engine Engine, reg Registry, toggles *Toggles, log *slog.Logg
 		concurrency = 1
 	}
 	return &Containers{engine: engine, reg: reg, toggles: toggles, log: log, concurrency: concurrency,
-		remote: map[string]remoteResult{}}
+		remote: map[string]remoteResult{}, held: map[string]*held{}}
+}
+
+// OnReachable registers f to run, on its own goroutine, whenever the engine
+// answers after being unreachable, and when it first answers. Recovery of
+// interrupted updates hangs here. Not safe to call once checks run.
+func (s *Containers) OnReachable(f func()) { s.onReachable = append(s.onReachable, f) }
+
+func (s *Containers) fireReachable(back bool) {
+	if !back {
+		return
+	}
+	for _, f := range s.onReachable {
+		go f()
+	}
 }
 
 // OnCheck registers f to run after every full check with the new groups.
@@ -77,10 +106,11 @@ func (s *Containers) Check(ctx context.Context) ([]models.ImageGroup, error) {
 	s.remote = results // drops images no longer in use
 	s.containers = cs
 	s.checkedAt = time.Now()
-	s.engineBackLocked()
+	back := s.engineBackLocked()
 	s.rebuildLocked()
 	s.mu.Unlock()
 	s.checkMu.Unlock()
+	s.fireReachable(back)
 
 	groups := s.Groups()
 	s.log.Info("check finished", "images", len(refs), "containers", len(cs))
@@ -111,13 +141,14 @@ func (s *Containers) Refresh(ctx context.Context) error {
 	s.mu.RUnlock()
 	results := s.head(ctx, missing)
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	for r, res := range results {
 		s.remote[r] = res
 	}
 	s.containers = cs
-	s.engineBackLocked()
+	back := s.engineBackLocked()
 	s.rebuildLocked()
+	s.mu.Unlock()
+	s.fireReachable(back)
 	return nil
 }
 
@@ -138,12 +169,15 @@ func (s *Containers) engineLost(err error) {
 }
 
 // engineBackLocked records that the engine answered, logging the end of an
-// outage once.
-func (s *Containers) engineBackLocked() {
+// outage once. It reports whether the engine is back (or here for the first
+// time), for fireReachable once the lock is released.
+func (s *Containers) engineBackLocked() bool {
+	back := !s.reached || s.engineSt.Down
 	if s.engineSt.Down {
 		s.log.Info("docker engine reachable again", "down_for", time.Since(s.engineSt.Since).Round(time.Second))
 	}
-	s.engineSt = models.EngineState{}
+	s.engineSt, s.reached = models.EngineState{}, true
+	return back
 }
 
 // EngineState reports whether the engine answered the last list, and since
@@ -154,44 +188,59 @@ func (s *Containers) EngineState() models.EngineState {
 	return s.engineSt
 }
 
-// Watch keeps the snapshot fresh from engine events until ctx ends,
-// reconnecting after errors. Bursts of events cost one refresh.
+// Watch keeps the snapshot fresh from engine events until ctx ends. Bursts
+// of events cost one refresh, and one more shortly after: the engine sends
+// "die" before its container list shows the container stopped. While the
+// engine is unreachable it retries, backing off from 1 s to 30 s, and the
+// snapshot stays as last seen.
 func (s *Containers) Watch(ctx context.Context) {
-	const debounce = 150 * time.Millisecond
+	const (
+		debounce   = 150 * time.Millisecond
+		trailing   = 500 * time.Millisecond
+		minBackoff = time.Second
+		maxBackoff = 30 * time.Second
+	)
+	backoff := minBackoff
 	for ctx.Err() == nil {
-		evs, errs := s.engine.Events(ctx)
+		sctx, cancel := context.WithCancel(ctx)
+		evs, errs := s.engine.Events(sctx)
 		// Events missed while disconnected are covered by a refresh on (re)connect.
-		if err := s.Refresh(ctx); err != nil && ctx.Err() == nil {
-			s.log.Warn("refresh failed", "error", err)
+		if err := s.Refresh(ctx); err == nil {
+			backoff = minBackoff
+			s.follow(ctx, evs, errs, debounce, trailing)
 		}
-		var timer <-chan time.Time
-	loop:
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case _, ok := <-evs:
-				if !ok {
-					break loop
-				}
-				if timer == nil {
-					timer = time.After(debounce)
-				}
-			case <-timer:
-				timer = nil
-				if err := s.Refresh(ctx); err != nil && ctx.Err() == nil {
-					s.log.Warn("refresh failed", "error", err)
-				}
-			case err := <-errs:
-				if ctx.Err() == nil {
-					s.log.Warn("engine events interrupted", "error", err)
-				}
-				break loop
-			}
-		}
+		cancel()
 		select {
 		case <-ctx.Done():
-		case <-time.After(time.Second):
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+// follow refreshes on events until the stream breaks or ctx ends.
+func (s *Containers) follow(ctx context.Context, evs <-chan models.EngineEvent, errs <-chan error, debounce, trailing time.Duration) {
+	var timer, trail <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case _, ok := <-evs:
+			if !ok {
+				return
+			}
+			if timer == nil {
+				timer = time.After(debounce)
+			}
+		case <-timer:
+			timer, trail = nil, time.After(trailing)
+			_ = s.Refresh(ctx) // an outage is logged once, by engineLost
+		case <-trail:
+			trail = nil
+			_ = s.Refresh(ctx)
+		case err := <-errs:
+			s.log.Debug("engine events interrupted", "error", err)
+			return
 		}
 	}
 }
@@ -243,11 +292,104 @@ func registryReason(err error) string {
 	return msg
 }
 
+// shown is what the snapshot lists: each container under its own name, a
+// parked one (name+OldSuffix) under the original name unless that name is
+// taken, and a container an update job holds while the engine lists it
+// under neither.
+func (s *Containers) shownLocked() []models.Container {
+	present := make(map[string]bool, len(s.containers))
+	for _, c := range s.containers {
+		present[c.Name] = true
+	}
+	out := make([]models.Container, 0, len(s.containers))
+	for _, c := range s.containers {
+		if base, ok := strings.CutSuffix(c.Name, models.OldSuffix); ok {
+			if present[base] {
+				continue
+			}
+			c.Name, present[base] = base, true
+		}
+		out = append(out, c)
+	}
+	for name, h := range s.held {
+		if h.until.IsZero() && !present[name] {
+			out = append(out, h.c)
+		}
+	}
+	return out
+}
+
+// hold keeps it listed under its name while an update job works on it.
+func (s *Containers) hold(it models.ContainerItem, g models.ImageGroup) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := &held{c: models.Container{ID: it.FullID, Name: it.ContainerName, ConfiguredImage: it.Configured, ImageID: it.ImageID}}
+	for _, c := range s.containers {
+		if c.ID == it.FullID {
+			h.c = c
+			h.c.Name = it.ContainerName
+		}
+	}
+	if old := s.held[it.ContainerName]; old != nil {
+		h.ids = old.ids
+	}
+	if !slices.Contains(h.ids, it.FullID) {
+		h.ids = append(h.ids, it.FullID)
+	}
+	s.held[it.ContainerName] = h
+	s.pruneHeldLocked()
+}
+
+// alias makes the new container's ID find the job's container too.
+func (s *Containers) alias(name, id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if h := s.held[name]; h != nil && !slices.Contains(h.ids, id) {
+		h.ids = append(h.ids, id)
+	}
+}
+
+// release ends a hold when its job ends; its IDs keep answering for keep.
+func (s *Containers) release(name string, keep time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if h := s.held[name]; h != nil && h.until.IsZero() {
+		h.until = time.Now().Add(keep)
+		s.rebuildLocked()
+	}
+}
+
+func (s *Containers) pruneHeldLocked() {
+	now := time.Now()
+	for n, h := range s.held {
+		if !h.until.IsZero() && now.After(h.until) {
+			delete(s.held, n)
+		}
+	}
+}
+
+// heldName returns the name of the held container that id names (a name
+// or any of its IDs, full or 12-character).
+func (s *Containers) heldName(id string) (string, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	now := time.Now()
+	for n, h := range s.held {
+		if !h.until.IsZero() && now.After(h.until) {
+			continue
+		}
+		if n == id || slices.ContainsFunc(h.ids, func(full string) bool { return full == id || models.ShortID(full) == id }) {
+			return n, true
+		}
+	}
+	return "", false
+}
+
 // rebuildLocked recomputes groups from containers and remote results.
 func (s *Containers) rebuildLocked() {
 	byGroup := map[string]*models.ImageGroup{}
 	var order []string
-	for _, c := range s.containers {
+	for _, c := range s.shownLocked() {
 		if isImageID(c.ConfiguredImage, c.ImageID) {
 			continue
 		}
@@ -284,9 +426,7 @@ func (s *Containers) rebuildLocked() {
 		g := byGroup[k]
 		sort.Slice(g.Containers, func(i, j int) bool { return g.Containers[i].ContainerName < g.Containers[j].ContainerName })
 		g.Status = groupStatus(g.RemoteFull, g.Containers)
-		if g.Reason == "" && g.Status == models.StatusUnknown {
-			g.Reason = "no registry digest for the local image (built or loaded locally)"
-		}
+		g.Reason = groupReason(g.Reason, g.Status, g.Containers)
 		groups = append(groups, *g)
 	}
 	s.groups = groups
@@ -322,11 +462,30 @@ func (s *Containers) CheckedAt() time.Time {
 
 // Find returns the container that id names in the snapshot: its 12-character
 // ID, its full ID, or its name. Returns models.ErrNotFound otherwise.
+//
+// An ID a container had before an update replaced it keeps finding it by
+// name for as long as the update's progress is kept.
 func (s *Containers) Find(id string) (models.ContainerItem, models.ImageGroup, error) {
 	id = strings.TrimPrefix(id, "/")
-	for _, g := range s.Groups() {
-		for _, c := range g.Containers {
-			if id != "" && (c.ContainerID == id || c.FullID == id || c.ContainerName == id) {
+	groups := s.Groups()
+	match := func(want func(models.ContainerItem) bool) (models.ContainerItem, models.ImageGroup, bool) {
+		for _, g := range groups {
+			for _, c := range g.Containers {
+				if want(c) {
+					return c, g, true
+				}
+			}
+		}
+		return models.ContainerItem{}, models.ImageGroup{}, false
+	}
+	if id != "" {
+		if c, g, ok := match(func(c models.ContainerItem) bool {
+			return c.ContainerID == id || c.FullID == id || c.ContainerName == id
+		}); ok {
+			return c, g, nil
+		}
+		if name, ok := s.heldName(id); ok {
+			if c, g, ok := match(func(c models.ContainerItem) bool { return c.ContainerName == name }); ok {
 				return c, g, nil
 			}
 		}

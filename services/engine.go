@@ -41,8 +41,10 @@ type Updater interface {
 	// and removes the old one. On failure it rolls back and returns a
 	// *models.RecreateError. Returns the new container's ID.
 	Recreate(ctx context.Context, id string, opts models.RecreateOptions) (string, error)
-	// Recover finishes or undoes recreates interrupted by a crash.
-	Recover(ctx context.Context) ([]models.Recovery, error)
+	// Recover finishes or undoes recreates interrupted by a crash: those in
+	// opts.Pending (the journal) and any container left parked under
+	// models.OldSuffix. It returns what it did for each name it settled.
+	Recover(ctx context.Context, opts models.RecoverOptions) ([]models.Recovery, error)
 }
 
 // Authenticator resolves registry credentials for a pull.

@@ -14,7 +14,7 @@ import (
 )
 
 // persisted lists every table refit keeps; OpenDB migrates them at start.
-var persisted = []any{&models.Toggle{}, &models.UpdateRecord{},
+var persisted = []any{&models.Toggle{}, &models.UpdateRecord{}, &models.RecreateState{},
 	&models.User{}, &models.Session{}, &models.APIToken{}, &models.AuditEntry{}, &authSecret{}}
 
 // OpenDB opens (creating if needed) the SQLite database at path and migrates

@@ -124,7 +124,7 @@ func TestGroupUpdatePullsOnceAndUpdatesOnlyOutdated(t *testing.T) {
 	ru.reg.Push(t, "test/grp:1", ocitest.ImageOpts{Marker: "v2", ExtraLayerSize: 1 << 20})
 	ru.check(t)
 	ru.reg.Reset()
-	if err := ru.upd.StartGroup(ru.reg.Ref("test/grp:1"), "test"); err != nil {
+	if updating, err := ru.upd.StartGroup(ru.reg.Ref("test/grp:1"), "test"); err != nil || !updating {
 		t.Fatal(err)
 	}
 	for _, n := range names {
@@ -214,7 +214,7 @@ func TestKilledHalfWayIsRecoveredOnStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer eng2.Close()
-	recs, err := eng2.Recover(context.Background())
+	recs, err := eng2.Recover(context.Background(), models.RecoverOptions{Settle: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

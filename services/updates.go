@@ -19,6 +19,9 @@ type UpdateOptions struct {
 	HealthTimeout time.Duration // wait for "healthy"; default 2m
 	Settle        time.Duration // run time that counts as "up" without a healthcheck; default 10s
 	Keep          time.Duration // how long a finished progress stays readable; default 15m
+	// Journal keeps each recreate's step for recovery after a crash. Nil
+	// keeps it in memory, which no crash survives.
+	Journal *Journal
 	// Hook is passed to every recreate (tests use it to stop an update half way).
 	Hook func(container, step string) error
 }
@@ -31,6 +34,7 @@ type Updates struct {
 	auth    Authenticator
 	ctr     *Containers
 	hist    *History
+	journal *Journal
 	log     *slog.Logger
 	opts    UpdateOptions
 	pullSem chan struct{}
@@ -39,16 +43,29 @@ type Updates struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu     sync.Mutex
-	jobs   map[string]*job  // by container name
-	groups map[string]bool  // images with a group job running
-	pulls  map[string]*pull // in-flight pulls by reference
-	ver    atomic.Uint64    // bumped (under mu) on every change of jobs or groups
+	recoverMu sync.Mutex // one recovery at a time
+
+	mu    sync.Mutex
+	jobs  map[string]*job  // by container name
+	runs  map[string]*run  // by image: the one run that pulls it and recreates its queue
+	pulls map[string]*pull // in-flight pulls by reference
+	ver   atomic.Uint64    // bumped (under mu) on every change of jobs or runs
 }
 
 type job struct {
 	p      models.Progress
 	layers map[string]*layer
+}
+
+// run is the work on one image: one pull, then the recreate of each queued
+// container in turn. Containers asked for while it runs join its queue.
+type run struct {
+	image  string
+	group  bool     // a group update joined: the UI shows the group as busy
+	names  []string // every container of the run, for the pull's progress
+	queue  []string // those still waiting for their recreate
+	by     map[string]string
+	pulled bool // past the pull: newcomers wait for a recreate, not for bytes
 }
 
 // layer is one layer's bytes: current follows the engine's last message
@@ -75,25 +92,133 @@ func NewUpdates(engine Updater, auth Authenticator, ctr *Containers, hist *Histo
 	if opts.Keep <= 0 {
 		opts.Keep = 15 * time.Minute
 	}
+	if opts.Journal == nil {
+		opts.Journal = NewJournal(nil)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Updates{engine: engine, auth: auth, ctr: ctr, hist: hist, log: log, opts: opts,
+	u := &Updates{engine: engine, auth: auth, ctr: ctr, hist: hist, journal: opts.Journal, log: log, opts: opts,
 		pullSem: make(chan struct{}, opts.MaxPulls), ctx: ctx, cancel: cancel,
-		jobs: map[string]*job{}, groups: map[string]bool{}, pulls: map[string]*pull{}}
+		jobs: map[string]*job{}, runs: map[string]*run{}, pulls: map[string]*pull{}}
+	ctr.OnReachable(u.recoverInBackground)
+	return u
 }
 
 // Close cancels running jobs (their recreates roll back) and waits for them.
 func (u *Updates) Close() {
-	u.cancel()
+	u.mu.Lock()
+	u.cancel() // under mu: no goroutine is added once Wait may have begun
+	u.mu.Unlock()
 	u.wg.Wait()
 }
 
-// Recover finishes or undoes updates that a previous run was killed in.
+// recoverInBackground runs Recover on its own goroutine: the engine has
+// just become reachable, and serving must not wait for recovery.
+func (u *Updates) recoverInBackground() {
+	u.mu.Lock()
+	if u.ctx.Err() != nil {
+		u.mu.Unlock()
+		return
+	}
+	u.wg.Add(1)
+	u.mu.Unlock()
+	go func() {
+		defer u.wg.Done()
+		if _, err := u.Recover(u.ctx); err != nil && u.ctx.Err() == nil {
+			u.log.Error("recovering interrupted updates failed; will try again when the engine is back", "error", err)
+		}
+	}()
+}
+
+// Recover finishes or undoes updates that were interrupted: by a crash or a
+// kill of refit, or by an engine that went away during the recreate. The
+// containers it looks at show "recovering" meanwhile.
 func (u *Updates) Recover(ctx context.Context) ([]models.Recovery, error) {
-	recs, err := u.engine.Recover(ctx)
+	u.recoverMu.Lock()
+	defer u.recoverMu.Unlock()
+	pending, err := u.journal.Pending()
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	var mine []string
+	u.mu.Lock()
+	for _, st := range pending {
+		if j := u.jobs[st.Name]; j != nil && j.p.Running() {
+			continue // this process is updating it: its own rollback answers for it
+		}
+		u.jobs[st.Name] = &job{p: models.Progress{Phase: models.PhaseRecovering, Status: string(models.PhaseRecovering),
+			Container: st.Name, Image: st.Image, ContainerID: models.ShortID(st.OldID), StartedAt: now}, layers: map[string]*layer{}}
+		mine = append(mine, st.Name)
+	}
+	if len(mine) > 0 {
+		u.ver.Add(1)
+	}
+	u.mu.Unlock()
+
+	recs, err := u.engine.Recover(ctx, models.RecoverOptions{Pending: pending, Settle: u.opts.Settle, HealthTimeout: u.opts.HealthTimeout})
+	settled := map[string]bool{}
 	for _, r := range recs {
-		u.log.Warn("recovered interrupted update", "container", r.Container, "action", r.Action, "detail", r.Detail)
+		settled[r.Container] = true
+		if cerr := u.journal.Clear(r.Container); cerr != nil {
+			u.log.Error("journal entry not cleared", "container", r.Container, "error", cerr)
+		}
+		if r.Action == models.RecoveryUntouched {
+			u.log.Info("interrupted update had changed nothing", "container", r.Container, "detail", r.Detail)
+		} else {
+			u.log.Warn("recovered interrupted update", "container", r.Container, "action", r.Action, "detail", r.Detail)
+		}
+		u.recordRecovery(r, now)
+	}
+	if rerr := u.ctr.Refresh(ctx); rerr != nil {
+		u.log.Warn("refresh after recovery failed", "error", rerr)
+	}
+	for _, n := range mine {
+		switch {
+		case settled[n]:
+			continue // recordRecovery ended the job
+		case err != nil:
+			u.finish(n, "", fmt.Errorf("recovery: %w", err))
+		default:
+			u.drop(n) // nothing was left to do for it
+		}
 	}
 	return recs, err
+}
+
+// recordRecovery ends a recovered container's job and keeps its record.
+func (u *Updates) recordRecovery(r models.Recovery, started time.Time) {
+	var endErr error
+	rec := models.UpdateRecord{Container: r.Container, By: "recovery", StartedAt: started}
+	switch r.Action {
+	case models.RecoveryFinished:
+		rec.Result = "recovered"
+		rec.Error = r.Detail
+	case models.RecoveryRestored:
+		rec.Result = "rolled back"
+		rec.Error = "interrupted update: " + r.Detail
+		endErr = &models.RecreateError{Reason: rec.Error, RolledBack: true}
+	default:
+		u.drop(r.Container)
+		return
+	}
+	if p, ok := u.ProgressOf(r.Container); ok {
+		rec.Image = p.Image
+	}
+	rec.DurationMS = time.Since(started).Milliseconds()
+	if err := u.hist.Add(rec); err != nil {
+		u.log.Error("history not recorded", "error", err)
+	}
+	u.finish(r.Container, "", endErr)
+}
+
+// drop forgets a job that turned out to have nothing to show.
+func (u *Updates) drop(name string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if j := u.jobs[name]; j != nil && j.p.Phase == models.PhaseRecovering {
+		delete(u.jobs, name)
+		u.ver.Add(1)
+	}
 }
 
 // StartContainer starts updating the container id names (short ID, full ID
@@ -113,27 +238,31 @@ func (u *Updates) StartContainer(id, by string) (models.Progress, error) {
 }
 
 // StartGroup pulls the image once and recreates each outdated container of
-// its group, one after the other. Up-to-date containers are left alone.
-func (u *Updates) StartGroup(image, by string) error {
+// its group, one after the other; up-to-date containers are left alone. It
+// reports whether anything is being updated: false means the group has
+// nothing outdated.
+func (u *Updates) StartGroup(image, by string) (bool, error) {
 	g, err := u.ctr.Group(image)
 	if err != nil {
-		return err
+		return false, err
 	}
-	u.start(g, g.Outdated(), by, true)
-	return nil
+	out := g.Outdated()
+	if len(out) == 0 {
+		return false, nil
+	}
+	u.start(g, out, by, true)
+	return true, nil
 }
 
 // Progress returns a copy of the named container's progress: the running
 // job's, or the last one for a while after it ended. Returns an error
 // wrapping models.ErrNoProgress when there is none.
 func (u *Updates) Progress(name string) (models.Progress, error) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	j := u.jobs[name]
-	if j == nil || (!j.p.Running() && time.Since(j.p.EndedAt) > u.opts.Keep) {
+	p, ok := u.ProgressOf(name)
+	if !ok {
 		return models.Progress{}, fmt.Errorf("container %q: %w", name, models.ErrNoProgress)
 	}
-	return j.p, nil
+	return p, nil
 }
 
 // ProgressOf is Progress without the error: ok is false when the container
@@ -158,7 +287,8 @@ func (u *Updates) Version() uint64 { return u.ver.Load() }
 func (u *Updates) GroupRunning(image string) bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	return u.groups[image]
+	r := u.runs[image]
+	return r != nil && r.group
 }
 
 // Busy reports whether any update is running.
@@ -190,115 +320,152 @@ func (u *Updates) AutoUpdate(groups []models.ImageGroup) {
 	}
 }
 
-// start registers a job for each container not already updating and runs
-// them in the background: one pull, then one recreate after another.
+// start registers a job for each container not already updating and queues
+// it on the image's run, starting the run when there is none.
 func (u *Updates) start(g models.ImageGroup, items []models.ContainerItem, by string, group bool) []models.Progress {
 	now := time.Now()
 	u.mu.Lock()
-	if u.ctx.Err() != nil || (group && u.groups[g.Image]) {
-		u.mu.Unlock()
+	defer u.mu.Unlock()
+	if u.ctx.Err() != nil {
 		return nil
 	}
-	var todo []models.ContainerItem
+	r := u.runs[g.Image]
+	fresh := r == nil
+	if fresh {
+		r = &run{image: g.Image, by: map[string]string{}}
+	}
 	var out []models.Progress
 	for _, it := range items {
 		if j := u.jobs[it.ContainerName]; j != nil && j.p.Running() {
 			continue
 		}
 		p := models.Progress{Status: string(models.PhaseConnecting), Phase: models.PhaseConnecting,
-			Container: it.ContainerName, Image: g.Image, StartedAt: now}
+			Container: it.ContainerName, ContainerID: it.ContainerID, Image: g.Image, StartedAt: now}
+		if r.pulled {
+			p.Phase, p.Status = models.PhaseQueued, string(models.PhaseQueued)
+		}
 		u.jobs[it.ContainerName] = &job{p: p, layers: map[string]*layer{}}
-		u.ver.Add(1)
-		todo = append(todo, it)
+		u.ctr.hold(it, g)
+		r.names = append(r.names, it.ContainerName)
+		r.queue = append(r.queue, it.ContainerName)
+		r.by[it.ContainerName] = by
 		out = append(out, p)
 	}
-	if len(todo) == 0 {
-		u.mu.Unlock()
+	if len(out) == 0 {
 		return nil
 	}
-	if group {
-		u.groups[g.Image] = true
-		u.ver.Add(1)
-	}
-	u.wg.Add(1)
-	u.mu.Unlock()
-
-	go func() {
-		defer u.wg.Done()
-		defer func() {
-			if group {
-				u.mu.Lock()
-				delete(u.groups, g.Image)
-				u.ver.Add(1)
-				u.mu.Unlock()
-			}
+	r.group = r.group || group
+	u.ver.Add(1)
+	if fresh {
+		u.runs[g.Image] = r
+		u.wg.Add(1)
+		go func() {
+			defer u.wg.Done()
+			u.run(r)
 		}()
-		u.run(g, todo, by)
-	}()
+	}
 	return out
 }
 
-// run is one pull followed by the recreate of each container in turn.
-func (u *Updates) run(g models.ImageGroup, items []models.ContainerItem, by string) {
-	log := u.log.With("image", g.Image, "by", by)
-	ref, err := parseImageRef(g.Image)
-	if err != nil {
-		u.failAll(items, by, g, err)
-		return
-	}
-	names := make([]string, len(items))
-	for i, it := range items {
-		names[i] = it.ContainerName
-	}
-	log.Info("update started", "containers", names)
-	err = u.pull(ref.Remote, func(ev models.PullEvent) {
+// run is one pull followed by the recreate of each queued container in
+// turn, until the queue is empty.
+func (u *Updates) run(r *run) {
+	log := u.log.With("image", r.image)
+	ref, err := parseImageRef(r.image)
+	var img models.ImageInfo
+	if err == nil {
 		u.mu.Lock()
-		defer u.mu.Unlock()
-		for _, n := range names {
-			if j := u.jobs[n]; j != nil {
-				applyPullEvent(j, ev)
+		names := slices.Clone(r.names)
+		u.mu.Unlock()
+		log.Info("update started", "containers", names)
+		err = u.pull(ref.Remote, func(ev models.PullEvent) {
+			u.mu.Lock()
+			defer u.mu.Unlock()
+			for _, n := range r.names {
+				if j := u.jobs[n]; j != nil && (j.p.Phase == models.PhaseConnecting || j.p.Phase == models.PhasePulling) {
+					applyPullEvent(j, ev)
+				}
 			}
+			u.ver.Add(1)
+		})
+		if err != nil {
+			log.Warn("pull failed", "error", err)
+			err = fmt.Errorf("pull: %w", err)
+		} else if img, err = u.engine.Image(u.ctx, ref.Remote); err != nil {
+			err = fmt.Errorf("pulled image: %w", err)
 		}
-		u.ver.Add(1)
-	})
-	if err != nil {
-		log.Warn("pull failed", "error", err)
-		u.failAll(items, by, g, fmt.Errorf("pull: %w", err))
-		return
 	}
-	img, err := u.engine.Image(u.ctx, ref.Remote)
-	if err != nil {
-		u.failAll(items, by, g, fmt.Errorf("pulled image: %w", err))
-		return
+	// Everyone waiting now waits for a recreate, not for bytes.
+	u.mu.Lock()
+	r.pulled = true
+	for _, n := range r.queue {
+		if j := u.jobs[n]; j != nil && err == nil {
+			j.p.Phase, j.p.Status = models.PhaseQueued, string(models.PhaseQueued)
+		}
 	}
-	for _, it := range items {
-		u.recreate(log, g, ref, img, it, by)
+	u.ver.Add(1)
+	u.mu.Unlock()
+
+	for {
+		u.mu.Lock()
+		if len(r.queue) == 0 {
+			delete(u.runs, r.image)
+			u.ver.Add(1)
+			u.mu.Unlock()
+			return
+		}
+		name := r.queue[0]
+		r.queue = r.queue[1:]
+		by := r.by[name]
+		u.mu.Unlock()
+		if err != nil {
+			u.fail(name, r.image, by, err)
+			continue
+		}
+		u.recreate(log, ref, img, name, by)
 	}
 }
 
-// recreate replaces one container and records the outcome.
-func (u *Updates) recreate(log *slog.Logger, g models.ImageGroup, ref imageRef, img models.ImageInfo, it models.ContainerItem, by string) {
-	log = log.With("container", it.ContainerName)
-	started := u.startedAt(it.ContainerName)
-	rec := models.UpdateRecord{Container: it.ContainerName, Image: g.Image, FromDigest: it.LocalFull, By: by, StartedAt: started}
+// recreate replaces one container and records the outcome. The container is
+// looked up by name at its turn: an earlier recreate of the run may have
+// replaced it already (one that shares its network namespace).
+func (u *Updates) recreate(log *slog.Logger, ref imageRef, img models.ImageInfo, name, by string) {
+	log = log.With("container", name, "by", by)
+	started := u.startedAt(name)
+	it, g, ferr := u.ctr.Find(name)
+	rec := models.UpdateRecord{Container: name, Image: ref.Group, FromDigest: it.LocalFull, By: by, StartedAt: started}
 	if d := repoDigests(img.RepoDigests, ref.Repo); len(d) > 0 {
 		rec.ToDigest = d[0]
 	}
 	var err error
+	newID := ""
 	switch {
+	case ferr != nil:
+		err = ferr
 	case img.ID == it.ImageID:
 		rec.Result = "uptodate" // the pull brought nothing new: no restart
 	case u.ctx.Err() != nil:
 		err = u.ctx.Err()
 	default:
-		u.setPhase(it.ContainerName, models.PhaseRecreating, "recreating")
-		_, err = u.engine.Recreate(u.ctx, it.FullID, models.RecreateOptions{
+		u.setPhase(name, models.PhaseRecreating, "recreating")
+		newID, err = u.engine.Recreate(u.ctx, it.FullID, models.RecreateOptions{
 			HealthTimeout: u.opts.HealthTimeout,
 			Settle:        u.opts.Settle,
-			Step:          func(step string) { log.Debug("recreate step", "step", step) },
-			Hook:          u.hook(it.ContainerName),
+			Step:          u.stepStatus(log, name),
+			Waiting: func(health bool) {
+				if health {
+					u.setPhase(name, models.PhaseRecreating, "waiting for health check")
+				} else {
+					u.setPhase(name, models.PhaseRecreating, "settling "+u.opts.Settle.String())
+				}
+			},
+			Journal: u.journal.Note,
+			Hook:    u.hook(name),
 		})
 		rec.Result = "updated"
+	}
+	if newID != "" {
+		u.ctr.alias(name, newID) // the old ID keeps answering for the job
 	}
 	if err == nil && g.RemoteFull != "" && rec.Result == "updated" {
 		if !contains(repoDigests(img.RepoDigests, ref.Repo), g.RemoteFull) {
@@ -314,17 +481,28 @@ func (u *Updates) recreate(log *slog.Logger, g models.ImageGroup, ref imageRef, 
 		}
 		log.Warn("update failed", "error", err)
 	} else {
-		// Refresh first, so a poller that sees "done" also sees the new status.
-		if rerr := u.ctr.Refresh(u.ctx); rerr != nil {
-			log.Warn("refresh after update failed", "error", rerr)
-		}
 		log.Info("update finished", "result", rec.Result, "duration", time.Duration(rec.DurationMS)*time.Millisecond)
+	}
+	// Refresh first, so a poller that sees the end also sees the new
+	// container (or the old one back) in the snapshot.
+	if rerr := u.ctr.Refresh(u.ctx); rerr != nil && u.ctx.Err() == nil {
+		log.Warn("refresh after update failed", "error", rerr)
 	}
 	// History before finish, so a poller that sees the end also finds the record.
 	if herr := u.hist.Add(rec); herr != nil {
 		log.Error("history not recorded", "error", herr)
 	}
-	u.finish(it.ContainerName, err)
+	u.finish(name, newID, err)
+}
+
+// stepStatus turns the recreate's steps into what the job shows.
+func (u *Updates) stepStatus(log *slog.Logger, name string) func(string) {
+	return func(step string) {
+		log.Debug("recreate step", "step", step)
+		if step == models.StepRollingBack {
+			u.setPhase(name, models.PhaseRecreating, "rolling back")
+		}
+	}
 }
 
 func (u *Updates) hook(name string) func(string) error {
@@ -453,17 +631,24 @@ func (u *Updates) startedAt(name string) time.Time {
 	return time.Now()
 }
 
-func (u *Updates) finish(name string, err error) {
+// finish ends the named job: done, or failed with err. newID, when set, is
+// the container that now runs under the name.
+func (u *Updates) finish(name, newID string, err error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	u.ctr.release(name, u.opts.Keep)
 	j := u.jobs[name]
 	if j == nil {
 		return
 	}
 	j.p.EndedAt = time.Now()
+	if newID != "" {
+		j.p.ContainerID = models.ShortID(newID)
+	}
 	u.ver.Add(1)
 	if err != nil {
 		j.p.Phase, j.p.Status = models.PhaseFailed, "error: "+err.Error()
+		j.p.RolledBack = models.IsRolledBack(err)
 		return
 	}
 	j.p.Phase, j.p.Status = models.PhaseDone, string(models.PhaseDone)
@@ -473,16 +658,16 @@ func (u *Updates) finish(name string, err error) {
 	}
 }
 
-func (u *Updates) failAll(items []models.ContainerItem, by string, g models.ImageGroup, err error) {
-	for _, it := range items {
-		rec := models.UpdateRecord{Container: it.ContainerName, Image: g.Image, FromDigest: it.LocalFull, By: by,
-			StartedAt: u.startedAt(it.ContainerName), Result: "failed", Error: err.Error()}
-		rec.DurationMS = time.Since(rec.StartedAt).Milliseconds()
-		if herr := u.hist.Add(rec); herr != nil {
-			u.log.Error("history not recorded", "error", herr)
-		}
-		u.finish(it.ContainerName, err) // after the record, as in recreate
+// fail records and ends a job that never reached its recreate.
+func (u *Updates) fail(name, image, by string, err error) {
+	it, _, _ := u.ctr.Find(name)
+	rec := models.UpdateRecord{Container: name, Image: image, FromDigest: it.LocalFull, By: by,
+		StartedAt: u.startedAt(name), Result: "failed", Error: err.Error()}
+	rec.DurationMS = time.Since(rec.StartedAt).Milliseconds()
+	if herr := u.hist.Add(rec); herr != nil {
+		u.log.Error("history not recorded", "error", herr)
 	}
+	u.finish(name, "", err) // after the record, as in recreate
 }
 
 func contains(xs []string, s string) bool { return slices.Contains(xs, s) }

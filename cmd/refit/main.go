@@ -118,9 +118,10 @@ func build(cfg Config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	ctr := services.NewContainers(engine, reg, tog, log, cfg.CheckConcurrency)
-	hist := services.NewHistory(db)
+	hist := services.NewHistory(db).AuditTo(aud)
 	upd := services.NewUpdates(engine, reg, ctr, hist, log, services.UpdateOptions{
 		MaxPulls: cfg.MaxPulls, HealthTimeout: cfg.HealthTimeout, Settle: cfg.Settle,
+		Journal: services.NewJournal(db),
 	})
 	ctr.OnCheck(upd.AutoUpdate)
 	return &app{
@@ -143,13 +144,10 @@ func serve(ctx context.Context, a *app, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	if v, err := a.engine.Ping(ctx); err != nil {
-		log.Warn("docker engine not reachable; will keep trying", "error", err)
-	} else {
+	// Recovery of interrupted updates runs in the background whenever the
+	// engine answers (Containers.OnReachable), so the server answers at once.
+	if v, err := a.engine.Ping(ctx); err == nil {
 		log.Info("docker engine", "api_version", v)
-		if _, err := a.deps.Updates.Recover(ctx); err != nil {
-			log.Error("recovering interrupted updates failed", "error", err)
-		}
 	}
 	ctr := a.deps.Containers
 	go ctr.Watch(ctx)

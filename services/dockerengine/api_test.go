@@ -1,7 +1,9 @@
 package dockerengine_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"reflect"
 	"slices"
 	"strings"
@@ -10,6 +12,8 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/versions"
+	"github.com/docker/docker/client"
 
 	"refit/models"
 	"refit/services/dockerengine"
@@ -48,6 +52,16 @@ func TestAPIReadsLikeTheEngine(t *testing.T) {
 	if api.Images, err = f.cli.ImageList(ctx, image.ListOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// The engine's own documents for what the adapter asks besides: which
+	// image store, and the inspect of the image, at the version it asks.
+	if api.Info, err = f.cli.Info(ctx); err != nil {
+		t.Fatal(err)
+	}
+	api.APIVersion = dockertest.ServerAPIVersion(t, f.cli)
+	api.ImageInspects = map[string]json.RawMessage{}
+	for _, c := range api.Containers {
+		api.ImageInspects[c.ImageID] = rawImageInspect(t, ctx, f.cli, c.ImageID)
+	}
 	fakeEng, err := dockerengine.New(dockerengine.Options{Host: api.Serve(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +79,7 @@ func TestAPIReadsLikeTheEngine(t *testing.T) {
 	if v, err := fakeEng.Ping(ctx); err != nil || v == "" {
 		t.Errorf("Ping through the fake = %q, %v", v, err)
 	}
-	if recs, err := fakeEng.Recover(ctx); err != nil || len(recs) != 0 {
+	if recs, err := fakeEng.Recover(ctx, models.RecoverOptions{}); err != nil || len(recs) != 0 {
 		t.Errorf("Recover through the fake = %v, %v; want nothing to do", recs, err)
 	}
 	// The event stream stays open and quiet until the caller stops it.
@@ -81,6 +95,26 @@ func TestAPIReadsLikeTheEngine(t *testing.T) {
 		}
 	case <-evCtx.Done():
 	}
+}
+
+// rawImageInspect is the engine's inspect of an image as the adapter reads
+// it: at API 1.53, for the image's Identity, on a containerd store that
+// speaks it.
+func rawImageInspect(t *testing.T, ctx context.Context, cli *client.Client, id string) json.RawMessage {
+	t.Helper()
+	if dockertest.ContainerdStore(t, cli) && versions.GreaterThanOrEqualTo(dockertest.ServerAPIVersion(t, cli), "1.53") {
+		c, err := client.NewClientWithOpts(client.WithHost(cli.DaemonHost()), client.WithVersion("1.53"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		cli = c
+	}
+	var raw bytes.Buffer
+	if _, err := cli.ImageInspect(ctx, id, client.ImageInspectWithRawResponse(&raw)); err != nil {
+		t.Fatalf("inspect image %s: %v", id, err)
+	}
+	return raw.Bytes()
 }
 
 // runningOf is e.Running narrowed to the given container IDs, in ID order.

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 
@@ -86,6 +87,18 @@ func (f *fixture) RunContainer(t *testing.T, name string, v int) string {
 }
 
 func (f *fixture) StopContainer(t *testing.T, id string) { dockertest.Stop(t, f.cli, id) }
+
+// RunSlowStopper runs a container whose stop signal the test app ignores (an
+// unhandled SIGUSR1 does nothing to PID 1), so a stop lasts its 3 s timeout.
+func (f *fixture) RunSlowStopper(t *testing.T, name string, v int) string {
+	f.PushVersion(t, v)
+	dockertest.Pull(t, f.cli, f.Ref())
+	timeout := 3
+	id := dockertest.Run2(t, f.cli, name, &container.Config{Image: f.Ref(), StopSignal: "SIGUSR1", StopTimeout: &timeout}, nil, nil)
+	dockertest.RemoveAtCleanup(t, f.cli, name)
+	dockertest.RemoveAtCleanup(t, f.cli, name+dockerengine.OldSuffix)
+	return id
+}
 
 func TestConformance(t *testing.T) {
 	enginetest.Run(t, func(t *testing.T) enginetest.Fixture { return newFixture(t) })

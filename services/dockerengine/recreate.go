@@ -2,7 +2,6 @@ package dockerengine
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/errdefs"
 	"github.com/docker/docker/pkg/stdcopy"
 
@@ -33,16 +31,20 @@ const (
 // because the caller's may be the reason for it.
 const rollbackTimeout = 2 * time.Minute
 
-// The steps of a recreate, as RecreateOptions.Step and Hook see them.
+// The steps of a recreate, as RecreateOptions.Step, Hook and Journal see them.
 const (
-	StepRenaming    = "renaming"
-	StepCreating    = "creating"
-	StepStopping    = "stopping"
-	StepStarting    = "starting"
-	StepWaiting     = "waiting"
-	StepRemovingOld = "removing old"
-	StepRollingBack = "rolling back"
+	StepRenaming    = models.StepRenaming
+	StepCreating    = models.StepCreating
+	StepStopping    = models.StepStopping
+	StepStarting    = models.StepStarting
+	StepWaiting     = models.StepWaiting
+	StepRemovingOld = models.StepRemovingOld
+	StepRollingBack = models.StepRollingBack
 )
+
+// defaultStopTimeout is the engine's own stop timeout for a container that
+// sets none.
+const defaultStopTimeout = 10
 
 // member is one container a recreate replaces: the one asked for, or one
 // that shares its network namespace.
@@ -53,13 +55,16 @@ type member struct {
 	parent  int    // index of the member whose namespace it joins, or -1
 	spec    spec
 
-	renamed bool
-	newID   string
+	renamed  bool
+	newID    string
+	stopSent bool // a stop was asked for; the engine finishes it even if refit dies
+	stopWait int  // seconds the engine may take to stop the old container
 	// startedAt and restarts are the new container's, read right after its
 	// start; a change means it died and was restarted.
 	startedAt string
 	restarts  int
 	upSince   time.Time
+	health    bool // the new container has a healthcheck
 }
 
 // recreate is one Recreate in progress.
@@ -105,6 +110,9 @@ func (e *Engine) Recreate(ctx context.Context, id string, opts models.RecreateOp
 			return "", r.rollback(ctx, fmt.Sprintf("cancelled before %s: %v", s.name, err))
 		}
 		r.opts.Started(s.name)
+		if err := r.note(s.name); err != nil {
+			return "", r.rollback(ctx, err.Error())
+		}
 		if err := s.do(ctx); err != nil {
 			return "", r.rollback(ctx, err.Error())
 		}
@@ -116,9 +124,13 @@ func (e *Engine) Recreate(ctx context.Context, id string, opts models.RecreateOp
 	// The new containers are up: from here on there is no way back.
 	newID := r.members[0].newID
 	r.opts.Started(StepRemovingOld)
+	if err := r.note(StepRemovingOld); err != nil {
+		return newID, &models.RecreateError{Reason: err.Error()}
+	}
 	if err := r.removeOld(ctx); err != nil {
 		return newID, &models.RecreateError{Reason: err.Error()}
 	}
+	_ = r.note(models.StepDone) // an entry left behind only makes recovery look and find it finished
 	if err := r.opts.Finished(StepRemovingOld); err != nil {
 		return newID, &models.RecreateError{Reason: fmt.Sprintf("hook after %s: %v; the new container runs as %s and the old one is removed",
 			StepRemovingOld, err, r.members[0].name)}
@@ -218,13 +230,34 @@ func (e *Engine) member(ctx context.Context, old container.InspectResponse, ref 
 		}
 		in.daemonHostname = info.Name
 	}
+	stopWait := defaultStopTimeout
+	if old.Config.StopTimeout != nil {
+		stopWait = *old.Config.StopTimeout
+	}
 	return &member{
-		old:     old,
-		name:    name,
-		running: old.State != nil && (old.State.Running || old.State.Restarting),
-		parent:  parent,
-		spec:    specFor(in),
+		old:      old,
+		name:     name,
+		running:  old.State != nil && (old.State.Running || old.State.Restarting),
+		parent:   parent,
+		spec:     specFor(in),
+		stopWait: stopWait,
 	}, nil
+}
+
+// state is m's journal entry at step.
+func (m *member) state(step string) models.RecreateState {
+	return models.RecreateState{Name: m.name, Step: step, OldID: m.old.ID, NewID: m.newID, Image: m.spec.config.Image,
+		MustRun: m.running, StopSent: m.stopSent, StopTimeout: m.stopWait, UpdatedAt: time.Now()}
+}
+
+// note journals every member at step, before the engine is asked anything.
+func (r *recreate) note(step string) error {
+	for _, m := range r.members {
+		if err := r.opts.Note(m.state(step)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (r *recreate) names() []string {
@@ -255,6 +288,9 @@ func (r *recreate) create(ctx context.Context) error {
 			return fmt.Errorf("create %s: %w", m.name, err)
 		}
 		m.newID = resp.ID
+		if err := r.opts.Note(m.state(StepCreating)); err != nil {
+			return err
+		}
 		for _, ep := range m.spec.connect {
 			if err := r.e.cli.NetworkConnect(ctx, ep.network, m.newID, ep.settings); err != nil {
 				return fmt.Errorf("connect %s to network %s: %w", m.name, ep.network, err)
@@ -271,6 +307,10 @@ func (r *recreate) stop(ctx context.Context) error {
 		m := r.members[i]
 		if !m.running {
 			continue
+		}
+		m.stopSent = true
+		if err := r.opts.Note(m.state(StepStopping)); err != nil {
+			return err
 		}
 		if err := r.e.cli.ContainerStop(ctx, m.old.ID, container.StopOptions{}); err != nil {
 			return fmt.Errorf("stop old %s: %w", m.name, err)
@@ -292,6 +332,7 @@ func (r *recreate) start(ctx context.Context) error {
 			return fmt.Errorf("inspect new %s: %w", m.name, err)
 		}
 		m.startedAt, m.restarts, m.upSince = c.State.StartedAt, c.RestartCount, time.Now()
+		m.health = c.State.Health != nil
 	}
 	return nil
 }
@@ -309,6 +350,13 @@ func (r *recreate) wait(ctx context.Context) error {
 	}
 	deadline := time.Now().Add(healthTimeout)
 	poll := min(max(settle/5, 50*time.Millisecond), 250*time.Millisecond)
+	if r.opts.Waiting != nil {
+		health := false
+		for _, m := range r.members {
+			health = health || (m.running && m.health)
+		}
+		r.opts.Waiting(health)
+	}
 	up := make([]bool, len(r.members))
 	for {
 		all := true
@@ -425,6 +473,7 @@ func (r *recreate) rollback(ctx context.Context, cause string) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
 	defer cancel()
 	cli := r.e.cli
+	_ = r.note(StepRollingBack) // best effort: the entry of the failed step says as much
 
 	var problems []string
 	for i := len(r.members) - 1; i >= 0; i-- {
@@ -454,6 +503,11 @@ func (r *recreate) rollback(ctx context.Context, cause string) error {
 		if !m.running {
 			continue
 		}
+		if m.stopSent {
+			// A stop cut short by a cancelled request still runs in the
+			// engine: a container that "still runs" may exit in a moment.
+			r.e.awaitStopped(ctx, m.old.ID, m.stopWait)
+		}
 		c, err := cli.ContainerInspect(ctx, m.old.ID)
 		if err == nil && c.State.Running {
 			continue
@@ -466,6 +520,7 @@ func (r *recreate) rollback(ctx context.Context, cause string) error {
 		}
 	}
 	if len(problems) == 0 {
+		_ = r.note(models.StepDone)
 		return &models.RecreateError{Reason: cause, RolledBack: true}
 	}
 	return &models.RecreateError{Reason: fmt.Sprintf("%s; rollback failed: %s; %s", cause, strings.Join(problems, "; "), r.whereabouts(ctx))}
@@ -520,133 +575,4 @@ func (e *Engine) isBusy(name string) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.busy[name]
-}
-
-// Recover implements services.Updater. For each container left named
-// N+OldSuffix it keeps the new container N if N runs and is healthy (or has
-// no healthcheck; one still "starting" is waited for), removing the old one
-// ("finished"); otherwise it removes N
-// and puts the old container back under its name and starts it
-// ("restored"). Containers this Engine is recreating right now are left
-// alone.
-func (e *Engine) Recover(ctx context.Context) ([]models.Recovery, error) {
-	list, err := e.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("name", OldSuffix))})
-	if err != nil {
-		return nil, fmt.Errorf("list containers: %w", err)
-	}
-	var parked []container.Summary
-	for _, c := range list {
-		n := containerName(c.Names)
-		if strings.HasSuffix(n, OldSuffix) && !e.isBusy(strings.TrimSuffix(n, OldSuffix)) && e.inScope(strings.TrimSuffix(n, OldSuffix)) {
-			parked = append(parked, c)
-		}
-	}
-	// Namespace owners first: a joiner cannot start before its owner runs.
-	joins := func(c container.Summary) bool { return container.NetworkMode(c.HostConfig.NetworkMode).IsContainer() }
-	var ordered []container.Summary
-	for _, c := range parked {
-		if !joins(c) {
-			ordered = append(ordered, c)
-		}
-	}
-	for _, c := range parked {
-		if joins(c) {
-			ordered = append(ordered, c)
-		}
-	}
-
-	var out []models.Recovery
-	var errs []error
-	for _, p := range ordered {
-		rec, err := e.recoverOne(ctx, p)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		out = append(out, rec)
-	}
-	return out, errors.Join(errs...)
-}
-
-func (e *Engine) inScope(name string) bool { return e.recoverScope == nil || e.recoverScope(name) }
-
-func (e *Engine) recoverOne(ctx context.Context, p container.Summary) (models.Recovery, error) {
-	parkedName := containerName(p.Names)
-	name := strings.TrimSuffix(parkedName, OldSuffix)
-	rec := models.Recovery{Container: name}
-
-	cur, err := e.cli.ContainerInspect(ctx, name)
-	found := err == nil && cur.Name == "/"+name
-	if err != nil && !errdefs.IsNotFound(err) {
-		return rec, fmt.Errorf("recover %s: inspect: %w", name, err)
-	}
-	if found && cur.State.Running && cur.State.Health != nil && cur.State.Health.Status == container.Starting {
-		// Interrupted while the new version was starting: let its
-		// healthcheck decide, as the update would have.
-		if cur, err = e.awaitHealth(ctx, cur); err != nil {
-			return rec, fmt.Errorf("recover %s: %w", name, err)
-		}
-	}
-	if found && cur.State.Running && (cur.State.Health == nil || cur.State.Health.Status == container.Healthy) {
-		if err := e.cli.ContainerRemove(ctx, p.ID, container.RemoveOptions{Force: true}); err != nil && !errdefs.IsNotFound(err) {
-			return rec, fmt.Errorf("recover %s: remove %s: %w", name, parkedName, err)
-		}
-		rec.Action = "finished"
-		rec.Detail = fmt.Sprintf("%s (%s) runs; removed the old container %s (%s)", name, models.ShortID(cur.ID), parkedName, models.ShortID(p.ID))
-		return rec, nil
-	}
-
-	rec.Action = "restored"
-	if found {
-		if err := e.cli.ContainerRemove(ctx, cur.ID, container.RemoveOptions{Force: true}); err != nil && !errdefs.IsNotFound(err) {
-			return rec, fmt.Errorf("recover %s: remove the unfinished new container %s: %w", name, models.ShortID(cur.ID), err)
-		}
-		rec.Detail = fmt.Sprintf("removed the new container %s, which was %s; ", models.ShortID(cur.ID), describeState(cur.State))
-	}
-	if err := e.cli.ContainerRename(ctx, p.ID, name); err != nil {
-		return rec, fmt.Errorf("recover %s: rename %s back: %w", name, parkedName, err)
-	}
-	if p.State != string(container.StateRunning) {
-		if err := e.cli.ContainerStart(ctx, p.ID, container.StartOptions{}); err != nil {
-			return rec, fmt.Errorf("recover %s: start the old container %s: %w", name, models.ShortID(p.ID), err)
-		}
-	}
-	rec.Detail += fmt.Sprintf("the old container %s runs again as %s", models.ShortID(p.ID), name)
-	return rec, nil
-}
-
-// awaitHealth polls c until its healthcheck is past "starting" or it stops,
-// for at most as long as Docker needs to call it unhealthy: the start period,
-// then Retries failed checks of Interval + Timeout each.
-func (e *Engine) awaitHealth(ctx context.Context, c container.InspectResponse) (container.InspectResponse, error) {
-	budget := 3 * time.Minute // Docker's defaults: 3 retries of 30s + 30s
-	if hc := c.Config.Healthcheck; hc != nil {
-		interval, timeout, retries := cmp.Or(hc.Interval, 30*time.Second), cmp.Or(hc.Timeout, 30*time.Second), cmp.Or(hc.Retries, 3)
-		budget = hc.StartPeriod + time.Duration(retries)*(interval+timeout)
-	}
-	budget = min(budget, 10*time.Minute)
-	deadline := time.Now().Add(budget)
-	for c.State.Running && c.State.Health != nil && c.State.Health.Status == container.Starting && time.Now().Before(deadline) {
-		select {
-		case <-ctx.Done():
-			return c, ctx.Err()
-		case <-time.After(250 * time.Millisecond):
-		}
-		next, err := e.cli.ContainerInspect(ctx, c.ID)
-		if err != nil {
-			return c, fmt.Errorf("inspect %s: %w", models.ShortID(c.ID), err)
-		}
-		c = next
-	}
-	return c, nil
-}
-
-func describeState(st *container.State) string {
-	if st == nil {
-		return "unknown"
-	}
-	if st.Running && st.Health != nil {
-		return string(st.Health.Status)
-	}
-	return string(st.Status)
 }

@@ -540,7 +540,7 @@ func TestHookErrorAtStartingRollsBackAndLeavesNothingToRecover(t *testing.T) {
 	if _, err := f.recreate(t, id, opts); !models.IsRolledBack(err) {
 		t.Fatalf("Recreate = %v, want a rollback", err)
 	}
-	recs, err := f.eng.Recover(t.Context())
+	recs, err := f.eng.Recover(t.Context(), models.RecoverOptions{Settle: fast.Settle})
 	if err != nil {
 		t.Fatalf("Recover: %v", err)
 	}
@@ -595,7 +595,7 @@ func killWhileStarting(t *testing.T, f *fixture, v2 ocitest.ImageOpts) (string, 
 // recoverOnly runs Recover and returns what it did with name.
 func recoverOnly(t *testing.T, f *fixture, name string) models.Recovery {
 	t.Helper()
-	recs, err := f.eng.Recover(t.Context())
+	recs, err := f.eng.Recover(t.Context(), models.RecoverOptions{Settle: fast.Settle})
 	if err != nil {
 		t.Fatalf("Recover: %v", err)
 	}

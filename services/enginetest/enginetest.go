@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,6 +44,10 @@ type Fixture interface {
 	RunContainer(t *testing.T, name string, v int) (id string)
 	// StopContainer stops a running container.
 	StopContainer(t *testing.T, id string)
+	// RunSlowStopper is RunContainer for a container that takes about three
+	// seconds to stop: it ignores its stop signal, so the engine kills it
+	// once its stop timeout of 3 s has passed.
+	RunSlowStopper(t *testing.T, name string, v int) (id string)
 }
 
 // Options for the recreates of the suite: short, so a real engine is quick.
@@ -67,6 +72,8 @@ func Run(t *testing.T, newFixture func(t *testing.T) Fixture) {
 	serial("RecoverRestoresAfterCrashBeforeStart", testRecoverRestores)
 	serial("RecoverFinishesAfterCrashOnceNewRuns", testRecoverFinishes)
 	serial("RecoverWithNothingPending", testRecoverNothing)
+	serial("RecoverWaitsForAStopInFlight", testRecoverStopInFlight)
+	serial("RecoverKeepsANewContainerOnlyOnceItSettled", testRecoverSettles)
 
 	parallel("RunningListsRunningContainers", testRunning)
 	parallel("EventsDeliversStart", testEvents)
@@ -354,15 +361,46 @@ func testCancelRollsBack(t *testing.T, f Fixture) {
 	assertRolledBack(t, e, err, name, id)
 }
 
+// journal keeps the entries a recreate notes, as refit's SQLite journal
+// does, for the Recover after a crash.
+type journal struct {
+	mu sync.Mutex
+	m  map[string]models.RecreateState
+}
+
+func newJournal() *journal { return &journal{m: map[string]models.RecreateState{}} }
+
+func (j *journal) note(st models.RecreateState) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if st.Step == models.StepDone {
+		delete(j.m, st.Name)
+	} else {
+		j.m[st.Name] = st
+	}
+	return nil
+}
+
+func (j *journal) pending() []models.RecreateState {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var out []models.RecreateState
+	for _, st := range j.m {
+		out = append(out, st)
+	}
+	return out
+}
+
 // crash runs a recreate of id that dies right after step, as if refit were
 // killed: runtime.Goexit skips everything after the hook, rollback included.
-func crash(t *testing.T, e services.Updater, id, step string) {
+func crash(t *testing.T, e services.Updater, j *journal, id, step string) {
 	t.Helper()
 	done := make(chan struct{})
 	reached := false
 	go func() {
 		defer close(done)
 		opts := recreateOpts
+		opts.Journal = j.note
 		opts.Hook = func(s string) error {
 			if s == step {
 				reached = true
@@ -379,9 +417,10 @@ func crash(t *testing.T, e services.Updater, id, step string) {
 	}
 }
 
-func recovered(t *testing.T, e services.Updater) []models.Recovery {
+func recovered(t *testing.T, e services.Updater, j *journal) []models.Recovery {
 	t.Helper()
-	recs, err := e.Recover(ctxTimeout(t, 2*time.Minute))
+	recs, err := e.Recover(ctxTimeout(t, 2*time.Minute), models.RecoverOptions{Pending: j.pending(),
+		Settle: recreateOpts.Settle, HealthTimeout: recreateOpts.HealthTimeout})
 	if err != nil {
 		t.Fatalf("Recover: %v", err)
 	}
@@ -405,12 +444,13 @@ func testRecoverRestores(t *testing.T, f Fixture) {
 	pull(t, e, f.Ref())
 
 	// Killed after stopping the old container, before starting the new one.
-	crash(t, e, id, "stopping")
+	j := newJournal()
+	crash(t, e, j, id, "stopping")
 	if c, ok := byName(t, e, name); ok {
 		t.Fatalf("after the crash %s runs (%s); want nothing running under the name", name, c.ID)
 	}
 
-	rec, ok := findRecovery(recovered(t, e), name)
+	rec, ok := findRecovery(recovered(t, e, j), name)
 	if !ok || rec.Action != "restored" {
 		t.Fatalf("Recover = %+v for %s, want restored", rec, name)
 	}
@@ -418,7 +458,7 @@ func testRecoverRestores(t *testing.T, f Fixture) {
 	if !ok || c.ID != id {
 		t.Fatalf("after Recover %s runs as %q (found %v), want the old %s", name, c.ID, ok, id)
 	}
-	if _, ok := findRecovery(recovered(t, e), name); ok {
+	if _, ok := findRecovery(recovered(t, e, newJournal()), name); ok {
 		t.Error("a second Recover acted on the container again")
 	}
 }
@@ -431,8 +471,9 @@ func testRecoverFinishes(t *testing.T, f Fixture) {
 	pull(t, e, f.Ref())
 
 	// Killed once the new container runs, before the old one is removed.
-	crash(t, e, id, "waiting")
-	rec, ok := findRecovery(recovered(t, e), name)
+	j := newJournal()
+	crash(t, e, j, id, "waiting")
+	rec, ok := findRecovery(recovered(t, e, j), name)
 	if !ok || rec.Action != "finished" {
 		t.Fatalf("Recover = %+v for %s, want finished", rec, name)
 	}
@@ -449,10 +490,92 @@ func testRecoverNothing(t *testing.T, f Fixture) {
 	e := f.Engine()
 	name := uniqueName("calm")
 	id := f.RunContainer(t, name, 1)
-	if rec, ok := findRecovery(recovered(t, e), name); ok {
+	if rec, ok := findRecovery(recovered(t, e, newJournal()), name); ok {
 		t.Errorf("Recover acted on %s, which no update touched: %+v", name, rec)
 	}
 	if c, ok := byName(t, e, name); !ok || c.ID != id {
 		t.Errorf("after Recover %s = %+v (found %v), want %s untouched", name, c, ok, id)
+	}
+}
+
+// testRecoverStopInFlight: refit dies while the engine is still stopping the
+// old container (a slow one: its stop takes 3 s). The stop finishes after
+// the crash; recovery must wait for it, or it would "restore" a container
+// that exits a moment later.
+func testRecoverStopInFlight(t *testing.T, f Fixture) {
+	e := f.Engine()
+	name := uniqueName("slowstop")
+	id := f.RunSlowStopper(t, name, 1)
+	f.PushVersion(t, 2)
+	pull(t, e, f.Ref())
+
+	j := newJournal()
+	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		opts := recreateOpts
+		opts.Journal = j.note
+		opts.Step = func(s string) {
+			switch s {
+			case "stopping":
+				// The request is cut off half way through the stop, and the
+				// process dies before it can roll back.
+				time.AfterFunc(500*time.Millisecond, cancel)
+			case "rolling back":
+				runtime.Goexit()
+			}
+		}
+		_, err := e.Recreate(ctx, id, opts)
+		t.Errorf("Recreate returned (%v) instead of dying during the stop", err)
+	}()
+	<-done
+	if c, ok := byName(t, e, name+OldSuffix); !ok || c.ID != id {
+		t.Fatalf("right after the crash the old container is not running parked (found %v, %+v); the test did not catch the stop in flight", ok, c)
+	}
+
+	rec, ok := findRecovery(recovered(t, e, j), name)
+	if !ok || rec.Action != "restored" {
+		t.Fatalf("Recover = %+v for %s, want restored", rec, name)
+	}
+	assertRunsFor(t, e, name, id, 4*time.Second)
+}
+
+// testRecoverSettles: killed right after the new container started.
+// Recovery keeps it only once it passes the recreate's own rule (running for
+// the settle time without a restart), and then removes the old one.
+func testRecoverSettles(t *testing.T, f Fixture) {
+	e := f.Engine()
+	name := uniqueName("settle")
+	id := f.RunContainer(t, name, 1)
+	f.PushVersion(t, 2)
+	pull(t, e, f.Ref())
+
+	j := newJournal()
+	crash(t, e, j, id, "starting")
+	c, ok := byName(t, e, name)
+	if !ok || c.ID == id {
+		t.Fatalf("after the crash %s is %+v (found %v), want the new container running", name, c, ok)
+	}
+	rec, ok := findRecovery(recovered(t, e, j), name)
+	if !ok || rec.Action != "finished" {
+		t.Fatalf("Recover = %+v for %s, want finished (the new container keeps running)", rec, name)
+	}
+	assertRunsFor(t, e, name, c.ID, time.Second)
+}
+
+// assertRunsFor checks that id runs under name, alone, and still does after d.
+func assertRunsFor(t *testing.T, e services.Updater, name, id string, d time.Duration) {
+	t.Helper()
+	for _, wait := range []time.Duration{0, d} {
+		time.Sleep(wait)
+		c, ok := byName(t, e, name)
+		if !ok || c.ID != id {
+			t.Fatalf("%v after Recover %s runs as %q (found %v), want %s", wait, name, c.ID, ok, id)
+		}
+		if _, ok := byName(t, e, name+OldSuffix); ok {
+			t.Fatalf("%v after Recover %s still runs", wait, name+OldSuffix)
+		}
 	}
 }

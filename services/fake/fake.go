@@ -42,6 +42,24 @@ type Container struct {
 	// Health is "" for a container without a healthcheck, else "starting",
 	// "healthy" or "unhealthy".
 	Health string
+	// StopTime is how long a stop takes; 0 means DefaultStopTime. A stop, once
+	// asked for, finishes even if the caller gives up, as in the engine.
+	StopTime  time.Duration
+	StartedAt time.Time
+	Restarts  int
+
+	stopping chan struct{} // closed when a stop in flight ends
+}
+
+// DefaultStopTime is how long a stop takes for a container that sets no
+// StopTime: a stop is never instant in the engine either.
+const DefaultStopTime = 30 * time.Millisecond
+
+func (c *Container) stopTime() time.Duration {
+	if c.StopTime > 0 {
+		return c.StopTime
+	}
+	return DefaultStopTime
 }
 
 // NewEngine returns an empty engine.
@@ -69,20 +87,61 @@ func (e *Engine) AddImage(id string, repoDigests ...string) {
 // Run adds a running container and announces it.
 func (e *Engine) Run(id, name, configured, imageID string) {
 	e.mu.Lock()
-	e.containers[id] = &Container{Running: true, Container: models.Container{ID: id, Name: name,
+	e.containers[id] = &Container{Running: true, StartedAt: time.Now(), Container: models.Container{ID: id, Name: name,
 		ConfiguredImage: configured, ImageID: imageID, Created: time.Now()}}
 	e.mu.Unlock()
 	e.emit(models.EngineEvent{Action: "start", ContainerID: id})
 }
 
-// Stop stops a container and announces it.
-func (e *Engine) Stop(id string) {
+// SetStopTime sets how long stopping the container takes.
+func (e *Engine) SetStopTime(id string, d time.Duration) {
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	if c := e.containers[id]; c != nil {
-		c.Running = false
+		c.StopTime = d
 	}
+}
+
+// Stop stops a container, taking its stop time, and announces it.
+func (e *Engine) Stop(id string) { <-e.stopAsync(id) }
+
+// stopAsync asks for a stop and returns a channel closed once the container
+// no longer runs. A stop already in flight is joined, not repeated.
+func (e *Engine) stopAsync(id string) <-chan struct{} {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c := e.containers[id]
+	if c != nil && c.stopping != nil {
+		return c.stopping
+	}
+	done := make(chan struct{})
+	if c == nil || !c.Running {
+		close(done)
+		return done
+	}
+	c.stopping = done
+	go func() {
+		time.Sleep(c.stopTime())
+		e.mu.Lock()
+		c.Running, c.stopping = false, nil
+		e.mu.Unlock()
+		close(done)
+		e.emit(models.EngineEvent{Action: "die", ContainerID: id})
+	}()
+	return done
+}
+
+// start starts a stopped container and announces it.
+func (e *Engine) start(id string) {
+	e.mu.Lock()
+	c := e.containers[id]
+	if c == nil || c.Running {
+		e.mu.Unlock()
+		return
+	}
+	c.Running, c.StartedAt = true, time.Now()
 	e.mu.Unlock()
-	e.emit(models.EngineEvent{Action: "die", ContainerID: id})
+	e.emit(models.EngineEvent{Action: "start", ContainerID: id})
 }
 
 // Remove deletes a container and announces it.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"refit/models"
 	"refit/services"
@@ -48,6 +49,12 @@ func (f *fixture) RunContainer(t *testing.T, name string, v int) string {
 }
 
 func (f *fixture) StopContainer(t *testing.T, id string) { f.e.Stop(id) }
+
+func (f *fixture) RunSlowStopper(t *testing.T, name string, v int) string {
+	id := f.RunContainer(t, name, v)
+	f.e.SetStopTime(id, 3*time.Second)
+	return id
+}
 
 func TestConformance(t *testing.T) {
 	enginetest.Run(t, func(t *testing.T) enginetest.Fixture { return &fixture{e: fake.NewEngine()} })
@@ -115,7 +122,7 @@ func TestRecoverRestoresWhenTheNewContainerIsUnhealthy(t *testing.T) {
 	e.Run("new", "web", "app:1", hash("img"))
 	e.SetHealth("new", "unhealthy")
 
-	recs, err := e.Recover(t.Context())
+	recs, err := e.Recover(t.Context(), models.RecoverOptions{})
 	if err != nil || len(recs) != 1 || recs[0].Action != "restored" {
 		t.Fatalf("Recover = %+v, %v; want web restored", recs, err)
 	}

@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"time"
+
+	"github.com/distribution/reference"
 
 	"refit/models"
 )
@@ -24,6 +25,7 @@ type published struct{ id, digest string }
 // with manifest digest in the registry; a Pull of ref brings it to the
 // engine.
 func (e *Engine) Publish(ref, imageID, digest string) {
+	ref = normal(ref)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.remote[ref] = published{id: imageID, digest: digest}
@@ -31,6 +33,7 @@ func (e *Engine) Publish(ref, imageID, digest string) {
 
 // Tag makes ref name the local image imageID, as a pull or a build would.
 func (e *Engine) Tag(ref, imageID string) {
+	ref = normal(ref)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.tags[ref] = imageID
@@ -41,6 +44,7 @@ func (e *Engine) Tag(ref, imageID string) {
 
 // SetPullEvents scripts the progress a Pull of ref reports.
 func (e *Engine) SetPullEvents(ref string, evs ...models.PullEvent) {
+	ref = normal(ref)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.pullEvents[ref] = evs
@@ -49,6 +53,7 @@ func (e *Engine) SetPullEvents(ref string, evs ...models.PullEvent) {
 // FailPull makes a Pull of ref report its scripted events, then fail with
 // err, as an error inside the engine's stream would. A nil err clears it.
 func (e *Engine) FailPull(ref string, err error) {
+	ref = normal(ref)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if err == nil {
@@ -60,6 +65,7 @@ func (e *Engine) FailPull(ref string, err error) {
 
 // PullCount returns how many times ref was pulled, failed pulls included.
 func (e *Engine) PullCount(ref string) int {
+	ref = normal(ref)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.pulls[ref]
@@ -117,9 +123,20 @@ func (e *Engine) find(idOrName string) *Container {
 	return nil
 }
 
+// normal writes a reference the way the engine resolves it: "nginx" and
+// "docker.io/library/nginx:latest" name the same image. An image ID or a
+// reference that does not parse stays as it is.
+func normal(ref string) string {
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return ref
+	}
+	return reference.TagNameOnly(named).String()
+}
+
 // localImage resolves a reference or an image ID to a local image ID.
 func (e *Engine) localImage(ref string) (string, bool) {
-	if id, ok := e.tags[ref]; ok {
+	if id, ok := e.tags[normal(ref)]; ok {
 		return id, true
 	}
 	if _, ok := e.images[ref]; ok {
@@ -130,6 +147,7 @@ func (e *Engine) localImage(ref string) (string, bool) {
 
 // Pull implements services.Updater.
 func (e *Engine) Pull(ctx context.Context, ref string, auth models.RegistryAuth, progress func(models.PullEvent)) error {
+	ref = normal(ref)
 	e.mu.Lock()
 	e.pulls[ref]++
 	img, ok := e.remote[ref]
@@ -171,15 +189,14 @@ func (e *Engine) Pull(ctx context.Context, ref string, auth models.RegistryAuth,
 	return nil
 }
 
-// repository strips the tag or digest from a reference.
+// repository is the repository of a reference as RepoDigests show it:
+// "nginx" for Docker Hub's library images, "registry.test/app" elsewhere.
 func repository(ref string) string {
-	if i := strings.Index(ref, "@"); i >= 0 {
-		return ref[:i]
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return ref
 	}
-	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
-		return ref[:i]
-	}
-	return ref
+	return reference.FamiliarName(named)
 }
 
 // Image implements services.Updater.
@@ -200,26 +217,28 @@ func newID() string {
 }
 
 // recreate is one Recreate in progress. It touches the engine only with the
-// lock held and calls Step and Hook without it, so a hook may use the engine
-// or end the goroutine.
+// lock held and calls Step, Hook and Journal without it, so a hook may use
+// the engine or end the goroutine.
 type recreate struct {
-	e       *Engine
-	opts    models.RecreateOptions
-	name    string
-	ref     string
-	imageID string
-	running bool
-	fails   map[string]error
-	old     *Container
-	new     *Container
-	renamed bool
+	e        *Engine
+	opts     models.RecreateOptions
+	name     string
+	ref      string
+	imageID  string
+	running  bool
+	fails    map[string]error
+	old      *Container
+	new      *Container
+	renamed  bool
+	stopSent bool
 }
 
 // Recreate implements services.Updater with the adapter's visible sequence:
 // the old container is renamed to name+OldSuffix, a new one (new ID) is
 // created under the name on the reference's current local image, the old
-// one stops, the new one starts, and the old one is removed. Failures
-// injected with FailStep, a Hook error or a cancelled ctx roll back.
+// one stops (taking its stop time), the new one starts, and the old one is
+// removed. Each step is journalled before it acts. Failures injected with
+// FailStep, a Hook error or a cancelled ctx roll back.
 func (e *Engine) Recreate(ctx context.Context, id string, opts models.RecreateOptions) (string, error) {
 	e.mu.Lock()
 	old := e.find(id)
@@ -262,35 +281,55 @@ func (e *Engine) Recreate(ctx context.Context, id string, opts models.RecreateOp
 
 	steps := []struct {
 		name string
-		do   func() error
+		do   func(context.Context) error
 	}{
-		{"renaming", r.rename},
-		{"creating", r.create},
-		{"stopping", r.stop},
-		{"starting", r.start},
-		{"waiting", r.wait},
+		{models.StepRenaming, r.rename},
+		{models.StepCreating, r.create},
+		{models.StepStopping, r.stop},
+		{models.StepStarting, r.start},
+		{models.StepWaiting, r.wait},
 	}
 	for _, s := range steps {
 		if err := ctx.Err(); err != nil {
 			return "", r.rollback(fmt.Sprintf("cancelled before %s: %v", s.name, err))
 		}
 		r.opts.Started(s.name)
-		if err := s.do(); err != nil {
+		if err := r.note(s.name); err != nil {
+			return "", r.rollback(err.Error())
+		}
+		if err := s.do(ctx); err != nil {
 			return "", r.rollback(err.Error())
 		}
 		if err := r.opts.Finished(s.name); err != nil {
 			return "", r.rollback(fmt.Sprintf("hook after %s: %v", s.name, err))
 		}
 	}
-	r.opts.Started("removing old")
+	r.opts.Started(models.StepRemovingOld)
+	if err := r.note(models.StepRemovingOld); err != nil {
+		return r.new.ID, &models.RecreateError{Reason: err.Error()}
+	}
 	e.Remove(old.ID)
-	if err := r.opts.Finished("removing old"); err != nil {
+	_ = r.note(models.StepDone)
+	if err := r.opts.Finished(models.StepRemovingOld); err != nil {
 		return r.new.ID, &models.RecreateError{Reason: fmt.Sprintf("hook after removing old: %v; the new container runs as %s and the old one is removed", err, name)}
 	}
 	return r.new.ID, nil
 }
 
-func (r *recreate) rename() error {
+// note journals the container at step, as the adapter does before each
+// engine call.
+func (r *recreate) note(step string) error {
+	r.e.mu.Lock()
+	st := models.RecreateState{Name: r.name, Step: step, OldID: r.old.ID, Image: r.ref, MustRun: r.running,
+		StopSent: r.stopSent, StopTimeout: int(r.old.stopTime().Round(time.Second) / time.Second), UpdatedAt: time.Now()}
+	if r.new != nil {
+		st.NewID = r.new.ID
+	}
+	r.e.mu.Unlock()
+	return r.opts.Note(st)
+}
+
+func (r *recreate) rename(context.Context) error {
 	r.e.mu.Lock()
 	r.old.Name = r.name + OldSuffix
 	r.renamed = true
@@ -299,12 +338,11 @@ func (r *recreate) rename() error {
 	return nil
 }
 
-func (r *recreate) create() error {
-	if err := r.fails["creating"]; err != nil {
+func (r *recreate) create(context.Context) error {
+	if err := r.fails[models.StepCreating]; err != nil {
 		return fmt.Errorf("create %s: %w", r.name, err)
 	}
 	r.e.mu.Lock()
-	defer r.e.mu.Unlock()
 	c := &Container{Container: models.Container{
 		ID:              newID(),
 		Name:            r.name,
@@ -312,41 +350,52 @@ func (r *recreate) create() error {
 		ImageID:         r.imageID,
 		Labels:          maps.Clone(r.old.Labels),
 		Created:         time.Now(),
-	}}
+	}, StopTime: r.old.StopTime}
 	if r.old.Health != "" {
 		c.Health = "starting"
 	}
 	r.e.containers[c.ID] = c
 	r.new = c
-	return nil
+	r.e.mu.Unlock()
+	return r.note(models.StepCreating)
 }
 
-func (r *recreate) stop() error {
-	if r.running {
-		r.e.Stop(r.old.ID)
-	}
-	return nil
-}
-
-func (r *recreate) start() error {
+func (r *recreate) stop(ctx context.Context) error {
 	if !r.running {
 		return nil
 	}
-	if err := r.fails["starting"]; err != nil {
+	r.stopSent = true
+	if err := r.note(models.StepStopping); err != nil {
+		return err
+	}
+	select {
+	case <-r.e.stopAsync(r.old.ID):
+		return nil
+	case <-ctx.Done():
+		// As with the engine, the stop goes on without its caller.
+		return fmt.Errorf("stop old %s: %w", r.name, ctx.Err())
+	}
+}
+
+func (r *recreate) start(context.Context) error {
+	if !r.running {
+		return nil
+	}
+	if err := r.fails[models.StepStarting]; err != nil {
 		return fmt.Errorf("start new %s: %w", r.name, err)
 	}
-	r.e.mu.Lock()
-	r.new.Running = true
-	r.e.mu.Unlock()
-	r.e.emit(models.EngineEvent{Action: "start", ContainerID: r.new.ID})
+	r.e.start(r.new.ID)
 	return nil
 }
 
-func (r *recreate) wait() error {
+func (r *recreate) wait(context.Context) error {
 	if !r.running {
 		return nil
 	}
-	if err := r.fails["waiting"]; err != nil {
+	if r.opts.Waiting != nil {
+		r.opts.Waiting(r.new.Health != "")
+	}
+	if err := r.fails[models.StepWaiting]; err != nil {
 		r.e.Stop(r.new.ID)
 		return fmt.Errorf("new %s exited with code 1: %v", r.name, err)
 	}
@@ -359,66 +408,146 @@ func (r *recreate) wait() error {
 }
 
 func (r *recreate) rollback(cause string) error {
-	r.opts.Started("rolling back")
+	r.opts.Started(models.StepRollingBack)
+	_ = r.note(models.StepRollingBack)
 	if r.new != nil {
 		r.e.Remove(r.new.ID)
+	}
+	if r.stopSent {
+		<-r.e.stopAsync(r.old.ID) // a stop in flight ends before the old container can start again
 	}
 	r.e.mu.Lock()
 	if r.renamed {
 		r.old.Name = r.name
 	}
-	restart := r.running && !r.old.Running
-	if restart {
-		r.old.Running = true
-	}
 	r.e.mu.Unlock()
-	if restart {
-		r.e.emit(models.EngineEvent{Action: "start", ContainerID: r.old.ID})
+	if r.running {
+		r.e.start(r.old.ID)
 	}
+	r.new = nil
+	_ = r.note(models.StepDone)
 	return &models.RecreateError{Reason: cause, RolledBack: true}
 }
 
-// Recover implements services.Updater with the adapter's rule: a parked
-// container whose successor runs and is healthy (or has no healthcheck) is
-// removed ("finished"); otherwise the successor is removed and the parked
-// container gets its name back and runs ("restored").
-func (e *Engine) Recover(ctx context.Context) ([]models.Recovery, error) {
+// Recover implements services.Updater with the adapter's rule: a stop still
+// in flight is waited for; a new container that runs and is healthy (or,
+// without a healthcheck, has run for Settle) is kept and the old one removed
+// ("finished"); otherwise the new one is removed and the old one gets its
+// name back and runs if it ran ("restored").
+func (e *Engine) Recover(ctx context.Context, opts models.RecoverOptions) ([]models.Recovery, error) {
+	settle := opts.Settle
+	if settle <= 0 {
+		settle = 10 * time.Second
+	}
 	e.mu.Lock()
-	var parked []*Container
-	for _, c := range e.containers {
-		if strings.HasSuffix(c.Name, OldSuffix) && !e.busy[strings.TrimSuffix(c.Name, OldSuffix)] {
-			parked = append(parked, c)
+	todo := map[string]models.RecreateState{}
+	for _, st := range opts.Pending {
+		if !e.busy[st.Name] {
+			todo[st.Name] = st
 		}
 	}
-	sort.Slice(parked, func(i, j int) bool { return parked[i].Name < parked[j].Name })
-	var out []models.Recovery
-	var evs []models.EngineEvent
-	for _, p := range parked {
-		name := strings.TrimSuffix(p.Name, OldSuffix)
-		cur := e.find(name)
-		if cur != nil && cur.Running && (cur.Health == "" || cur.Health == "healthy") {
-			delete(e.containers, p.ID)
-			evs = append(evs, models.EngineEvent{Action: "destroy", ContainerID: p.ID})
-			out = append(out, models.Recovery{Container: name, Action: "finished",
-				Detail: fmt.Sprintf("%s (%s) runs; removed the old container %s", name, models.ShortID(cur.ID), models.ShortID(p.ID))})
+	for _, c := range e.containers {
+		n, ok := strings.CutSuffix(c.Name, OldSuffix)
+		if !ok || e.busy[n] {
 			continue
 		}
-		if cur != nil {
-			delete(e.containers, cur.ID)
-			evs = append(evs, models.EngineEvent{Action: "destroy", ContainerID: cur.ID})
+		if st, ok := todo[n]; !ok || st.OldID == "" {
+			todo[n] = models.RecreateState{Name: n, OldID: c.ID, MustRun: true}
 		}
-		p.Name = name
-		evs = append(evs, models.EngineEvent{Action: "rename", ContainerID: p.ID})
-		if !p.Running {
-			p.Running = true
-			evs = append(evs, models.EngineEvent{Action: "start", ContainerID: p.ID})
-		}
-		out = append(out, models.Recovery{Container: name, Action: "restored",
-			Detail: fmt.Sprintf("the old container %s runs again as %s", models.ShortID(p.ID), name)})
 	}
 	e.mu.Unlock()
-	for _, ev := range evs {
-		e.emit(ev)
+	names := slices.Sorted(maps.Keys(todo))
+
+	var out []models.Recovery
+	for _, n := range names {
+		rec, err := e.recoverOne(ctx, todo[n], settle)
+		if err != nil {
+			return out, fmt.Errorf("recover %s: %w", n, err)
+		}
+		out = append(out, rec)
 	}
 	return out, nil
+}
+
+func (e *Engine) recoverOne(ctx context.Context, st models.RecreateState, settle time.Duration) (models.Recovery, error) {
+	name := st.Name
+	rec := models.Recovery{Container: name}
+	if st.StopSent && (st.Step == models.StepStopping || st.Step == models.StepRollingBack) {
+		select {
+		case <-e.stopAsync(st.OldID): // no-op unless a stop is in flight
+		case <-ctx.Done():
+			return rec, ctx.Err()
+		}
+	}
+	e.mu.Lock()
+	old := e.containers[st.OldID]
+	cur := e.find(name)
+	if cur != nil && old != nil && cur.ID == old.ID {
+		cur = nil
+	}
+	var curUp bool
+	var wait time.Duration
+	if cur != nil {
+		switch {
+		case !cur.Running:
+		case cur.Health != "":
+			curUp = cur.Health == "healthy"
+		default:
+			wait = settle - time.Since(cur.StartedAt)
+			curUp = true
+		}
+	}
+	e.mu.Unlock()
+	if curUp && wait > 0 {
+		restarts := cur.Restarts
+		select {
+		case <-ctx.Done():
+			return rec, ctx.Err()
+		case <-time.After(wait):
+		}
+		e.mu.Lock()
+		curUp = cur.Running && cur.Restarts == restarts && e.containers[cur.ID] != nil
+		e.mu.Unlock()
+	}
+
+	switch {
+	case cur != nil && curUp:
+		if old != nil {
+			e.Remove(old.ID)
+		}
+		rec.Action = models.RecoveryFinished
+		rec.Detail = fmt.Sprintf("%s (%s) runs", name, models.ShortID(cur.ID))
+		return rec, nil
+	case cur != nil && old == nil:
+		e.start(cur.ID)
+		rec.Action = models.RecoveryFinished
+		rec.Detail = fmt.Sprintf("the old container was already removed; started %s (%s)", name, models.ShortID(cur.ID))
+		return rec, nil
+	case cur != nil:
+		e.Remove(cur.ID)
+		rec.Detail = fmt.Sprintf("removed the new container %s; ", models.ShortID(cur.ID))
+	case old == nil:
+		rec.Action = models.RecoveryUntouched
+		rec.Detail = fmt.Sprintf("no container of the update is left (neither %s nor %s)", name, models.ShortID(st.OldID))
+		return rec, nil
+	}
+	e.mu.Lock()
+	renamed := old.Name != name
+	old.Name = name
+	start := st.MustRun && !old.Running
+	e.mu.Unlock()
+	if renamed {
+		e.emit(models.EngineEvent{Action: "rename", ContainerID: old.ID})
+	}
+	if start {
+		e.start(old.ID)
+	}
+	if !renamed && !start && rec.Detail == "" {
+		rec.Action = models.RecoveryUntouched
+		rec.Detail = fmt.Sprintf("%s (%s) was not changed", name, models.ShortID(old.ID))
+		return rec, nil
+	}
+	rec.Action = models.RecoveryRestored
+	rec.Detail += fmt.Sprintf("the old container %s runs again as %s", models.ShortID(old.ID), name)
+	return rec, nil
 }
