@@ -8,15 +8,31 @@ import (
 
 // Container is a running container as refit sees it: what the user asked for
 // (ConfiguredImage, from the container's Config.Image) and what it runs
-// (ImageID and that image's RepoDigests).
+// (ImageID and what the engine knows of that image).
 type Container struct {
 	ID              string
-	Name            string // without the leading "/"
-	ConfiguredImage string // Config.Image, e.g. "nginx" or "ghcr.io/org/app:1"
-	ImageID         string // sha256:… of the image it runs
-	RepoDigests     []string
+	Name            string   // without the leading "/"
+	ConfiguredImage string   // Config.Image, e.g. "nginx" or "ghcr.io/org/app:1"
+	ImageID         string   // sha256:… of the image it runs
+	RepoDigests     []string // of the image it runs, every repository (image inspect, not the list)
 	Labels          map[string]string
 	Created         time.Time
+
+	// ContainerdStore reports that the engine keeps images in containerd's
+	// image store (Docker 29's default). ImageID is then the digest of the
+	// manifest or index a pull by tag fetched, which is what a registry HEAD
+	// answers, and RepoDigests merely name the image's current tags: a tag
+	// that moved takes its repository's digest away, and a loaded image has
+	// one too. With graph drivers (Debian's 20.10) ImageID is the config
+	// digest and RepoDigests come only from pulls and pushes.
+	ContainerdStore bool
+	// OriginKnown reports that the engine said where the image came from
+	// (the containerd store: Identity from API 1.53, or the mark docker load
+	// leaves). PulledFrom then lists the repositories it was pulled from,
+	// with the registry's host but not its port, as containerd records them;
+	// it is empty for an image built or loaded here.
+	OriginKnown bool
+	PulledFrom  []string
 }
 
 // ContainerItem is one container inside an image group, as the API returns it.

@@ -2,6 +2,7 @@ package services
 
 import (
 	"fmt"
+	"net"
 	"regexp"
 	"sort"
 	"strings"
@@ -76,27 +77,93 @@ func repoDigests(repoDigests []string, repo string) []string {
 	return out
 }
 
-// containerStatus compares what a container runs with the remote digest.
-// It returns the status and the local digest to show.
-func containerStatus(ref imageRef, remote string, c models.Container) (models.Status, string) {
-	local := repoDigests(c.RepoDigests, ref.Repo)
-	shown := ""
-	if len(local) > 0 {
-		shown = local[0]
+// localImage reports whether c runs an image that no registry gave it under
+// ref's repository: built or loaded here, or pulled under another name and
+// tagged. Such a container is unknown without asking any registry: a HEAD
+// would ask about a name that may exist only here.
+func localImage(ref imageRef, c models.Container) bool {
+	if !c.ContainerdStore {
+		// Graph drivers record a repository's digest only when it is pulled or pushed.
+		return len(repoDigests(c.RepoDigests, ref.Repo)) == 0
 	}
+	// The containerd store gives every tag a RepoDigest, a loaded image's too,
+	// so only what the engine says of the image's origin tells. Without that
+	// (API before 1.53, not loaded) the image counts as pulled and the HEAD
+	// decides.
+	return c.OriginKnown && !pulledFrom(c.PulledFrom, ref.Repo)
+}
+
+// pulledFrom reports whether repo is among the repositories an image was
+// pulled from. containerd records the registry without its port
+// ("127.0.0.1/app" for "127.0.0.1:5000/app"), so both forms match.
+func pulledFrom(repos []string, repo string) bool {
+	portless := repo
+	if domain, path, ok := strings.Cut(repo, "/"); ok {
+		if host, _, err := net.SplitHostPort(domain); err == nil {
+			portless = host + "/" + path
+		}
+	}
+	for _, r := range repos {
+		named, err := reference.ParseNormalizedNamed(r)
+		if err != nil {
+			continue
+		}
+		if n := named.Name(); n == repo || n == portless {
+			return true
+		}
+	}
+	return false
+}
+
+// containerStatus compares what a container runs with the remote digest.
+// It returns the status and the local digest to show, which is empty
+// exactly when the image is local (see localImage).
+func containerStatus(ref imageRef, remote string, c models.Container) (models.Status, string) {
+	if localImage(ref, c) {
+		return models.StatusUnknown, ""
+	}
+	var local []string
+	if c.ContainerdStore {
+		// The image ID is the manifest or index digest, what the HEAD answers,
+		// and it stays with the container after the tag moves on.
+		local = []string{c.ImageID}
+	} else {
+		local = repoDigests(c.RepoDigests, ref.Repo)
+	}
+	shown := local[0]
 	for _, d := range local {
 		if remote != "" && d == remote {
 			return models.StatusUpToDate, d
 		}
 	}
 	switch {
-	case remote == "" || len(local) == 0:
+	case remote == "":
 		return models.StatusUnknown, shown
 	case ref.Pinned != "":
 		return models.StatusUnknown, shown // pinned: nothing to follow, never outdated
 	default:
 		return models.StatusOutdated, shown
 	}
+}
+
+// reasonLocal is why a group whose containers all run local images is
+// unknown.
+const reasonLocal = "local image (built or loaded here): no registry to ask"
+
+// groupReason returns why a group is unknown (or partly so) for display:
+// reason is what the registry said, or "" when it answered.
+func groupReason(reason string, st models.Status, items []models.ContainerItem) string {
+	local := len(items) > 0
+	for _, it := range items {
+		local = local && it.LocalFull == ""
+	}
+	switch {
+	case local:
+		return reasonLocal
+	case reason == "" && st == models.StatusUnknown:
+		return "no registry digest for the local image (built or loaded locally)"
+	}
+	return reason
 }
 
 // groupStatus folds container statuses into the group's.
@@ -113,7 +180,9 @@ func groupStatus(remote string, items []models.ContainerItem) models.Status {
 	return first // all the same: uptodate, outdated, or unknown (none has a digest to compare)
 }
 
-// uniqueRemotes returns the distinct references to ask the registry about.
+// uniqueRemotes returns the distinct references to ask the registry about:
+// one per image that some container runs a pulled version of. Containers of
+// local images cost no request.
 func uniqueRemotes(cs []models.Container) []string {
 	seen := map[string]bool{}
 	var out []string
@@ -122,7 +191,7 @@ func uniqueRemotes(cs []models.Container) []string {
 			continue
 		}
 		ref, err := parseImageRef(c.ConfiguredImage)
-		if err != nil || seen[ref.Remote] {
+		if err != nil || seen[ref.Remote] || localImage(ref, c) {
 			continue
 		}
 		seen[ref.Remote] = true

@@ -37,11 +37,14 @@ type Options struct {
 // Engine talks to one Docker engine.
 type Engine struct {
 	cli          *client.Client
+	opts         []client.Opt // how cli was made, for the Identity client
 	recoverScope func(name string) bool
 
 	mu         sync.Mutex
-	configured map[string]string // container ID → Config.Image; fixed for a container's life
-	busy       map[string]bool   // names of containers being recreated
+	configured map[string]string     // container ID → Config.Image; fixed for a container's life
+	busy       map[string]bool       // names of containers being recreated
+	store      *imageStore           // nil until asked, and again after the engine failed to answer
+	images     map[string]imageFacts // by image ID, while a running container uses it
 }
 
 // New connects to the engine named by opts (lazily: the first call
@@ -55,11 +58,21 @@ func New(opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("docker client: %w", err)
 	}
-	return &Engine{cli: cli, recoverScope: opts.RecoverScope, configured: map[string]string{}, busy: map[string]bool{}}, nil
+	return &Engine{cli: cli, opts: o, recoverScope: opts.RecoverScope, configured: map[string]string{},
+		busy: map[string]bool{}, images: map[string]imageFacts{}}, nil
 }
 
-// Close releases the client's connections.
-func (e *Engine) Close() error { return e.cli.Close() }
+// Close releases the clients' connections.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	st := e.store
+	e.store = nil
+	e.mu.Unlock()
+	if st != nil && st.identity != nil {
+		st.identity.Close()
+	}
+	return e.cli.Close()
+}
 
 // Ping checks that the engine answers and returns its API version.
 func (e *Engine) Ping(ctx context.Context) (string, error) {
@@ -71,10 +84,24 @@ func (e *Engine) Ping(ctx context.Context) (string, error) {
 }
 
 // Running lists running containers with the reference each was created from
-// and the RepoDigests of the image each runs. It costs one list of containers,
-// one list of images, and an inspect only for containers the list shows by
-// image ID (the list shows the ID when the tag has moved to a newer image).
+// and what the engine knows of the image each runs. It costs one list of
+// containers and one list of images; an image is inspected only when it is
+// new or its tags changed (the list shows only one RepoDigest per image on
+// the containerd store), and a container only when the list shows it by image
+// ID (it does when the tag has moved to a newer image).
 func (e *Engine) Running(ctx context.Context) ([]models.Container, error) {
+	out, err := e.running(ctx)
+	if err != nil {
+		e.lost() // the engine may come back changed: a restart can switch its image store
+	}
+	return out, err
+}
+
+func (e *Engine) running(ctx context.Context) ([]models.Container, error) {
+	st, err := e.imageStore(ctx)
+	if err != nil {
+		return nil, err
+	}
 	list, err := e.cli.ContainerList(ctx, container.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
@@ -83,12 +110,13 @@ func (e *Engine) Running(ctx context.Context) ([]models.Container, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list images: %w", err)
 	}
-	digests := make(map[string][]string, len(imgs))
+	listed := make(map[string]image.Summary, len(imgs))
 	for _, im := range imgs {
-		digests[im.ID] = im.RepoDigests
+		listed[im.ID] = im
 	}
 	out := make([]models.Container, 0, len(list))
 	seen := make(map[string]bool, len(list))
+	used := make(map[string]bool, len(list))
 	for _, c := range list {
 		seen[c.ID] = true
 		ref, err := e.configuredImage(ctx, c)
@@ -98,24 +126,22 @@ func (e *Engine) Running(ctx context.Context) ([]models.Container, error) {
 		if err != nil {
 			return nil, err
 		}
-		rd, ok := digests[c.ImageID]
-		if !ok {
-			ii, err := e.cli.ImageInspect(ctx, c.ImageID)
-			if err == nil {
-				rd = ii.RepoDigests
-			}
-		}
+		used[c.ImageID] = true
+		im := e.imageFacts(ctx, st, c.ImageID, listed)
 		out = append(out, models.Container{
 			ID:              c.ID,
 			Name:            containerName(c.Names),
 			ConfiguredImage: ref,
 			ImageID:         c.ImageID,
-			RepoDigests:     rd,
+			RepoDigests:     im.repoDigests,
 			Labels:          c.Labels,
 			Created:         time.Unix(c.Created, 0),
+			ContainerdStore: st.containerd,
+			OriginKnown:     im.originKnown,
+			PulledFrom:      im.pulledFrom,
 		})
 	}
-	e.forget(seen)
+	e.forget(seen, used)
 	return out, nil
 }
 
@@ -141,12 +167,19 @@ func (e *Engine) configuredImage(ctx context.Context, c container.Summary) (stri
 	return ci.Config.Image, nil
 }
 
-func (e *Engine) forget(running map[string]bool) {
+// forget drops what it knows of containers no longer running and of images
+// no running container uses.
+func (e *Engine) forget(running, used map[string]bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for id := range e.configured {
 		if !running[id] {
 			delete(e.configured, id)
+		}
+	}
+	for id := range e.images {
+		if !used[id] {
+			delete(e.images, id)
 		}
 	}
 }

@@ -17,10 +17,11 @@ import (
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/system"
 )
 
 // API stands in for the Docker Engine's HTTP API, answering the reads refit makes while it watches an engine (ping,
-// version, container and image lists and inspects, the event stream) from the documents it holds. It lets the
+// version, info, container and image lists and inspects, the event stream) from the documents it holds. It lets the
 // footprint benchmark run the real refit binary over hundreds of containers without running them. It writes nothing:
 // pulls and recreates answer 501. TestAPIReadsLikeTheEngine keeps it honest against a real engine.
 type API struct {
@@ -28,6 +29,10 @@ type API struct {
 	Containers []container.Summary                  // the list, running or not
 	Images     []image.Summary                      // the image list
 	Inspects   map[string]container.InspectResponse // by full ID; otherwise made from the summary
+	// Info answers GET /info; its zero value says a graph driver, as 20.10's does.
+	Info system.Info
+	// ImageInspects are the engine's own image inspect documents by image ID; otherwise made from the list.
+	ImageInspects map[string]json.RawMessage
 
 	mu       sync.Mutex
 	requests map[string]int // by method and path without the version prefix
@@ -79,6 +84,8 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("OK"))
 	case path == "/version":
 		writeJSON(w, types.Version{Version: "fake", APIVersion: apiVersion, MinAPIVersion: "1.12", Os: "linux"})
+	case path == "/info":
+		writeJSON(w, a.Info)
 	case path == "/containers/json":
 		a.listContainers(w, r)
 	case path == "/images/json":
@@ -157,6 +164,11 @@ func (a *API) inspectContainer(w http.ResponseWriter, idOrName string) {
 }
 
 func (a *API) inspectImage(w http.ResponseWriter, id string) {
+	if doc, ok := a.ImageInspects[id]; ok {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(doc)
+		return
+	}
 	for _, im := range a.Images {
 		if im.ID == id || strings.TrimPrefix(im.ID, "sha256:") == id || slices.Contains(im.RepoTags, id) {
 			writeJSON(w, image.InspectResponse{ID: im.ID, RepoTags: im.RepoTags, RepoDigests: im.RepoDigests})

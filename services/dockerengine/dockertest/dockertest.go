@@ -75,6 +75,32 @@ func Client(tb testing.TB) *client.Client {
 	return cli
 }
 
+// ContainerdStore reports whether the test engine keeps images in containerd's image store (Docker 29's default), where
+// image IDs are manifest or index digests and RepoDigests name the image's tags, rather than in a graph driver.
+func ContainerdStore(tb testing.TB, cli *client.Client) bool {
+	tb.Helper()
+	info, err := cli.Info(tb.Context())
+	if err != nil {
+		tb.Fatalf("dockertest: info: %v", err)
+	}
+	for _, kv := range info.DriverStatus {
+		if kv[0] == "driver-type" && strings.HasPrefix(kv[1], "io.containerd.snapshotter") {
+			return true
+		}
+	}
+	return false
+}
+
+// ServerAPIVersion returns the highest API version the test engine speaks, which may be above the client's.
+func ServerAPIVersion(tb testing.TB, cli *client.Client) string {
+	tb.Helper()
+	p, err := cli.Ping(tb.Context())
+	if err != nil {
+		tb.Fatalf("dockertest: ping: %v", err)
+	}
+	return p.APIVersion
+}
+
 // UniqueName returns base plus a short random suffix, for names of containers, networks, volumes and local tags in an
 // engine that other test packages use at the same time.
 func UniqueName(tb testing.TB, base string) string {
@@ -117,8 +143,9 @@ func Pull(tb testing.TB, cli *client.Client, ref string) {
 	removeImageAtCleanup(tb, cli, ref)
 }
 
-// Load loads a `docker save`-format tarball (see ocitest.Tarball), like an image built on the host: it has no
-// RepoDigests. Tag it with a UniqueName: the tag is removed when the test ends.
+// Load loads a `docker save`-format tarball (see ocitest.Tarball), like an image built on the host: with graph drivers
+// it has no RepoDigests (the containerd store gives it one per tag). Tag it with a UniqueName: the tag is removed when
+// the test ends.
 func Load(tb testing.TB, cli *client.Client, tar []byte) {
 	tb.Helper()
 	resp, err := cli.ImageLoad(tb.Context(), bytes.NewReader(tar), client.ImageLoadWithQuiet(true))

@@ -93,7 +93,9 @@ func TestMultiArchPullRecordsIndexDigest(t *testing.T) {
 	}
 }
 
-func TestLoadedImageHasNoRepoDigests(t *testing.T) {
+// A loaded image has no RepoDigests on graph drivers. The containerd store
+// gives it one per tag, like a pulled image, and marks its descriptor instead.
+func TestLoadedImageHasNoDigestFromAPull(t *testing.T) {
 	t.Parallel()
 	cli := dockertest.Client(t)
 	tag := dockertest.UniqueName(t, "local/app") + ":1"
@@ -103,7 +105,15 @@ func TestLoadedImageHasNoRepoDigests(t *testing.T) {
 	if err != nil {
 		t.Fatalf("inspect loaded %s: %v", tag, err)
 	}
-	if len(img.RepoDigests) != 0 {
+	if dockertest.ContainerdStore(t, cli) {
+		repo, _, _ := strings.Cut(tag, ":")
+		if want := []string{repo + "@" + img.ID}; !slices.Equal(img.RepoDigests, want) {
+			t.Errorf("RepoDigests = %v, want %v: the containerd store names the tag with the image ID", img.RepoDigests, want)
+		}
+		if img.Descriptor == nil || img.Descriptor.Annotations["io.containerd.image.name"] == "" {
+			t.Errorf("Descriptor = %+v, want the io.containerd.image.name annotation docker load leaves", img.Descriptor)
+		}
+	} else if len(img.RepoDigests) != 0 {
 		t.Errorf("RepoDigests = %v, want none for a loaded image", img.RepoDigests)
 	}
 	id := dockertest.Run(t, cli, dockertest.RunOpts{Image: tag, Env: []string{"TESTAPP_EXIT=3"}})
