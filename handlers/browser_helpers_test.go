@@ -342,8 +342,16 @@ type testUser struct {
 }
 
 // newLiveApp builds and serves the app. Without users auth is off, as with
-// REFIT_AUTH=off; with users it is on and they exist.
+// REFIT_AUTH=off; with users it is on and they exist. A new container counts
+// as up after running 500ms.
 func newLiveApp(t *testing.T, users ...testUser) *liveApp {
+	t.Helper()
+	return newLiveAppSettling(t, 500*time.Millisecond, users...)
+}
+
+// newLiveAppSettling is newLiveApp with a new container counting as up
+// after settle: long enough, and the browser sees the recreate.
+func newLiveAppSettling(t *testing.T, settle time.Duration, users ...testUser) *liveApp {
 	t.Helper()
 	cli := dockertest.Client(t) // gate: skip, or fail under CI, without an engine
 	eng, err := dockerengine.New(dockerengine.Options{Host: dockertest.Host(t)})
@@ -373,7 +381,7 @@ func newLiveApp(t *testing.T, users ...testUser) *liveApp {
 	ctr := services.NewContainers(eng, oc, tog, log, 8)
 	hist := services.NewHistory(db)
 	upd := services.NewUpdates(eng, oc, ctr, hist, log, services.UpdateOptions{
-		Settle: 500 * time.Millisecond, HealthTimeout: 20 * time.Second,
+		Settle: settle, HealthTimeout: 20 * time.Second,
 	})
 	t.Cleanup(upd.Close)
 	ctr.OnCheck(upd.AutoUpdate) // as cmd/refit wires it
@@ -480,6 +488,116 @@ func (a *liveApp) apiImages(t *testing.T) []models.ImageGroup {
 		t.Fatalf("GET /api/images: %v", err)
 	}
 	return groups
+}
+
+// progressAnswer is one answer of GET /api/images/{id}/progress.
+type progressAnswer struct {
+	Code int
+	models.Progress
+}
+
+// pollProgress asks GET /api/images/{id}/progress every 50ms, as a script
+// would, until an answer says the job ended (done or error: …) or ctx ends,
+// and returns every answer. Answers before the job started are 404s.
+func (a *liveApp) pollProgress(ctx context.Context, id string) []progressAnswer {
+	var out []progressAnswer
+	for ctx.Err() == nil {
+		ans := progressAnswer{}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, a.base+"/api/images/"+id+"/progress", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			ans.Code = resp.StatusCode
+			if resp.StatusCode == http.StatusOK {
+				if err := json.NewDecoder(resp.Body).Decode(&ans.Progress); err != nil {
+					ans.Code = -1 // not the contract's JSON
+				}
+			}
+			resp.Body.Close()
+			out = append(out, ans)
+			if ans.Code == http.StatusOK && (ans.Status == "done" || strings.HasPrefix(ans.Status, "error")) {
+				return out
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return out
+}
+
+// rowStep is one state a row went through, as a person saw it.
+type rowStep struct {
+	Exists   bool    `json:"exists"`
+	Gone     bool    `json:"gone"`     // the MissingRow: "This container is gone"
+	Badge    string  `json:"badge"`    // the badge's words
+	Polling  bool    `json:"polling"`  // hx-trigger and data-polling are set
+	Progress bool    `json:"progress"` // a <progress> is there
+	Text     string  `json:"text"`
+	Index    int     `json:"index"`  // among the table's container rows
+	Parent   string  `json:"parent"` // the id of its <tbody>
+	Why      string  `json:"why"`    // what caught it: start, an htmx swap, a tick
+	At       float64 `json:"at"`     // ms since the recording started
+}
+
+func (s rowStep) String() string {
+	return fmt.Sprintf("%6.0fms %-6s badge=%q polling=%v progress=%v #%d in %s: %s",
+		s.At, s.Why, s.Badge, s.Polling, s.Progress, s.Index, s.Parent, s.Text)
+}
+
+// recordRow starts recording in the page every state the row of name goes
+// through (after each htmx swap, and every 20ms besides) and every message
+// added to the live region. rowSteps and announced read them back.
+func (b *browser) recordRow(name string) {
+	b.t.Helper()
+	eval[chromedp.Void](b, fmt.Sprintf(`((rowID, liveID) => {
+		window.__steps = [];
+		window.__said = [];
+		const t0 = performance.now();
+		const snap = (why) => {
+			const r = document.getElementById(rowID);
+			let s = {exists: false};
+			if (r) {
+				const rows = [...document.querySelectorAll('#images tbody tr[id^="row-"]')];
+				const badge = r.querySelector('.badge');
+				s = {
+					exists: true,
+					gone: r.textContent.includes('This container is gone'),
+					badge: badge ? badge.textContent.trim() : '',
+					polling: r.hasAttribute('hx-trigger') && r.hasAttribute('data-polling'),
+					progress: !!r.querySelector('progress'),
+					text: r.innerText.replace(/\s+/g, ' ').trim(),
+					index: rows.indexOf(r),
+					parent: r.parentElement ? r.parentElement.id : '',
+				};
+			}
+			const key = JSON.stringify(s);
+			if (key === window.__lastStep) return;
+			window.__lastStep = key;
+			window.__steps.push(Object.assign(s, {why, at: performance.now() - t0}));
+		};
+		document.body.addEventListener('htmx:afterSettle', () => snap('swap'));
+		setInterval(() => snap('tick'), 20);
+		snap('start');
+		new MutationObserver(muts => {
+			for (const m of muts) for (const n of m.addedNodes) {
+				const t = (n.textContent || '').trim();
+				if (t) window.__said.push(t);
+			}
+		}).observe(document.getElementById(liveID), {childList: true, subtree: true, characterData: true});
+	})(%q, %q)`, views.RowID(name), views.AnnouncerID))
+}
+
+// rowSteps returns the states recordRow has seen so far.
+func (b *browser) rowSteps() []rowStep {
+	b.t.Helper()
+	return eval[[]rowStep](b, `window.__steps`)
+}
+
+// announced returns what the live region was given since recordRow.
+func (b *browser) announced() []string {
+	b.t.Helper()
+	return eval[[]string](b, `window.__said`)
 }
 
 // syncBuffer collects Chromium's output, written from another goroutine.

@@ -1,7 +1,10 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
+	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -487,4 +490,260 @@ func TestBrowserViewerSeesNoUpdateButtons(t *testing.T) {
 	if status != 403 {
 		t.Errorf("a viewer's POST %s = %d, want 403", views.UpdatePath(name), status)
 	}
+}
+
+// settleForTheEye is how long a new container must run in the swap tests:
+// several of the row's polls land in the recreate, where the update can
+// still roll back.
+const settleForTheEye = 3 * time.Second
+
+// An update seen from the dashboard and from a script at once: the row
+// polls through the swap without ever showing the "gone" row or a status it
+// may lose, the API answers about the container by its old ID throughout,
+// and the live region hears the start and the end once each.
+func TestBrowserRowKeepsPollingThroughTheSwap(t *testing.T) {
+	chromiumPath(t)
+	a := newLiveAppSettling(t, settleForTheEye)
+	a.push(t, "test/swap:1", ocitest.ImageOpts{Marker: "v1"})
+	name := a.run(t, "test/swap:1", "swap")
+	a.push(t, "test/swap:1", ocitest.ImageOpts{Marker: "v2", ExtraLayerSize: 1 << 20})
+	a.check(t)
+	oldID := dockertest.Inspect(t, a.cli, name).ID
+
+	steps, said, answers, header := updateFromTheDashboard(t, a, name, oldID[:12], "test/swap:1", "settling")
+
+	end := assertRowPolledToTheEnd(t, steps, func(s rowStep) bool {
+		return s.Badge == "up to date" && strings.Contains(s.Text, "updated")
+	})
+	var recreating bool
+	for _, s := range steps {
+		if s.Polling && s.Badge == "up to date" {
+			t.Errorf("the row said up to date while its update still ran: %s", s)
+		}
+		recreating = recreating || (s.Polling && strings.HasPrefix(s.Badge, "settling"))
+	}
+	if !recreating {
+		t.Errorf("the row's badge never said it was settling during a %s settle", settleForTheEye)
+	}
+	if strings.Contains(end.Text, "Update ") {
+		t.Errorf("the row ends offering Update or telling of a failure: %s", end)
+	}
+	if header != "up to date" {
+		t.Errorf("group header badge at the end = %q, want up to date", header)
+	}
+	assertSaidOnce(t, said, []string{"Updating " + name, name + " updated"}, name+" rolled back")
+
+	ins := dockertest.Inspect(t, a.cli, name)
+	if ins.ID == oldID || !ins.State.Running {
+		t.Fatalf("container %s is %s running=%v, want a new running container", name, ins.ID, ins.State.Running)
+	}
+	last := assertProgressAnsweredToTheEnd(t, answers)
+	if last.Status != "done" || last.ContainerID != ins.ID[:12] {
+		t.Errorf("last progress: status %q container_id %q; want done and the new container %s", last.Status, last.ContainerID, ins.ID[:12])
+	}
+}
+
+// The same when the new version exits at once: the update rolls back, the
+// row says so in the same place, and the old container runs on.
+func TestBrowserRowKeepsPollingThroughARollback(t *testing.T) {
+	chromiumPath(t)
+	a := newLiveAppSettling(t, settleForTheEye)
+	a.push(t, "test/back:1", ocitest.ImageOpts{Marker: "v1"})
+	name := a.run(t, "test/back:1", "back")
+	a.push(t, "test/back:1", ocitest.ImageOpts{Marker: "v2", Env: []string{"TESTAPP_EXIT=3"}})
+	a.check(t)
+	oldID := dockertest.Inspect(t, a.cli, name).ID
+
+	steps, said, answers, header := updateFromTheDashboard(t, a, name, oldID[:12], "test/back:1", "")
+
+	end := assertRowPolledToTheEnd(t, steps, func(s rowStep) bool {
+		return strings.Contains(s.Text, "rolled back")
+	})
+	for _, s := range steps {
+		if s.Badge == "up to date" {
+			t.Errorf("the row said up to date during an update that rolled back: %s", s)
+		}
+	}
+	if end.Badge != "outdated" || !strings.Contains(end.Text, "Update rolled back:") {
+		t.Errorf("the row ends %s; want outdated and the rollback with its reason", end)
+	}
+	if header != "outdated" {
+		t.Errorf("group header badge at the end = %q, want outdated", header)
+	}
+	var rolledBack string
+	for _, s := range said {
+		if strings.HasPrefix(s, name+" rolled back: ") {
+			rolledBack = s
+		}
+	}
+	if rolledBack == "" {
+		t.Fatalf("the live region never heard %q; it heard %q", name+" rolled back: …", said)
+	}
+	assertSaidOnce(t, said, []string{"Updating " + name, rolledBack}, name+" updated")
+
+	if ins := dockertest.Inspect(t, a.cli, name); ins.ID != oldID || !ins.State.Running {
+		t.Errorf("container %s is %s running=%v, want the old one %s running again", name, ins.ID, ins.State.Running, oldID)
+	}
+	last := assertProgressAnsweredToTheEnd(t, answers)
+	if !strings.HasPrefix(last.Status, "error: ") || !last.RolledBack || last.ContainerID != oldID[:12] {
+		t.Errorf("last progress: status %q rolled_back %v container_id %q; want an error, rolled back, the old container %s",
+			last.Status, last.RolledBack, last.ContainerID, oldID[:12])
+	}
+}
+
+// updateFromTheDashboard clicks name's Update button with the row and the
+// live region recorded, while a script polls the progress by the old ID,
+// and returns what both saw once the row stopped polling and the API said
+// the job ended, and the words of the group header's badge then. It saves
+// screenshots of the group when the row's badge first says mid (unless
+// "") and at the end.
+func updateFromTheDashboard(t *testing.T, a *liveApp, name, oldID, repoTag, mid string) (
+	steps []rowStep, said []string, answers []progressAnswer, header string) {
+	t.Helper()
+	b := newBrowser(t, a.base)
+	b.viewport(1280, 800)
+	b.open(views.DashboardPath)
+	if got := b.row(name); got.Badge != string(models.StatusOutdated) || !got.Update {
+		t.Fatalf("before: row shows %q with Update button %v, want outdated with one (%s)", got.Badge, got.Update, got.Text)
+	}
+	b.markPage()
+	b.recordRow(name)
+
+	ctx, cancel := context.WithTimeout(t.Context(), updateTimeout)
+	defer cancel()
+	polled := make(chan []progressAnswer, 1)
+	go func() { polled <- a.pollProgress(ctx, oldID) }()
+	b.click(views.UpdateButtonID(name))
+
+	b.waitFor("row "+name+" to start polling", fmt.Sprintf(`%s.trigger !== ''`, rowCall(name)), 10*time.Second, "#"+views.RowID(name))
+	shot := strings.ReplaceAll(strings.TrimSuffix(repoTag, ":1"), "/", "-")
+	if mid != "" {
+		// Not fatal: the recording below says what the row went through instead.
+		badge := fmt.Sprintf(`((document.getElementById(%q) || document).querySelector('.badge') || {textContent: ''}).textContent`,
+			views.RowID(name))
+		b.waitFor("row "+name+"'s badge to say "+mid+" or the row to stop polling", fmt.Sprintf(
+			`%s.startsWith(%q) || %s.trigger === ''`, badge, mid, rowCall(name)), updateTimeout, "#"+views.RowID(name))
+		if eval[bool](b, fmt.Sprintf(`%s.startsWith(%q)`, badge, mid)) {
+			saveScreenshot(t, shot+"-"+mid+".png", b.screenshot(a.groupID(repoTag)))
+		}
+	}
+	b.waitFor("row "+name+" to stop polling", fmt.Sprintf(`(() => { const s = %s; return s.exists && !s.trigger && !s.polling })()`,
+		rowCall(name)), updateTimeout, "#"+views.TableID)
+	select { // the script's last poll comes soon after the row's, or never
+	case answers = <-polled:
+	case <-time.After(5 * time.Second):
+		cancel()
+		answers = <-polled
+	}
+	time.Sleep(300 * time.Millisecond) // a last tick of the recorder
+	steps, said = b.rowSteps(), b.announced()
+	header = eval[string](b, fmt.Sprintf(`(document.querySelector('#%s tr .badge') || {textContent: ''}).textContent.trim()`,
+		a.groupID(repoTag)))
+	var log strings.Builder
+	for _, s := range steps {
+		fmt.Fprintf(&log, "\n  %s", s)
+	}
+	t.Logf("row %s went through:%s\nthe live region heard: %q", name, log.String(), said)
+	saveScreenshot(t, shot+"-end.png", b.screenshot(a.groupID(repoTag)))
+	if !b.pageMarked() {
+		t.Error("the page was reloaded during the update; want htmx swaps only")
+	}
+	return steps, said, answers, header
+}
+
+// assertRowPolledToTheEnd checks that the row never showed the missing
+// row, never moved, and polled from its first poll until it showed the
+// outcome (final), and returns its last state.
+func assertRowPolledToTheEnd(t *testing.T, steps []rowStep, final func(rowStep) bool) rowStep {
+	t.Helper()
+	if len(steps) < 3 {
+		t.Fatalf("the row went through %d states, want idle, updating and the end: %v", len(steps), steps)
+	}
+	first, started := steps[0], false
+	for _, s := range steps {
+		switch {
+		case !s.Exists || s.Gone:
+			t.Errorf("the row went missing during the update: %s", s)
+		case s.Index != first.Index || s.Parent != first.Parent:
+			t.Errorf("the row moved from #%d in %s: %s", first.Index, first.Parent, s)
+		case s.Polling:
+			started = true
+		case started && !final(s):
+			t.Errorf("the row stopped polling before the job ended: %s", s)
+		}
+	}
+	end := steps[len(steps)-1]
+	if !started || end.Polling || !final(end) {
+		t.Errorf("the row ends %s (polled: %v); want the outcome, not polling", end, started)
+	}
+	return end
+}
+
+// assertSaidOnce checks that the live region heard each of want exactly
+// once, in order, and never never.
+func assertSaidOnce(t *testing.T, said, want []string, never string) {
+	t.Helper()
+	var order []string
+	for _, w := range want {
+		n := 0
+		for _, s := range said {
+			if s == w {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("the live region heard %q %d times, want once (it heard %q)", w, n, said)
+		}
+	}
+	for _, s := range said {
+		if slices.Contains(want, s) {
+			order = append(order, s)
+		}
+		if strings.HasPrefix(s, never) {
+			t.Errorf("the live region heard %q", s)
+		}
+	}
+	if len(order) == len(want) && !slices.Equal(order, want) {
+		t.Errorf("the live region heard %q in the wrong order", order)
+	}
+}
+
+// assertProgressAnsweredToTheEnd checks that from its first answer about
+// the job to the end, GET /api/images/{old id}/progress never said 404, and
+// returns the last answer.
+func assertProgressAnsweredToTheEnd(t *testing.T, answers []progressAnswer) progressAnswer {
+	t.Helper()
+	var codes []string
+	started, bad := false, 0
+	for _, a := range answers {
+		codes = append(codes, fmt.Sprintf("%d %s %s", a.Code, a.Phase, a.ContainerID))
+		if a.Code == http.StatusOK {
+			started = true
+		} else if started {
+			bad++
+		}
+	}
+	t.Logf("GET progress answered (%d times, changes only): %s", len(answers), compact(codes))
+	if bad > 0 {
+		t.Errorf("GET progress answered %d times mid-update with something else than 200", bad)
+	}
+	if !started {
+		t.Fatal("GET progress never answered 200")
+	}
+	last := answers[len(answers)-1]
+	if last.Code != http.StatusOK || last.Running() {
+		t.Fatalf("GET progress stopped at %d %+v before the job ended", last.Code, last.Progress)
+	}
+	return last
+}
+
+// compact joins ss, leaving out repeats of the one before.
+func compact(ss []string) string {
+	var out []string
+	for i, s := range ss {
+		if i == 0 || s != ss[i-1] {
+			out = append(out, s)
+		}
+	}
+	return strings.Join(out, " → ")
 }
