@@ -279,6 +279,10 @@ func (s *Containers) head(ctx context.Context, refs []string) map[string]remoteR
 func registryReason(err error) string {
 	switch {
 	case errors.Is(err, models.ErrRateLimited):
+		var later *models.RetryLater
+		if errors.As(err, &later) && later.After > 0 {
+			return "registry rate limit reached; next try after " + time.Now().Add(later.After).Format("15:04")
+		}
 		return "registry rate limit reached"
 	case errors.Is(err, models.ErrUnauthorized):
 		return "registry refused access (401/403): check credentials"

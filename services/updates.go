@@ -69,8 +69,12 @@ type run struct {
 }
 
 // layer is one layer's bytes: current follows the engine's last message
-// (download, then extraction); downloaded and extracted only grow.
-type layer struct{ current, total, downloaded, extracted int64 }
+// (download, then extraction); downloaded and extracted only grow. complete
+// marks a layer that needs nothing more (pulled, or already there).
+type layer struct {
+	current, total, downloaded, extracted int64
+	complete                              bool
+}
 
 type pull struct {
 	done chan struct{}
@@ -592,17 +596,37 @@ func applyPullEvent(j *job, ev models.PullEvent) {
 	j.p.Percent = percent(l.current, l.total)
 	if ev.Status == "Pull complete" || ev.Status == "Already exists" {
 		j.p.Percent = 100
+		l.complete = true
 	}
-	var done, all int64
+	j.p.Overall = overall(j)
+}
+
+// overall is the pull's progress in bytes: download and extraction of every
+// layer. The engine announces a layer's size only when its download starts
+// (at most three at a time), so a layer still waiting counts as the mean
+// size of those known; the percent may step back when a big layer turns
+// out bigger than that, but it never stands still while bytes move.
+func overall(j *job) int {
+	var done, all, sized, sizedN int64
+	waiting := int64(0)
 	j.p.BytesDone, j.p.BytesTotal = 0, 0
 	for _, x := range j.layers {
 		j.p.BytesDone += x.downloaded
 		j.p.BytesTotal += x.total
-		done += x.downloaded + x.extracted
-		all += 2 * x.total
+		switch {
+		case x.total > 0:
+			done += x.downloaded + x.extracted
+			all += 2 * x.total
+			sized += x.total
+			sizedN++
+		case !x.complete:
+			waiting++
+		}
 	}
-	// Layers announce their sizes one by one; never let the bar go back.
-	j.p.Overall = max(j.p.Overall, percent(done, all))
+	if waiting > 0 && sizedN > 0 {
+		all += 2 * waiting * (sized / sizedN)
+	}
+	return percent(done, all)
 }
 
 func percent(cur, total int64) int {

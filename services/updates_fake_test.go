@@ -111,6 +111,9 @@ func TestAutoUpdateTakesOnlyToggledContainersWithOnePull(t *testing.T) {
 		t.Errorf("statuses after auto-update = %v", st)
 	}
 	recs, _ := w.hist.Recent(10)
+	if len(recs) != 2 {
+		t.Errorf("%d history records, want 2 (a and c): %+v", len(recs), recs)
+	}
 	for _, r := range recs {
 		if r.By != "auto" || r.Result != "updated" || r.FromDigest != oldDig || r.ToDigest != newDig {
 			t.Errorf("history record %+v", r)

@@ -53,3 +53,34 @@ func TestPercentIsClamped(t *testing.T) {
 		}
 	}
 }
+
+// The tester's pull: a small layer done while a 40 MB one waits for its
+// turn. The bar must move with the big layer's bytes, not stand at the
+// percent the small one reached.
+func TestOverallFollowsTheBytesOfALateBigLayer(t *testing.T) {
+	j := &job{layers: map[string]*layer{}}
+	const big = 40 << 20
+	for _, ev := range []models.PullEvent{
+		{Layer: "aaaaaaaaaaaa", Status: "Pulling fs layer"},
+		{Layer: "bbbbbbbbbbbb", Status: "Waiting"},
+		{Layer: "aaaaaaaaaaaa", Status: "Downloading", Current: 1 << 20, Total: 1 << 20},
+		{Layer: "aaaaaaaaaaaa", Status: "Pull complete"},
+	} {
+		applyPullEvent(j, ev)
+	}
+	if j.p.Overall > 50 {
+		t.Errorf("overall %d%% with one of two layers done and the other not started", j.p.Overall)
+	}
+	last := -1
+	for cur := int64(8 << 20); cur <= big; cur += 8 << 20 {
+		applyPullEvent(j, models.PullEvent{Layer: "bbbbbbbbbbbb", Status: "Downloading", Current: cur, Total: big})
+		if j.p.Overall <= last {
+			t.Fatalf("at %d MB of the big layer overall is %d%%, was %d%%: it stands still while bytes move", cur>>20, j.p.Overall, last)
+		}
+		last = j.p.Overall
+	}
+	applyPullEvent(j, models.PullEvent{Layer: "bbbbbbbbbbbb", Status: "Pull complete"})
+	if j.p.Overall != 100 {
+		t.Errorf("overall %d%% after the last layer, want 100", j.p.Overall)
+	}
+}
