@@ -572,7 +572,7 @@ func GroupHeader(g GroupData, oob bool) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = UpdateAllButton(g.Key, g.Group.Image, g.Outdated(), ShownValue(g.Rows...), g.Viewer).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = UpdateAllButton(g.Key, g.Group.Image, g.Updatable(), ShownValue(g.Rows...), g.Viewer).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -252,8 +252,20 @@ func (g GroupData) JobWord() string {
 	return ""
 }
 
+// Updatable is how many of the group's containers "Update all" would
+// update: the outdated ones without an update of their own running.
+func (g GroupData) Updatable() int {
+	n := 0
+	for _, r := range g.Rows {
+		if r.Item.Status == models.StatusOutdated && !r.Updating() {
+			n++
+		}
+	}
+	return n
+}
+
 // ShowUpdateAll reports whether the group header offers "Update all".
-func (g GroupData) ShowUpdateAll() bool { return g.CanUpdate && !g.GroupJob && g.Outdated() > 0 }
+func (g GroupData) ShowUpdateAll() bool { return g.CanUpdate && !g.GroupJob && g.Updatable() > 0 }
 
 // JobsRunning reports whether any update shown on the dashboard is running.
 func (d DashboardData) JobsRunning() bool {

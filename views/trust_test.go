@@ -132,6 +132,11 @@ func TestGroupHeaderFollowsTheJob(t *testing.T) {
 	if got := headerBadge(t, group); got != "waiting for health check" {
 		t.Errorf("header badge during a group update = %q, want the recreating container's status", got)
 	}
+	// b's own update runs: "Update all" has nothing left to do.
+	own := views.Jobs{Progress: progress(map[string]*models.Progress{"b": job("b", models.PhaseRecreating, "settling 10s")})}
+	if doc := render(t, views.ImageGroup(views.NewGroupData(g, own, editor, testNow))); doc.Find("#"+views.UpdateAllID(models.GroupKey(g.Image))).Length() != 0 {
+		t.Error(`"Update all" offered while the group's only outdated container updates`)
+	}
 	oob := render(t, views.GroupHeaderOOB(views.NewGroupData(g, single, editor, testNow)))
 	if got := text(one(t, oob, "#"+views.GroupHeaderID(models.GroupKey(g.Image))+"[hx-swap-oob=true] .badge")); got != "settling 10s" {
 		t.Errorf("out-of-band header badge = %q, want settling 10s", got)
