@@ -203,6 +203,7 @@ func TestBrowserUpdateAllUpdatesTheGroup(t *testing.T) {
 	b := newBrowser(t, a.base)
 	b.open(views.DashboardPath)
 	b.markPage()
+	b.recordRow(first) // and the live region
 	key := models.GroupKey(a.reg.Ref("test/pair:1"))
 	b.click(views.UpdateAllID(key))
 
@@ -231,6 +232,12 @@ func TestBrowserUpdateAllUpdatesTheGroup(t *testing.T) {
 	}
 	if g := a.group(t, "test/pair:1"); g.Status != models.StatusUpToDate {
 		t.Errorf("service snapshot says %s, want uptodate", g.Status)
+	}
+	// The tbody's polls announce each container's start and end once.
+	said := b.announced()
+	t.Logf("the live region heard: %q", said)
+	for _, n := range []string{first, second} {
+		assertSaidOnce(t, said, []string{"Updating " + n, n + " updated"}, n+" rolled back")
 	}
 }
 
