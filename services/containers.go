@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -32,12 +33,14 @@ type Containers struct {
 	log         *slog.Logger
 	concurrency int
 
-	checkMu  sync.Mutex // one check or refresh at a time
+	checkMu  sync.Mutex // one check at a time
+	listMu   sync.Mutex // one engine list at a time
 	checking atomic.Bool
 
 	mu         sync.RWMutex
 	containers []models.Container
 	remote     map[string]remoteResult // by imageRef.Remote
+	inFlight   map[string]bool         // references a check or refresh is asking about
 	groups     []models.ImageGroup
 	checkedAt  time.Time
 	engineSt   models.EngineState
@@ -67,7 +70,7 @@ func NewContainers(engine Engine, reg Registry, toggles *Toggles, log *slog.Logg
 		concurrency = 1
 	}
 	return &Containers{engine: engine, reg: reg, toggles: toggles, log: log, concurrency: concurrency,
-		remote: map[string]remoteResult{}, held: map[string]*held{}}
+		remote: map[string]remoteResult{}, inFlight: map[string]bool{}, held: map[string]*held{}}
 }
 
 // OnReachable registers f to run, on its own goroutine, whenever the engine
@@ -89,28 +92,36 @@ func (s *Containers) fireReachable(back bool) {
 func (s *Containers) OnCheck(f func([]models.ImageGroup)) { s.onCheck = append(s.onCheck, f) }
 
 // Check lists running containers, asks the registry once per unique image
-// (HEAD only, bounded concurrency), and replaces the snapshot.
+// (HEAD only, bounded concurrency), and replaces the remote results. The
+// list goes into the snapshot at once: a slow registry never keeps a
+// stopped container listed.
 func (s *Containers) Check(ctx context.Context) ([]models.ImageGroup, error) {
 	s.checking.Store(true)
 	defer s.checking.Store(false)
 	s.checkMu.Lock()
-	cs, err := s.engine.Running(ctx)
+	defer s.checkMu.Unlock()
+	cs, refs, err := s.relist(ctx, true)
 	if err != nil {
-		s.checkMu.Unlock()
-		s.engineLost(err)
 		return nil, fmt.Errorf("check: %w", err)
 	}
-	refs := uniqueRemotes(cs)
 	results := s.head(ctx, refs)
 	s.mu.Lock()
-	s.remote = results // drops images no longer in use
-	s.containers = cs
+	for _, r := range refs {
+		delete(s.inFlight, r)
+	}
+	inUse := map[string]bool{}
+	for _, r := range uniqueRemotes(s.containers) { // the latest list: a refresh may have run meanwhile
+		inUse[r] = true
+	}
+	for r := range s.remote {
+		if !inUse[r] {
+			delete(s.remote, r) // images no longer in use
+		}
+	}
+	maps.Copy(s.remote, results)
 	s.checkedAt = time.Now()
-	back := s.engineBackLocked()
 	s.rebuildLocked()
 	s.mu.Unlock()
-	s.checkMu.Unlock()
-	s.fireReachable(back)
 
 	groups := s.Groups()
 	s.log.Info("check finished", "images", len(refs), "containers", len(cs))
@@ -122,34 +133,62 @@ func (s *Containers) Check(ctx context.Context) ([]models.ImageGroup, error) {
 
 // Refresh relists containers and asks the registry only about images never
 // seen before. Engine events call it, so containers started, stopped or
-// recreated outside refit show up at once without spending registry requests.
+// recreated outside refit show up at once without spending registry
+// requests. The snapshot follows the list before any registry is asked.
 func (s *Containers) Refresh(ctx context.Context) error {
-	s.checkMu.Lock()
-	defer s.checkMu.Unlock()
-	cs, err := s.engine.Running(ctx)
+	cs, _, err := s.relist(ctx, false)
 	if err != nil {
-		s.engineLost(err)
 		return fmt.Errorf("refresh: %w", err)
 	}
 	var missing []string
-	s.mu.RLock()
+	s.mu.Lock()
 	for _, r := range uniqueRemotes(cs) {
-		if _, ok := s.remote[r]; !ok {
+		if _, ok := s.remote[r]; !ok && !s.inFlight[r] {
 			missing = append(missing, r)
+			s.inFlight[r] = true
 		}
 	}
-	s.mu.RUnlock()
+	s.mu.Unlock()
+	if len(missing) == 0 {
+		return nil
+	}
 	results := s.head(ctx, missing)
 	s.mu.Lock()
-	for r, res := range results {
-		s.remote[r] = res
+	for _, r := range missing {
+		delete(s.inFlight, r)
 	}
+	maps.Copy(s.remote, results)
+	s.rebuildLocked()
+	s.mu.Unlock()
+	return nil
+}
+
+// relist reads the running containers and puts them in the snapshot. Lists
+// run one at a time, so an older list never overwrites a newer one. For a
+// check it returns every reference to ask about, marked in flight in the
+// same step, so a refresh meanwhile does not ask about them again.
+func (s *Containers) relist(ctx context.Context, check bool) ([]models.Container, []string, error) {
+	s.listMu.Lock()
+	defer s.listMu.Unlock()
+	cs, err := s.engine.Running(ctx)
+	if err != nil {
+		s.engineLost(err)
+		return nil, nil, err
+	}
+	var refs []string
+	s.mu.Lock()
 	s.containers = cs
+	if check {
+		refs = uniqueRemotes(cs)
+		for _, r := range refs {
+			s.inFlight[r] = true
+		}
+	}
 	back := s.engineBackLocked()
 	s.rebuildLocked()
 	s.mu.Unlock()
 	s.fireReachable(back)
-	return nil
+	return cs, refs, nil
 }
 
 // engineLost records that the engine did not answer. Only the first failure

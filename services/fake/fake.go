@@ -5,6 +5,7 @@ package fake
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -29,7 +30,9 @@ type Engine struct {
 	failSteps  map[string]map[string]error // container name → step → error
 	busy       map[string]bool             // names being recreated
 	subs       []chan models.EngineEvent
-	// ListErr, when set, is returned by Running.
+	downs      []chan struct{} // closed by SetDown to break open streams
+	// ListErr, when set, is returned by Running. SetDown sets it under the
+	// lock, for tests where a watch runs meanwhile.
 	ListErr error
 	// Calls counts calls to Running.
 	Calls int
@@ -185,13 +188,38 @@ func (e *Engine) Running(ctx context.Context) ([]models.Container, error) {
 	return out, nil
 }
 
+// SetDown makes the engine unreachable (err) or reachable again (nil): lists
+// fail, open event streams break, new ones fail at once.
+func (e *Engine) SetDown(err error) {
+	e.mu.Lock()
+	e.ListErr = err
+	subs := e.downs
+	if err != nil {
+		e.downs = nil
+	}
+	e.mu.Unlock()
+	if err != nil {
+		for _, c := range subs {
+			close(c)
+		}
+	}
+}
+
 // Events implements services.Engine.
 func (e *Engine) Events(ctx context.Context) (<-chan models.EngineEvent, <-chan error) {
 	in := make(chan models.EngineEvent, 64)
 	out := make(chan models.EngineEvent)
 	errs := make(chan error, 1)
+	down := make(chan struct{})
 	e.mu.Lock()
+	if err := e.ListErr; err != nil {
+		e.mu.Unlock()
+		errs <- err
+		close(out)
+		return out, errs
+	}
 	e.subs = append(e.subs, in)
+	e.downs = append(e.downs, down)
 	e.mu.Unlock()
 	go func() {
 		defer close(out)
@@ -204,6 +232,9 @@ func (e *Engine) Events(ctx context.Context) (<-chan models.EngineEvent, <-chan 
 				case <-ctx.Done():
 					return
 				}
+			case <-down:
+				errs <- errors.New("event stream broken: engine unreachable")
+				return
 			case <-ctx.Done():
 				return
 			}
@@ -231,6 +262,9 @@ type Registry struct {
 	limits  []models.RateLimit
 	// Heads counts Digest calls by reference.
 	Heads map[string]int
+	// Slow, when set, holds every Digest until it is closed, like a registry
+	// that takes its time (or a connection that waits for its timeout).
+	Slow chan struct{}
 }
 
 // NewRegistry returns an empty registry.
@@ -263,6 +297,16 @@ func (r *Registry) HeadCount(ref string) int {
 
 // Digest implements services.Registry.
 func (r *Registry) Digest(ctx context.Context, ref string) (string, error) {
+	r.mu.Lock()
+	slow := r.Slow
+	r.mu.Unlock()
+	if slow != nil {
+		select {
+		case <-slow:
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.Heads[ref]++
