@@ -146,9 +146,11 @@ func serve(ctx context.Context, a *app, cfg Config, log *slog.Logger) error {
 	}
 	// Recovery of interrupted updates runs in the background whenever the
 	// engine answers (Containers.OnReachable), so the server answers at once.
-	if v, err := a.engine.Ping(ctx); err == nil {
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	if v, err := a.engine.Ping(pctx); err == nil {
 		log.Info("docker engine", "api_version", v)
 	}
+	cancel()
 	ctr := a.deps.Containers
 	go ctr.Watch(ctx)
 	go checkLoop(ctx, ctr, cfg.CheckInterval, log)
@@ -170,7 +172,11 @@ func serve(ctx context.Context, a *app, cfg Config, log *slog.Logger) error {
 func checkLoop(ctx context.Context, ctr *services.Containers, every time.Duration, log *slog.Logger) {
 	for {
 		if _, err := ctr.Check(ctx); err != nil && ctx.Err() == nil {
-			log.Warn("check failed", "error", err)
+			if ctr.EngineState().Down {
+				log.Debug("check skipped: docker engine not reachable", "error", err) // the outage is logged once
+			} else {
+				log.Warn("check failed", "error", err)
+			}
 		}
 		// A check is the one burst of an idle refit; without this the runtime
 		// keeps its garbage resident until a GC that an idle process rarely needs.
