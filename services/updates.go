@@ -103,7 +103,6 @@ func NewUpdates(engine Updater, auth Authenticator, ctr *Containers, hist *Histo
 	u := &Updates{engine: engine, auth: auth, ctr: ctr, hist: hist, journal: opts.Journal, log: log, opts: opts,
 		pullSem: make(chan struct{}, opts.MaxPulls), ctx: ctx, cancel: cancel,
 		jobs: map[string]*job{}, runs: map[string]*run{}, pulls: map[string]*pull{}}
-	ctr.OnReachable(u.recoverInBackground)
 	return u
 }
 
@@ -115,9 +114,10 @@ func (u *Updates) Close() {
 	u.wg.Wait()
 }
 
-// recoverInBackground runs Recover on its own goroutine: the engine has
-// just become reachable, and serving must not wait for recovery.
-func (u *Updates) recoverInBackground() {
+// RecoverInBackground runs Recover on a goroutine of its own, so serving
+// never waits for it. refit serve hangs it on Containers.OnReachable: it runs
+// when the engine first answers and whenever it is back after an outage.
+func (u *Updates) RecoverInBackground() {
 	u.mu.Lock()
 	if u.ctx.Err() != nil {
 		u.mu.Unlock()
@@ -497,6 +497,41 @@ func (u *Updates) recreate(log *slog.Logger, ref imageRef, img models.ImageInfo,
 		log.Error("history not recorded", "error", herr)
 	}
 	u.finish(name, newID, err)
+	if err != nil && !models.IsRolledBack(err) {
+		u.recoverUntilSettled(name)
+	}
+}
+
+// recoverUntilSettled runs Recover in the background, backing off from 1 s
+// to 30 s, until name has no journal entry left. It follows an update that
+// ended without a rollback, typically because the engine went away half way:
+// an engine restarted before the watch reconnects never looks like an
+// outage, so OnReachable alone would leave the entry to the next start.
+func (u *Updates) recoverUntilSettled(name string) {
+	u.mu.Lock()
+	if u.ctx.Err() != nil {
+		u.mu.Unlock()
+		return
+	}
+	u.wg.Add(1)
+	u.mu.Unlock()
+	go func() {
+		defer u.wg.Done()
+		for backoff := time.Second; ; backoff = min(2*backoff, 30*time.Second) {
+			select {
+			case <-u.ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			pending, err := u.journal.Pending()
+			if err == nil && !slices.ContainsFunc(pending, func(st models.RecreateState) bool { return st.Name == name }) {
+				return
+			}
+			if _, err := u.Recover(u.ctx); err != nil && u.ctx.Err() == nil {
+				u.log.Warn("recovering an interrupted update failed; trying again", "container", name, "in", min(2*backoff, 30*time.Second), "error", err)
+			}
+		}
+	}()
 }
 
 // stepStatus turns the recreate's steps into what the job shows.

@@ -426,6 +426,7 @@ func TestRecoveryRunsWhenTheEngineAnswers(t *testing.T) {
 	ctr := services.NewContainers(eng, reg, tog, quiet, 4)
 	upd := services.NewUpdates(eng, anon{}, ctr, hist, quiet, services.UpdateOptions{Settle: time.Millisecond, Journal: j})
 	t.Cleanup(upd.Close)
+	ctr.OnReachable(upd.RecoverInBackground)
 	if err := ctr.Refresh(t.Context()); err == nil || !ctr.EngineState().Down {
 		t.Fatalf("Refresh with the engine down = %v, state %+v", err, ctr.EngineState())
 	}

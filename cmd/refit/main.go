@@ -145,7 +145,9 @@ func serve(ctx context.Context, a *app, cfg Config, log *slog.Logger) error {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	// Recovery of interrupted updates runs in the background whenever the
-	// engine answers (Containers.OnReachable), so the server answers at once.
+	// engine answers, so the server answers at once. Only serve recovers:
+	// `refit check` must change nothing.
+	a.deps.Containers.OnReachable(a.deps.Updates.RecoverInBackground)
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	if v, err := a.engine.Ping(pctx); err == nil {
 		log.Info("docker engine", "api_version", v)
