@@ -247,12 +247,20 @@ func TestPollingElementsSayWhatTheyShow(t *testing.T) {
 	if got, want := shownOf(t, tr), views.ShownValue(r); got != want {
 		t.Errorf("row shows %q, want %q", got, want)
 	}
+	// A toggle inside must not sync with the polls (htmx resolves an
+	// inherited "this:drop" to the row) nor carry their values.
+	if got := attr(tr, "hx-disinherit"); got != "hx-sync hx-vals" {
+		t.Errorf("row hx-disinherit = %q, want hx-sync hx-vals", got)
+	}
 
 	g := models.ImageGroup{Image: "nginx:latest", Status: models.StatusOutdated, Containers: []models.ContainerItem{item("a", models.StatusOutdated), item("b", models.StatusOutdated)}}
 	gd := views.NewGroupData(g, views.Jobs{GroupRunning: func(string) bool { return true }}, editor, testNow)
 	tbody := one(t, render(t, views.ImageGroup(gd)), "tbody")
 	if got := attr(tbody, "hx-sync"); got != "this:drop" {
 		t.Errorf("tbody hx-sync = %q, want this:drop", got)
+	}
+	if got := attr(tbody, "hx-disinherit"); got != "hx-sync hx-vals" {
+		t.Errorf("tbody hx-disinherit = %q, want hx-sync hx-vals", got)
 	}
 	if got, want := shownOf(t, tbody), views.ShownValue(gd.Rows...); got != want || !strings.Contains(got, "a=-") {
 		t.Errorf("tbody shows %q, want %q", got, want)
