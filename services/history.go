@@ -32,7 +32,7 @@ func (h *History) Add(r models.UpdateRecord) error {
 	}
 	if h.aud != nil {
 		result := r.Result
-		if r.Error != "" && r.Result != "recovered" {
+		if r.Error != "" {
 			result += ": " + r.Error
 		}
 		h.aud.Record(models.AuditEntry{Actor: r.By, Action: models.AuditUpdateResult, Target: r.Container, Result: result})
