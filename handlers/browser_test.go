@@ -632,6 +632,16 @@ func updateFromTheDashboard(t *testing.T, a *liveApp, name, oldID, repoTag, mid 
 			`%s.startsWith(%q) || %s.trigger === ''`, badge, mid, rowCall(name)), updateTimeout, "#"+views.RowID(name))
 		if eval[bool](b, fmt.Sprintf(`%s.startsWith(%q)`, badge, mid)) {
 			saveScreenshot(t, shot+"-"+mid+".png", b.screenshot(a.groupID(repoTag)))
+			// The row's toggle still works while it polls: its request is not
+			// synced with (and dropped for) the row's polls.
+			b.click(views.ToggleInputID(name))
+			deadline := time.Now().Add(5 * time.Second)
+			for !a.deps.Toggles.AutoUpdate(name) && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			if !a.deps.Toggles.AutoUpdate(name) {
+				t.Error("the auto-update toggle clicked during the update never reached the server")
+			}
 		}
 	}
 	b.waitFor("row "+name+" to stop polling", fmt.Sprintf(`(() => { const s = %s; return s.exists && !s.trigger && !s.polling })()`,
