@@ -81,25 +81,52 @@ func TestPercent(t *testing.T) {
 
 func TestPhaseWordsAndFailureText(t *testing.T) {
 	tests := []struct {
-		name          string
-		p             models.Progress
-		phase, failed string
+		name               string
+		p                  models.Progress
+		phase, job, failed string
 	}{
-		{"engine words", models.Progress{Status: "Downloading", Phase: models.PhasePulling}, "Downloading", "Downloading"},
-		{"phase only", models.Progress{Phase: models.PhaseRecreating}, "recreating", "update failed"},
-		{"nothing yet", models.Progress{}, "starting", "update failed"},
-		{"error", models.Progress{Status: "error: port in use (rolled back)", Phase: models.PhaseFailed}, "failed", "port in use (rolled back)"},
-		{"bare failed", models.Progress{Status: "error:", Phase: models.PhaseFailed}, "failed", "update failed"},
+		{"engine words", models.Progress{Status: "Downloading", Phase: models.PhasePulling}, "Downloading", "pulling", "Downloading"},
+		{"phase only", models.Progress{Phase: models.PhaseRecreating}, "recreating", "recreating", "update failed"},
+		{"settling", models.Progress{Status: "settling 10s", Phase: models.PhaseRecreating}, "recreating", "settling 10s", "settling 10s"},
+		{"queued after the shared pull", models.Progress{Status: "queued", Phase: models.PhaseQueued}, "queued", "queued", "queued"},
+		{"recovering", models.Progress{Status: "recovering", Phase: models.PhaseRecovering}, "recovering", "recovering", "recovering"},
+		{"nothing yet", models.Progress{}, "starting", "updating", "update failed"},
+		{"error", models.Progress{Status: "error: port in use (rolled back)", Phase: models.PhaseFailed}, "failed", "failed", "port in use (rolled back)"},
+		{"rolled back", models.Progress{Status: "error: port in use (rolled back)", Phase: models.PhaseFailed, RolledBack: true}, "failed", "failed", "port in use"},
+		{"bare failed", models.Progress{Status: "error:", Phase: models.PhaseFailed}, "failed", "failed", "update failed"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := views.PhaseWords(tc.p); got != tc.phase {
 				t.Errorf("PhaseWords() = %q, want %q", got, tc.phase)
 			}
+			if got := views.JobWord(tc.p); got != tc.job {
+				t.Errorf("JobWord() = %q, want %q", got, tc.job)
+			}
 			if got := views.FailureText(tc.p); got != tc.failed {
 				t.Errorf("FailureText() = %q, want %q", got, tc.failed)
 			}
 		})
+	}
+}
+
+func TestShortText(t *testing.T) {
+	tests := []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"dial unix: no such file", 40, "dial unix: no such file"},
+		{"two\n  lines\tof it", 40, "two lines of it"},
+		{"Cannot connect to the Docker daemon at unix:///x.sock. Is it running?", 30, "Cannot connect to the Docker…"},
+		{"ünïcödé ünïcödé ünïcödé", 12, "ünïcödé…"},
+		{strings.Repeat("x", 50), 10, "xxxxxxxxx…"},
+	}
+	for _, tc := range tests {
+		got := views.ShortText(tc.in, tc.n)
+		if got != tc.want || len([]rune(got)) > tc.n {
+			t.Errorf("ShortText(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		}
 	}
 }
 
