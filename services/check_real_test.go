@@ -122,6 +122,12 @@ func TestCheckAgainstRealEngineAndRegistry(t *testing.T) {
 	l := dockertest.UniqueName(t, "local")
 	dockertest.Run(t, cli, dockertest.RunOpts{Name: l, Image: reg.Ref("test/local:1")})
 
+	// An image built here (FROM scratch, the classic builder) under a name the registry does not have.
+	dockertest.Build(t, cli, reg.Ref("test/built:1"), map[string][]byte{"testapp": ocitest.MustTestApp(t)},
+		"FROM scratch\nCOPY testapp /testapp\nENTRYPOINT [\"/testapp\"]\n")
+	bu := dockertest.UniqueName(t, "built")
+	dockertest.Run(t, cli, dockertest.RunOpts{Name: bu, Image: reg.Ref("test/built:1")})
+
 	// Absent from the list: a container started from an image ID, and a stopped one.
 	ii, _, err := cli.ImageInspectWithRaw(context.Background(), reg.Ref("test/app:1"))
 	if err != nil {
@@ -152,9 +158,11 @@ func TestCheckAgainstRealEngineAndRegistry(t *testing.T) {
 		if g := got["test/alias:1"]; g.Status != models.StatusUpToDate {
 			t.Errorf("group of the image's second name = %s (%s), want uptodate", g.Status, g.Reason)
 		}
-		if g := got["test/local:1"]; g.Status != models.StatusUnknown || g.Containers[0].LocalDigest != "unknown" ||
-			!strings.Contains(g.Reason, "local image") {
-			t.Errorf("local group = %+v, want unknown for a local image with local digest unknown", g)
+		for _, img := range []string{"test/local:1", "test/built:1"} {
+			if g := got[img]; g.Status != models.StatusUnknown || g.Containers[0].LocalDigest != "unknown" ||
+				!strings.Contains(g.Reason, "local image") {
+				t.Errorf("%s group = %+v, want unknown for a local image with local digest unknown", img, g)
+			}
 		}
 		for _, g := range got {
 			for _, c := range g.Containers {
@@ -164,7 +172,7 @@ func TestCheckAgainstRealEngineAndRegistry(t *testing.T) {
 			}
 		}
 		c := reg.Counts() // other packages' checks only ever HEAD, so no GET is anyone's
-		// app, multi and alias; the local image costs nothing.
+		// app, multi and alias; the loaded and the built image cost nothing.
 		if heads := rc.calls.count("HEAD"); heads != 3 || rc.calls.count("GET") != 0 || c.GetManifest != 0 || c.GetBlob != 0 {
 			t.Errorf("the check sent %d HEADs and %d GETs of manifests (registry saw %+v), want 3 HEADs (one per pulled image) and no GET",
 				heads, rc.calls.count("GET"), c)
@@ -205,7 +213,7 @@ func TestCheckAgainstRealEngineAndRegistry(t *testing.T) {
 		defer reg.FailManifests(0, "")
 		got := rc.check(t)
 		for img, g := range got {
-			if img == "test/local:1" {
+			if img == "test/local:1" || img == "test/built:1" {
 				continue // never asked
 			}
 			if g.Status != models.StatusUnknown || !strings.Contains(g.Reason, "rate limit") {

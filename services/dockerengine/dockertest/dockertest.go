@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
@@ -164,6 +165,40 @@ func Load(tb testing.TB, cli *client.Client, tar []byte) {
 	for _, tag := range tags {
 		removeImageAtCleanup(tb, cli, tag)
 	}
+}
+
+// Build builds an image tagged tag with the engine's classic builder, which needs no base image and no network, from a
+// context of files (name → content, mode 0755) and a Dockerfile, like `docker build` on the host: such an image came
+// from no registry. The tag is removed when the test ends.
+func Build(tb testing.TB, cli *client.Client, tag string, files map[string][]byte, dockerfile string) {
+	tb.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	add := func(name string, content []byte) {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o755, Size: int64(len(content)), Typeflag: tar.TypeReg}); err != nil {
+			tb.Fatalf("dockertest: build context: %v", err)
+		}
+		if _, err := tw.Write(content); err != nil {
+			tb.Fatalf("dockertest: build context: %v", err)
+		}
+	}
+	add("Dockerfile", []byte(dockerfile))
+	for name, content := range files {
+		add(name, content)
+	}
+	if err := tw.Close(); err != nil {
+		tb.Fatalf("dockertest: build context: %v", err)
+	}
+	resp, err := cli.ImageBuild(tb.Context(), &buf, build.ImageBuildOptions{Tags: []string{tag}, Version: build.BuilderV1,
+		Remove: true, ForceRemove: true})
+	if err != nil {
+		tb.Fatalf("dockertest: build %s: %v", tag, err)
+	}
+	defer resp.Body.Close()
+	if err := jsonmessage.DisplayJSONMessagesStream(resp.Body, io.Discard, 0, false, nil); err != nil {
+		tb.Fatalf("dockertest: build %s: %v", tag, err)
+	}
+	removeImageAtCleanup(tb, cli, tag)
 }
 
 func removeImageAtCleanup(tb testing.TB, cli *client.Client, ref string) {
