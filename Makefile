@@ -30,10 +30,10 @@ test:             ## THE test command; real-engine tests run when REFIT_TEST_DOC
 	@d=$$(mktemp -d); trap 'rm -rf "$$d"' EXIT; \
 	go build -o "$$d/gotest" .ci/gotest.go && "$$d/gotest" -race -count=1 -timeout 15m $(or $(PKGS),./...)
 
-test-docker:      ## make test against a private, throwaway Docker engine (needs root and docker.io)
+test-docker:      ## make test against a private, throwaway Docker engine (needs root and docker.io; ENGINE=29 for Docker 29)
 	@set -e; d=$$(mktemp -d); \
 	trap '.ci/dockerd stop "$$d"' EXIT; \
-	host=$$(.ci/dockerd start "$$d"); \
+	if [ "$(ENGINE)" = 29 ]; then host=$$(.ci/engine29 start "$$d"); else host=$$(.ci/dockerd start "$$d"); fi; \
 	echo "engine: $$host"; \
 	REFIT_TEST_DOCKER_HOST=$$host $(MAKE) --no-print-directory test
 

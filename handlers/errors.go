@@ -57,11 +57,17 @@ func classify(err error) (int, string) {
 	return fiber.StatusInternalServerError, "internal error"
 }
 
-// publicText is the sentinel's text, or for ErrInvalid the details the
-// service gave ("invalid input: …"), which are about the client's own input.
+// publicText is the sentinel's text; a models.Kind's own text where the
+// service gave one ("database not writable: disk is full"); or for ErrInvalid
+// the details the service gave ("invalid input: …"), which are about the
+// client's own input.
 func publicText(err, sentinel error) string {
 	if sentinel == models.ErrInvalid {
 		return err.Error()
+	}
+	var k *models.Kind
+	if errors.As(err, &k) && errors.Is(k, sentinel) {
+		return k.Error()
 	}
 	return sentinel.Error()
 }

@@ -2,8 +2,11 @@ package services
 
 import (
 	"fmt"
+	"strings"
+	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"refit/models"
 )
@@ -38,6 +41,31 @@ func (h *History) Add(r models.UpdateRecord) error {
 		h.aud.Record(models.AuditEntry{Actor: r.By, Action: models.AuditUpdateResult, Target: r.Container, Result: result})
 	}
 	return nil
+}
+
+// writeProbe is the one row Writable rewrites to learn whether the database
+// still takes writes.
+type writeProbe struct {
+	ID uint `gorm:"primaryKey"`
+	At time.Time
+}
+
+// Writable writes to the database and reports why it could not, so an
+// update is refused before it runs rather than run without a record (a
+// full disk, a read-only mount). The error wraps models.ErrUnavailable.
+func (h *History) Writable() error {
+	err := h.db.Clauses(clause.OnConflict{UpdateAll: true}).Create(&writeProbe{ID: 1, At: time.Now()}).Error
+	if err == nil {
+		return nil
+	}
+	reason := "write failed"
+	switch msg := strings.ToLower(err.Error()); {
+	case strings.Contains(msg, "full"):
+		reason = "disk is full"
+	case strings.Contains(msg, "readonly"), strings.Contains(msg, "read-only"):
+		reason = "read-only"
+	}
+	return fmt.Errorf("%w (%v)", models.NewKind("database not writable: "+reason+"; updates are refused until it is", models.ErrUnavailable), err)
 }
 
 // Recent returns up to limit records, newest first.

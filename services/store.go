@@ -15,7 +15,7 @@ import (
 
 // persisted lists every table refit keeps; OpenDB migrates them at start.
 var persisted = []any{&models.Toggle{}, &models.UpdateRecord{}, &models.RecreateState{},
-	&models.User{}, &models.Session{}, &models.APIToken{}, &models.AuditEntry{}, &authSecret{}}
+	&models.User{}, &models.Session{}, &models.APIToken{}, &models.AuditEntry{}, &authSecret{}, &writeProbe{}}
 
 // OpenDB opens (creating if needed) the SQLite database at path and migrates
 // it. WAL and a busy timeout let update jobs and requests write at once.

@@ -195,8 +195,7 @@ func (u *Updates) recordRecovery(r models.Recovery, started time.Time) {
 	rec := models.UpdateRecord{Container: r.Container, By: "recovery", StartedAt: started}
 	switch r.Action {
 	case models.RecoveryFinished:
-		rec.Result = "recovered"
-		rec.Error = r.Detail
+		rec.Result = "recovered" // the new container was kept; the log has the details
 	case models.RecoveryRestored:
 		rec.Result = "rolled back"
 		rec.Error = "interrupted update: " + r.Detail
@@ -233,6 +232,9 @@ func (u *Updates) StartContainer(id, by string) (models.Progress, error) {
 	if err != nil {
 		return models.Progress{}, err
 	}
+	if err := u.hist.Writable(); err != nil {
+		return models.Progress{}, err
+	}
 	started := u.start(g, []models.ContainerItem{item}, by, false)
 	if len(started) == 0 {
 		p, _ := u.Progress(item.ContainerName)
@@ -253,6 +255,9 @@ func (u *Updates) StartGroup(image, by string) (bool, error) {
 	out := g.Outdated()
 	if len(out) == 0 {
 		return false, nil
+	}
+	if err := u.hist.Writable(); err != nil {
+		return false, err
 	}
 	u.start(g, out, by, true)
 	return true, nil
@@ -317,10 +322,15 @@ func (u *Updates) AutoUpdate(groups []models.ImageGroup) {
 				due = append(due, c)
 			}
 		}
-		if len(due) > 0 {
-			u.log.Info("auto-update", "image", g.Image, "containers", len(due))
-			u.start(g, due, "auto", true)
+		if len(due) == 0 {
+			continue
 		}
+		if err := u.hist.Writable(); err != nil {
+			u.log.Error("auto-update refused: it could not be recorded", "image", g.Image, "error", err)
+			continue
+		}
+		u.log.Info("auto-update", "image", g.Image, "containers", len(due))
+		u.start(g, due, "auto", true)
 	}
 }
 
