@@ -35,8 +35,8 @@ import (
 	"refit/services/oci/ocitest"
 )
 
-// benchConcurrency is refit's default check concurrency (REFIT_CHECK_CONCURRENCY).
-const benchConcurrency = 8
+// benchConcurrency is refit's default check concurrency per registry (REFIT_CHECK_CONCURRENCY).
+const benchConcurrency = 16
 
 // checkBench is one loopback registry holding the images bench/img-NNN:1,
 // pushed once (pushes are neither counted nor delayed), and the toggles every

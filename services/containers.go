@@ -64,7 +64,7 @@ type held struct {
 }
 
 // NewContainers returns a Containers with an empty snapshot. concurrency
-// bounds the HEAD requests in flight during a check.
+// bounds the HEAD requests in flight to each registry during a check.
 func NewContainers(engine Engine, reg Registry, toggles *Toggles, log *slog.Logger, concurrency int) *Containers {
 	if concurrency < 1 {
 		concurrency = 1
@@ -284,21 +284,28 @@ func (s *Containers) follow(ctx context.Context, evs <-chan models.EngineEvent, 
 	}
 }
 
-// head asks the registry about each reference with bounded concurrency.
+// head asks the registries about each reference, with at most concurrency
+// requests in flight per registry: a limit is a registry's, so a slow or
+// rate-limited one does not hold the others' requests back.
 func (s *Containers) head(ctx context.Context, refs []string) map[string]remoteResult {
 	out := make(map[string]remoteResult, len(refs))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, s.concurrency)
+	sems := map[string]chan struct{}{}
 	for _, r := range refs {
 		ref, _ := parseImageRef(r)
 		if ref.Pinned != "" { // nothing to ask: a digest reference resolves to itself
 			out[r] = remoteResult{digest: ref.Pinned, at: time.Now()}
 			continue
 		}
+		sem := sems[ref.Registry()]
+		if sem == nil {
+			sem = make(chan struct{}, s.concurrency)
+			sems[ref.Registry()] = sem
+		}
 		wg.Add(1)
-		sem <- struct{}{}
 		go func() {
+			sem <- struct{}{}
 			defer func() { <-sem; wg.Done() }()
 			d, err := s.reg.Digest(ctx, r)
 			res := remoteResult{digest: d, at: time.Now()}

@@ -49,6 +49,12 @@ func parseImageRef(s string) (imageRef, error) {
 	return r, nil
 }
 
+// Registry is the registry host the reference lives on ("docker.io").
+func (r imageRef) Registry() string {
+	host, _, _ := strings.Cut(r.Repo, "/")
+	return host
+}
+
 // NormalizeImage returns the group name for an image reference as the API
 // shows it ("docker.io/library/nginx" → "nginx:latest").
 func NormalizeImage(s string) (string, error) {

@@ -49,7 +49,7 @@ var options = []option{
 	{"addr", "REFIT_ADDR", ":8099", "address to listen on"},
 	{"db", "REFIT_DB", "refit.db", "SQLite database file"},
 	{"check-interval", "REFIT_CHECK_INTERVAL", "6h", "time between registry checks (0 turns periodic checks off)"},
-	{"check-concurrency", "REFIT_CHECK_CONCURRENCY", "8", "registry HEAD requests in flight during a check"},
+	{"check-concurrency", "REFIT_CHECK_CONCURRENCY", "16", "registry HEAD requests in flight to each registry during a check"},
 	{"max-pulls", "REFIT_MAX_PULLS", "2", "image pulls running at once"},
 	{"health-timeout", "REFIT_HEALTH_TIMEOUT", "2m", "how long a new container with a healthcheck may take to become healthy"},
 	{"settle", "REFIT_SETTLE", "10s", "how long a new container without a healthcheck must keep running"},
