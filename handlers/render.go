@@ -89,7 +89,7 @@ func sendDashboard(c *fiber.Ctx, ctr *services.Containers, upd *services.Updates
 	key, now := dc.key(v), time.Now()
 	key.second = now.Unix()
 	head := pageHead{limits: ctr.RateLimits(), lastCheck: ctr.CheckedAt(), checking: ctr.Checking(),
-		engine: ctr.EngineState()}
+		engine: ctr.EngineState(), records: upd.RecordsProblem()}
 	view := dashTable
 	if !table {
 		view = dashDocument
@@ -100,7 +100,8 @@ func sendDashboard(c *fiber.Ctx, ctr *services.Containers, upd *services.Updates
 	groups, body := dc.get(key, view, head)
 	if body == nil {
 		d := views.DashboardData{Now: now, Viewer: v, Rendered: groups,
-			RateLimits: head.limits, LastCheck: head.lastCheck, Checking: head.checking, Engine: head.engine}
+			RateLimits: head.limits, LastCheck: head.lastCheck, Checking: head.checking, Engine: head.engine,
+			Records: head.records}
 		if groups == nil {
 			d.Groups = views.NewDashboardData(ctr.Groups(), jobsOf(upd), v, now).Groups
 			r, err := d.RenderGroups(c.UserContext())
@@ -185,11 +186,13 @@ type pageHead struct {
 	lastCheck time.Time
 	checking  bool
 	engine    models.EngineState // the banner, when the engine is out of reach
+	records   string             // the banner, when updates are refused for want of a writable database
 }
 
 func (h pageHead) equal(o pageHead) bool {
 	return h.checking == o.checking && h.lastCheck.Equal(o.lastCheck) && slices.Equal(h.limits, o.limits) &&
-		h.engine.Down == o.engine.Down && h.engine.Since.Equal(o.engine.Since) && h.engine.Reason == o.engine.Reason
+		h.engine.Down == o.engine.Down && h.engine.Since.Equal(o.engine.Since) && h.engine.Reason == o.engine.Reason &&
+		h.records == o.records
 }
 
 func newDashCache(ctr *services.Containers, upd *services.Updates, tog *services.Toggles) *dashCache {

@@ -3,6 +3,7 @@ package services
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -15,6 +16,9 @@ import (
 type History struct {
 	db  *gorm.DB
 	aud *Audit
+
+	mu      sync.Mutex
+	problem string // why the last write failed, "" once one succeeds
 }
 
 // NewHistory returns a History over db.
@@ -31,6 +35,7 @@ func (h *History) AuditTo(aud *Audit) *History {
 // Add stores one record.
 func (h *History) Add(r models.UpdateRecord) error {
 	if err := h.db.Create(&r).Error; err != nil {
+		h.setProblem(unwritable(err))
 		return fmt.Errorf("record update: %w", err)
 	}
 	if h.aud != nil {
@@ -56,8 +61,16 @@ type writeProbe struct {
 func (h *History) Writable() error {
 	err := h.db.Clauses(clause.OnConflict{UpdateAll: true}).Create(&writeProbe{ID: 1, At: time.Now()}).Error
 	if err == nil {
+		h.setProblem(nil)
 		return nil
 	}
+	k := unwritable(err)
+	h.setProblem(k)
+	return fmt.Errorf("%w (%v)", k, err)
+}
+
+// unwritable is the public form of a failed write: the reason without paths.
+func unwritable(err error) *models.Kind {
 	reason := "write failed"
 	switch msg := strings.ToLower(err.Error()); {
 	case strings.Contains(msg, "full"):
@@ -65,7 +78,24 @@ func (h *History) Writable() error {
 	case strings.Contains(msg, "readonly"), strings.Contains(msg, "read-only"):
 		reason = "read-only"
 	}
-	return fmt.Errorf("%w (%v)", models.NewKind("database not writable: "+reason+"; updates are refused until it is", models.ErrUnavailable), err)
+	return models.NewKind("database not writable: "+reason+"; updates are refused until it is", models.ErrUnavailable)
+}
+
+func (h *History) setProblem(k *models.Kind) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.problem = ""
+	if k != nil {
+		h.problem = k.Error()
+	}
+}
+
+// Problem says why the database took no write last time it was tried, or ""
+// when it did; the dashboard shows it.
+func (h *History) Problem() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.problem
 }
 
 // Recent returns up to limit records, newest first.

@@ -71,6 +71,9 @@ func TestUpdatesAreRefusedWhenTheDatabaseCannotBeWritten(t *testing.T) {
 	if upd.Busy() {
 		t.Error("an update runs although nothing could record it")
 	}
+	if !strings.HasPrefix(upd.RecordsProblem(), "database not writable: disk is full") {
+		t.Errorf("RecordsProblem = %q, want the reason for the dashboard", upd.RecordsProblem())
+	}
 	if c, _ := w.eng.Container("a"); c.ID != idA {
 		t.Error("a was recreated")
 	}
@@ -80,6 +83,9 @@ func TestUpdatesAreRefusedWhenTheDatabaseCannotBeWritten(t *testing.T) {
 	}
 	if _, err := upd.StartContainer("a", "alice"); err != nil {
 		t.Fatalf("StartContainer once there is room again: %v", err)
+	}
+	if p := upd.RecordsProblem(); p != "" {
+		t.Errorf("RecordsProblem = %q once there is room again", p)
 	}
 	if p := waitEnded(t, upd, "a"); p.Phase != models.PhaseDone {
 		t.Fatalf("update ended %+v", p)

@@ -300,6 +300,10 @@ func (u *Updates) GroupRunning(image string) bool {
 	return r != nil && r.group
 }
 
+// RecordsProblem says why updates are refused (the database took no write),
+// or "".
+func (u *Updates) RecordsProblem() string { return u.hist.Problem() }
+
 // Busy reports whether any update is running.
 func (u *Updates) Busy() bool {
 	u.mu.Lock()

@@ -67,6 +67,7 @@ type DashboardData struct {
 	LastCheck  time.Time          // zero before the first check
 	Checking   bool               // a check is running: the table refreshes sooner
 	Engine     models.EngineState // a banner says when refit does not reach the engine
+	Records    string             // a banner says why updates are refused: the database takes no writes
 	Now        time.Time          // reference for relative times
 	Viewer
 	// Rendered, when set, is shown instead of an ImageGroup per group, and

@@ -18,6 +18,9 @@ const (
 	AnnouncerID = "announcer"
 	// EngineBannerID is the banner saying the Docker engine is out of reach.
 	EngineBannerID = "engine-down"
+	// RecordsBannerID is the banner saying updates are refused because the
+	// database takes no writes.
+	RecordsBannerID = "records-down"
 	// EmptyID is the "no running containers" notice.
 	EmptyID = "empty"
 	// DashboardID is the root of ContainersPage.

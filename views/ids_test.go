@@ -19,7 +19,7 @@ func TestIDsAreSelectorSafeAndDistinct(t *testing.T) {
 		"progress": views.ProgressID, "update": views.UpdateButtonID, "update all": views.UpdateAllID,
 	}
 	seen := map[string]string{}
-	for _, fixed := range []string{views.TableID, views.ToastsID, views.EmptyID, views.ContentID, views.ErrorID, views.CheckNowID, views.DashboardID, views.AnnouncerID, views.EngineBannerID} {
+	for _, fixed := range []string{views.TableID, views.ToastsID, views.EmptyID, views.ContentID, views.ErrorID, views.CheckNowID, views.DashboardID, views.AnnouncerID, views.EngineBannerID, views.RecordsBannerID} {
 		seen[fixed] = "constant " + fixed
 	}
 	for kind, id := range kinds {

@@ -320,3 +320,15 @@ func TestEngineBanner(t *testing.T) {
 		t.Errorf("ClockMinute across midnight = %q, want the date too", got)
 	}
 }
+
+func TestRecordsBanner(t *testing.T) {
+	d := views.NewDashboardData(nil, views.Jobs{}, editor, time.Now())
+	if doc := render(t, views.ImagesTable(d)); doc.Find("#"+views.RecordsBannerID).Length() != 0 {
+		t.Fatal("a records banner without a problem")
+	}
+	d.Records = "database not writable: disk is full; updates are refused until it is"
+	banner := one(t, render(t, views.ImagesTable(d)), "#"+views.TableID+" #"+views.RecordsBannerID)
+	if got := text(banner); !strings.HasPrefix(got, d.Records) {
+		t.Errorf("banner says %q", got)
+	}
+}

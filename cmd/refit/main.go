@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"refit/handlers"
+	"refit/models"
 	"refit/services"
 	"refit/services/dockerengine"
 	"refit/services/oci"
@@ -123,6 +124,9 @@ func build(cfg Config, log *slog.Logger) (*app, error) {
 		MaxPulls: cfg.MaxPulls, HealthTimeout: cfg.HealthTimeout, Settle: cfg.Settle,
 		Journal: services.NewJournal(db),
 	})
+	// Each check also tries a write, so the dashboard's "database not
+	// writable" banner goes once there is room again.
+	ctr.OnCheck(func([]models.ImageGroup) { _ = hist.Writable() })
 	ctr.OnCheck(upd.AutoUpdate)
 	return &app{
 		engine: engine,
