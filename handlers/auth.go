@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -209,12 +211,40 @@ func loginURL(c *fiber.Ctx) string {
 	return views.LoginPath + "?" + views.NextField + "=" + url.QueryEscape(c.OriginalURL())
 }
 
-// safeNext is where to go after login: a local path only, never another site.
+// safeNext is where to go after login: a local path only, never another
+// site. Browsers drop tabs and newlines from a Location and read "\\" as
+// "/", so "/\t/evil" and "/\\evil" lead to evil; each decoding of next must
+// pass, since a proxy or a browser may decode it once more.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return views.DashboardPath
+	for s, i := next, 0; i < 3; i++ {
+		if !localPath(s) {
+			return views.DashboardPath
+		}
+		d, err := url.PathUnescape(s)
+		if err != nil {
+			return views.DashboardPath
+		}
+		if d == s {
+			return next
+		}
+		s = d
 	}
-	return next
+	return views.DashboardPath // still encoded three times over: nobody's own link
+}
+
+// localPath reports whether s is a path on this site: one leading "/", no
+// "//" or backslash, no control character or space, no scheme.
+func localPath(s string) bool {
+	if !strings.HasPrefix(s, "/") || strings.Contains(s, "//") || strings.Contains(s, "\\") {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || unicode.IsSpace(r) || r == utf8.RuneError {
+			return false
+		}
+	}
+	u, err := url.Parse(s)
+	return err == nil && u.Scheme == "" && u.Host == "" && u.User == nil
 }
 
 // principal is who the request acts as, once a require* middleware ran.

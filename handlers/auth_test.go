@@ -646,7 +646,8 @@ func TestLoginForm(t *testing.T) {
 	if _, _, h := a.call(t, "GET", "/audit", ""); h.Get("Location") != "/login?next=%2Faudit" {
 		t.Errorf("GET /audit without a session → %q", h.Get("Location"))
 	}
-	for next, want := range map[string]string{"/audit": "/audit", "//evil.example": "/", "https://evil.example": "/", "/\\evil": "/"} {
+	for next, want := range map[string]string{"/audit": "/audit", "//evil.example": "/", "https://evil.example": "/", "/\\evil": "/",
+		"/\t/127.0.0.2:18111/pwned": "/", "/%09/evil.example": "/"} {
 		_, _, h := a.call(t, "POST", "/login", "user=viewer&pass=viewer-password&next="+url.QueryEscape(next), formCT...)
 		if h.Get("Location") != want {
 			t.Errorf("login with next=%q → %q, want %q", next, h.Get("Location"), want)
@@ -929,5 +930,46 @@ func TestChangePasswordForm(t *testing.T) {
 	status, doc, h = post("current=operator-password&new=a-brand-new-password&repeat=a-brand-new-password&csrf="+url.QueryEscape(s.csrf), s.headers()...)
 	if status != 429 || !strings.Contains(doc.Find("#"+views.FormErrorID).Text(), "Too many failed attempts") || h.Get("Retry-After") != "900" {
 		t.Errorf("throttled POST %s = %d %q, Retry-After %q", views.AccountPasswordPath, status, doc.Find("#"+views.FormErrorID).Text(), h.Get("Retry-After"))
+	}
+}
+
+// After login refit goes back only to a path of its own, whatever the next
+// field says and however often it was encoded.
+func TestSafeNext(t *testing.T) {
+	tests := []struct{ next, want string }{
+		{"/audit", "/audit"},
+		{"/users?x=1", "/users?x=1"},
+		{"/login?next=%2Faudit", "/login?next=%2Faudit"},
+		{"", "/"},
+		{"audit", "/"},
+		{"//evil.example", "/"},
+		{"///evil.example", "/"},
+		{"/\\evil.example", "/"},
+		{"\\\\evil.example", "/"},
+		{"/\t/127.0.0.2:18111/pwned", "/"}, // the hostile test's, once the form is decoded
+		{"/%09/127.0.0.2:18111/pwned", "/"},
+		{"/%2509/evil.example", "/"},
+		{"/\n/evil.example", "/"},
+		{"/\r\n/evil.example", "/"},
+		{"/ /evil.example", "/"},
+		{"/\u00a0/evil.example", "/"},
+		{"/\x00/evil.example", "/"},
+		{"/%2F/evil.example", "/"},
+		{"/%2f%2fevil.example", "/"},
+		{"/%5Cevil.example", "/"},
+		{"/%255Cevil.example", "/"},
+		{"/%25252F%25252Fevil.example", "/"},
+		{"https://evil.example", "/"},
+		{"javascript:alert(1)", "/"},
+		{"/javascript:alert(1)", "/javascript:alert(1)"}, // a path, harmless
+		{"http:/evil.example", "/"},
+		{" /audit", "/"},
+		{"/%zz", "/"},
+		{"/\xff", "/"},
+	}
+	for _, tc := range tests {
+		if got := safeNext(tc.next); got != tc.want {
+			t.Errorf("safeNext(%q) = %q, want %q", tc.next, got, tc.want)
+		}
 	}
 }
