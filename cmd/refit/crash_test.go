@@ -166,9 +166,9 @@ func TestCrashMatrix(t *testing.T) {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "crash matrix on Docker %s, %s in all:\n", sv.Version, time.Since(began).Round(100*time.Millisecond))
-	fmt.Fprintf(&b, "%-24s %-15s %-34s %-40s %-10s %s\n", "case", "done", "journal at that moment", "outcome", "running", "history")
+	fmt.Fprintf(&b, "%-24s %-15s %-44s %-46s %-10s %s\n", "case", "done", "journal at that moment (-> after)", "outcome", "running", "history")
 	for _, r := range rows {
-		fmt.Fprintf(&b, "%-24s %-15s %-34s %-40s %-10s %s\n", r.name, r.what, r.hit, r.outcome+r.exit,
+		fmt.Fprintf(&b, "%-24s %-15s %-44s %-46s %-10s %s\n", r.name, r.what, r.hit, r.outcome+r.exit,
 			r.toRunning.Round(100*time.Millisecond), r.history)
 	}
 	t.Log(b.String())
@@ -265,6 +265,7 @@ func runCrashCase(t *testing.T, c crashCase, eng *privateEngine, cli *client.Cli
 
 	var answered time.Time // when the fresh refit (or the engine) started
 	b := a
+	atAction := jr.rows(t) // a SIGTERM or an engine stop takes a while: the entry may move on
 	switch c.what {
 	case doKill:
 		a.kill()
@@ -285,9 +286,9 @@ func runCrashCase(t *testing.T, c crashCase, eng *privateEngine, cli *client.Cli
 		}
 	}
 	hit := jr.rows(t)
-	row.hit = "(no entry)"
-	if len(hit) > 0 {
-		row.hit = describeEntry(hit[0])
+	row.hit = describeEntries(hit)
+	if c.what != doKill {
+		row.hit = describeEntries(atAction) + " -> " + row.hit
 	}
 	time.Sleep(100 * time.Millisecond) // requests the engine had already received land
 	before := ""
@@ -317,8 +318,11 @@ func runCrashCase(t *testing.T, c crashCase, eng *privateEngine, cli *client.Cli
 	}
 	fail := func(format string, args ...any) {
 		t.Helper()
-		t.Fatalf("%s\nengine: %s\njournal: %v\nrefit log (the first process):\n%s\nrefit log (the process that recovers):\n%s",
-			fmt.Sprintf(format, args...), engineState(context.Background(), cli), jr.rows(t), a.logs.String(), b.logs.String())
+		logs := "refit log:\n" + a.logs.String()
+		if b != a {
+			logs = "refit log (the first process):\n" + a.logs.String() + "\nrefit log (the fresh one):\n" + b.logs.String()
+		}
+		t.Fatalf("%s\nengine: %s\njournal: %+v\n%s", fmt.Sprintf(format, args...), engineState(context.Background(), cli), jr.rows(t), logs)
 	}
 
 	// The name runs, alone, and nothing is parked or journalled.
@@ -404,8 +408,12 @@ func runCrashCase(t *testing.T, c crashCase, eng *privateEngine, cli *client.Cli
 		map[bool]string{true: "the engine answered", false: "the fresh start"}[c.what == doEngineRestart], row.history)
 }
 
-// describeEntry is a journal entry in a few words.
-func describeEntry(st models.RecreateState) string {
+// describeEntries is the journal entry of the one container, in a few words.
+func describeEntries(sts []models.RecreateState) string {
+	if len(sts) == 0 {
+		return "(no entry)"
+	}
+	st := sts[0]
 	s := st.Step
 	if st.Step == models.StepCreating && st.NewID != "" {
 		s += " (created)"
