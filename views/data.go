@@ -314,10 +314,17 @@ func (d DashboardData) Outdated() int {
 // would replace rows mid-update, and htmx evaluates the filter on every tick,
 // so the refresh resumes by itself once the last update has finished.
 const (
-	refreshCalm       = "every 30s [!this.querySelector('[data-polling]')]"
-	refreshChecking   = "every 2s [!this.querySelector('[data-polling]')]"
-	refreshEngineDown = "every 5s [!this.querySelector('[data-polling]')]"
+	// The table holds its refresh while anything in it polls: see
+	// HoldWhilePolling.
+	refreshCalm       = "every 30s"
+	refreshChecking   = "every 2s"
+	refreshEngineDown = "every 5s"
 )
+
+// HoldWhilePolling is the table's data-hold-while: static/js/refit.js skips
+// its refresh while a row or group inside polls, which the swap would cut
+// short.
+const HoldWhilePolling = "[data-polling]"
 
 // RefreshTrigger is the hx-trigger of the table: calm normally, quicker while
 // a check runs so its result shows up soon, and while the engine is out of

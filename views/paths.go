@@ -19,6 +19,8 @@ const (
 	CSSPath = "/static/css/app.css"
 	// HTMXPath is the vendored htmx in static.FS.
 	HTMXPath = "/static/js/htmx.min.js"
+	// ScriptPath is refit's own script in static.FS (static/js/refit.js).
+	ScriptPath = "/static/js/refit.js"
 )
 
 // RowPath answers one ContainerRow (GET); rows poll it while updating.
