@@ -29,6 +29,9 @@ type Deps struct {
 	// (X-Forwarded-For, -Proto, -Host) are believed; from anyone else they
 	// are ignored.
 	TrustedProxies []netip.Prefix
+	// AllowedHosts are the names (or name:port) refit answers to besides
+	// localhost, the machine's names and IP literals; see allowedHosts.
+	AllowedHosts []string
 }
 
 // New builds the Fiber app with every route.
@@ -43,12 +46,17 @@ func New(d Deps) *fiber.App {
 		DisableStartupMessage: true,
 		ErrorHandler:          errorHandler(d.Log, htmlError),
 		ReadTimeout:           30 * time.Second,
-		WriteTimeout:          2 * time.Minute, // POST /api/check waits for the registries
-		IdleTimeout:           2 * time.Minute,
+		// 4 KiB by default: a browser carrying other apps' cookies for the
+		// same host got 431.
+		ReadBufferSize: 16 << 10,
+		WriteTimeout:   2 * time.Minute, // POST /api/check waits for the registries
+		IdleTimeout:    2 * time.Minute,
 		// Protocol() and Hostname() read X-Forwarded-Proto/-Host only from these.
 		EnableTrustedProxyCheck: true,
 		TrustedProxies:          prefixStrings(d.TrustedProxies),
 	})
+	markUnread(app)
+	app.Use(securityHeaders())
 	app.Use(recover.New())
 	app.Use(clientAddr(d.TrustedProxies))
 	app.Use(requestLog(d.Log))

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
+	"github.com/valyala/fasthttp"
 
 	"refit/models"
 )
@@ -87,6 +89,9 @@ func setRetryAfter(c *fiber.Ctx, status int, err error) {
 func errorHandler(log *slog.Logger, html func(c *fiber.Ctx, status int, msg string) error) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
 		status, msg := classify(err)
+		if unread(c) { // fasthttp's text quotes the request back
+			msg = strings.ToLower(utils.StatusMessage(status))
+		}
 		attrs := []any{"method", c.Method(), "path", c.Path(), "status", status, "error", err}
 		if status >= 500 {
 			log.Error("request failed", attrs...)
@@ -94,13 +99,30 @@ func errorHandler(log *slog.Logger, html func(c *fiber.Ctx, status int, msg stri
 			log.Debug("request refused", attrs...)
 		}
 		setRetryAfter(c, status, err)
-		if isAPI(c) || html == nil {
+		if isAPI(c) || html == nil || unread(c) {
 			c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
 			return c.Status(status).SendString(msg + "\n")
 		}
 		return html(c, status, msg)
 	}
 }
+
+// markUnread marks the requests fasthttp fails to read (headers past
+// ReadBufferSize: 431; malformed: 400) before the error handler sees them.
+// Their path is unknown, so their answer is plain text, right for the API
+// and readable in a browser.
+func markUnread(app *fiber.App) {
+	srv := app.Server()
+	next := srv.ErrorHandler
+	srv.ErrorHandler = func(ctx *fasthttp.RequestCtx, err error) {
+		ctx.SetUserValue(localUnread, true)
+		next(ctx, err)
+	}
+}
+
+const localUnread = "unread"
+
+func unread(c *fiber.Ctx) bool { return c.Context().UserValue(localUnread) != nil }
 
 func isAPI(c *fiber.Ctx) bool {
 	p := c.Path()

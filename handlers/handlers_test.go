@@ -76,7 +76,8 @@ func newTestApp(t *testing.T) testApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := Deps{Log: log, Containers: ctr, Toggles: tog, Updates: upd, History: hist, Auth: au, Audit: aud}
+	d := Deps{Log: log, Containers: ctr, Toggles: tog, Updates: upd, History: hist, Auth: au, Audit: aud,
+		AllowedHosts: []string{"example.com"}} // httptest.NewRequest's Host
 	return testApp{app: New(d), engine: eng, reg: reg, deps: d, db: db}
 }
 

@@ -16,8 +16,10 @@ func routes(app *fiber.App, d Deps) {
 	dc := newDashCache(d.Containers, d.Updates, d.Toggles)
 	operate, admin := models.PermOperate, models.PermAdmin
 
-	// Public.
+	// Public. /health answers any Host: it tells nothing, and probes from
+	// load balancers and orchestrators may use names refit does not know.
 	app.Get("/health", handleHealth())
+	app.Use(allowedHosts(d.AllowedHosts)) // the rest only to refit's own names: DNS rebinding
 	app.Get("/static/*", staticFiles())
 	app.Get(views.LoginPath, handleLoginPage(auth))
 	app.Post(views.LoginPath, sameOrigin(auth), handleLogin(auth))

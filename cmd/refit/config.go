@@ -33,6 +33,7 @@ type Config struct {
 	SessionMax       time.Duration
 	TrustedOrigins   []string
 	TrustedProxies   []netip.Prefix
+	AllowedHosts     []string // names besides localhost, the machine's and IP literals
 	AuditRetention   time.Duration
 	// AdminUser and AdminPassword create the first admin on first start.
 	// Environment only: a password in argv shows in ps.
@@ -62,6 +63,7 @@ var options = []option{
 	{"trusted-origins", "REFIT_TRUSTED_ORIGINS", "", "comma-separated origins, e.g. https://refit.example.com, that may post to refit besides its own Host (a proxy that rewrites Host)"},
 	{"audit-retention", "REFIT_AUDIT_RETENTION", "90d", "how long audit log entries are kept (0 keeps them forever)"},
 	{"trusted-proxies", "REFIT_TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For, -Proto and -Host refit believes"},
+	{"allowed-hosts", "REFIT_ALLOWED_HOSTS", "", "comma-separated host names, with a port or without, that refit answers to besides localhost, this machine's names and IP addresses (421 for others)"},
 }
 
 // boolOptions are the options that also work as bare flags (-cookie-secure).
@@ -191,6 +193,15 @@ func (c *Config) parseAuth(vals map[string]*string, getenv func(string) string) 
 			prefix = netip.PrefixFrom(addr, addr.BitLen())
 		}
 		c.TrustedProxies = append(c.TrustedProxies, prefix.Masked())
+	}
+	for _, h := range strings.Split(*vals["allowed-hosts"], ",") {
+		if h = strings.TrimSpace(h); h == "" {
+			continue
+		}
+		if u, err := url.Parse("http://" + h); err != nil || u.Host != h || u.Hostname() == "" || (strings.Contains(h, ":") && u.Port() == "" && !strings.HasPrefix(h, "[")) {
+			return fmt.Errorf("invalid -allowed-hosts %q: want names such as refit.example.com or refit.lan:8099", h)
+		}
+		c.AllowedHosts = append(c.AllowedHosts, h)
 	}
 	c.AdminUser, c.AdminPassword = getenv("REFIT_ADMIN_USER"), getenv("REFIT_ADMIN_PASSWORD")
 	return nil

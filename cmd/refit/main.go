@@ -131,7 +131,8 @@ func build(cfg Config, log *slog.Logger) (*app, error) {
 	return &app{
 		engine: engine,
 		deps: handlers.Deps{Log: log, Containers: ctr, Toggles: tog, Updates: upd, History: hist,
-			Auth: auth, Audit: aud, TrustedProxies: cfg.TrustedProxies},
+			Auth: auth, Audit: aud, TrustedProxies: cfg.TrustedProxies,
+			AllowedHosts: append(cfg.AllowedHosts, cfg.Addr)}, // a name in -addr is one of refit's
 		close: func() {
 			upd.Close()
 			engine.Close()
