@@ -227,7 +227,8 @@ func (s *Containers) EngineState() models.EngineState {
 	return s.engineSt
 }
 
-// Watch keeps the snapshot fresh from engine events until ctx ends. Bursts
+// Watch keeps the snapshot fresh from engine events until ctx ends, and
+// runs the OnReachable callbacks after each reconnect. Bursts
 // of events cost one refresh, and one more shortly after: the engine sends
 // "die" before its container list shows the container stopped. While the
 // engine is unreachable it retries, backing off from 1 s to 30 s, and the
@@ -240,13 +241,21 @@ func (s *Containers) Watch(ctx context.Context) {
 		maxBackoff = 30 * time.Second
 	)
 	backoff := minBackoff
+	broken := false
 	for ctx.Err() == nil {
 		sctx, cancel := context.WithCancel(ctx)
 		evs, errs := s.engine.Events(sctx)
 		// Events missed while disconnected are covered by a refresh on (re)connect.
 		if err := s.Refresh(ctx); err == nil {
+			if broken {
+				// A restarting engine can answer until it is gone and again
+				// before the next try, so no list ever fails: a broken event
+				// stream counts as a possible restart, and recovery looks.
+				s.fireReachable(true)
+			}
 			backoff = minBackoff
 			s.follow(ctx, evs, errs, debounce, trailing)
+			broken = true
 		}
 		cancel()
 		select {

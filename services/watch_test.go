@@ -127,3 +127,21 @@ func TestSlowRegistryDoesNotHoldTheSnapshot(t *testing.T) {
 		t.Errorf("%d HEADs of %s, want 2", n, ref)
 	}
 }
+
+// An engine that restarts between two lists never looks unreachable; its
+// broken event stream still runs the reconnect callbacks (recovery).
+func TestABrokenEventStreamCountsAsAPossibleRestart(t *testing.T) {
+	eng, reg := fake.NewEngine(), fake.NewRegistry()
+	_, tog, _ := mustStore(t)
+	ctr := services.NewContainers(eng, reg, tog, quiet, 4)
+	var mu sync.Mutex
+	calls := 0
+	ctr.OnReachable(func() { mu.Lock(); calls++; mu.Unlock() })
+	count := func() int { mu.Lock(); defer mu.Unlock(); return calls }
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go ctr.Watch(ctx)
+	waitUntil(t, "the first contact", 5*time.Second, func() bool { return count() == 1 })
+	eng.BreakEvents()
+	waitUntil(t, "the callbacks after the stream broke", 5*time.Second, func() bool { return count() == 2 })
+}

@@ -205,6 +205,18 @@ func (e *Engine) SetDown(err error) {
 	}
 }
 
+// BreakEvents breaks every open event stream while lists keep working: an
+// engine that restarted between two lists.
+func (e *Engine) BreakEvents() {
+	e.mu.Lock()
+	subs := e.downs
+	e.downs = nil
+	e.mu.Unlock()
+	for _, c := range subs {
+		close(c)
+	}
+}
+
 // Events implements services.Engine.
 func (e *Engine) Events(ctx context.Context) (<-chan models.EngineEvent, <-chan error) {
 	in := make(chan models.EngineEvent, 64)
