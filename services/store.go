@@ -1,7 +1,9 @@
 package services
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -17,6 +19,41 @@ import (
 var persisted = []any{&models.Toggle{}, &models.UpdateRecord{}, &models.RecreateState{},
 	&models.User{}, &models.Session{}, &models.APIToken{}, &models.AuditEntry{}, &authSecret{}, &writeProbe{}}
 
+// dbMode is the mode of the database and its -wal and -shm files: they hold
+// session keys and password hashes.
+const dbMode = 0o600
+
+// SecureDBFile creates the database file at path with mode 0600 if it does
+// not exist (SQLite would make it 0644, and gives -wal and -shm the main
+// file's mode), and takes group and other access away from the file, -wal
+// and -shm that exist. It returns the files it changed, for a caller to
+// log.
+func SecureDBFile(path string) ([]string, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, dbMode)
+	if err != nil {
+		return nil, fmt.Errorf("database %s: %w", path, err)
+	}
+	f.Close()
+	var changed []string
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return changed, fmt.Errorf("database %s: %w", path, err)
+		}
+		if fi.Mode().Perm()&^dbMode == 0 {
+			continue
+		}
+		if err := os.Chmod(p, fi.Mode().Perm()&dbMode); err != nil {
+			return changed, fmt.Errorf("database %s: %w", path, err)
+		}
+		changed = append(changed, p)
+	}
+	return changed, nil
+}
+
 // OpenDB opens (creating if needed) the SQLite database at path and migrates
 // it. WAL and a busy timeout let update jobs and requests write at once.
 func OpenDB(path string) (*gorm.DB, error) {
@@ -24,6 +61,9 @@ func OpenDB(path string) (*gorm.DB, error) {
 		if _, err := os.Stat(dir); err != nil {
 			return nil, fmt.Errorf("database %s: %w", path, err)
 		}
+	}
+	if _, err := SecureDBFile(path); err != nil {
+		return nil, err
 	}
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")

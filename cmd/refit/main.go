@@ -92,6 +92,12 @@ type app struct {
 }
 
 func build(cfg Config, log *slog.Logger) (*app, error) {
+	// OpenDB does this too; here to say so once.
+	if changed, err := services.SecureDBFile(cfg.DB); err != nil {
+		return nil, err
+	} else if len(changed) > 0 {
+		log.Warn("database files were readable by others; now only by refit's user", "files", changed)
+	}
 	db, err := services.OpenDB(cfg.DB)
 	if err != nil {
 		return nil, err

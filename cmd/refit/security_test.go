@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -71,4 +72,28 @@ func TestServeAnswersOnlyItsOwnNames(t *testing.T) {
 			t.Errorf("GET /health with Host %s = %d, want 200", evil, status)
 		}
 	})
+}
+
+// A database an older refit left readable by others is made 0600 at start,
+// which the log says once.
+func TestServeTightensTheDatabaseModeOnce(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-docker.sock"))
+	db := filepath.Join(t.TempDir(), "refit.db")
+	e := env(map[string]string{"REFIT_AUTH": "off"})
+	serveFor(t, db, e, func(string) {})
+	for _, p := range []string{db, db + "-wal", db + "-shm"} {
+		if err := os.Chmod(p, 0o644); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+	}
+	const said = "database files were readable by others"
+	if logs := serveFor(t, db, e, func(string) {}); !strings.Contains(logs, said) {
+		t.Errorf("start on a 0644 database did not say it tightened it:\n%s", logs)
+	}
+	if fi, err := os.Stat(db); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("database mode after start = %v (%v), want 0600", fi.Mode().Perm(), err)
+	}
+	if logs := serveFor(t, db, e, func(string) {}); strings.Contains(logs, said) {
+		t.Errorf("the next start said it again:\n%s", logs)
+	}
 }
