@@ -45,6 +45,10 @@ type Updater interface {
 	// opts.Pending (the journal) and any container left parked under
 	// models.OldSuffix. It returns what it did for each name it settled.
 	Recover(ctx context.Context, opts models.RecoverOptions) ([]models.Recovery, error)
+	// HandOver starts a helper container that runs cmd from the container's
+	// own, newly pulled image with its environment and mounts: how refit
+	// replaces the container it runs in. The helper outlives this process.
+	HandOver(ctx context.Context, id string, cmd []string) error
 }
 
 // Authenticator resolves registry credentials for a pull.

@@ -98,6 +98,16 @@ func (h *History) Problem() string {
 	return h.problem
 }
 
+// LatestFor returns the newest record of the named container that started
+// at or after since; ok is false when there is none.
+func (h *History) LatestFor(name string, since time.Time) (rec models.UpdateRecord, ok bool, err error) {
+	res := h.db.Where("container = ? AND started_at >= ?", name, since).Order("started_at desc, id desc").Limit(1).Find(&rec)
+	if res.Error != nil {
+		return rec, false, fmt.Errorf("read history: %w", res.Error)
+	}
+	return rec, res.RowsAffected > 0, nil
+}
+
 // Recent returns up to limit records, newest first.
 func (h *History) Recent(limit int) ([]models.UpdateRecord, error) {
 	if limit <= 0 || limit > 1000 {

@@ -22,6 +22,9 @@ type UpdateOptions struct {
 	// Journal keeps each recreate's step for recovery after a crash. Nil
 	// keeps it in memory, which no crash survives.
 	Journal *Journal
+	// Self is the ID of the container refit runs in ("" on the host). Its
+	// own update is handed over to a helper container.
+	Self string
 	// Hook is passed to every recreate (tests use it to stop an update half way).
 	Hook func(container, step string) error
 }
@@ -464,6 +467,9 @@ func (u *Updates) recreate(log *slog.Logger, ref imageRef, img models.ImageInfo,
 		rec.Result = "uptodate" // the pull brought nothing new: no restart
 	case u.ctx.Err() != nil:
 		err = u.ctx.Err()
+	case u.opts.Self != "" && it.FullID == u.opts.Self:
+		u.handOver(log, name, it, by, started)
+		return
 	default:
 		u.setPhase(name, models.PhaseRecreating, "recreating")
 		newID, err = u.engine.Recreate(u.ctx, it.FullID, models.RecreateOptions{
@@ -546,6 +552,46 @@ func (u *Updates) recoverUntilSettled(name string) {
 			}
 		}
 	}()
+}
+
+// handOver updates refit's own container through a helper container (the
+// stop would end this process half way): the helper recreates it with the
+// journal and records the outcome, which the job then shows. This process is
+// usually stopped by the helper before that; the new refit finds the record.
+func (u *Updates) handOver(log *slog.Logger, name string, it models.ContainerItem, by string, started time.Time) {
+	u.setPhase(name, models.PhaseRecreating, "handing over to a helper container")
+	err := u.engine.HandOver(u.ctx, it.FullID, []string{"self-update", "-container", it.FullID, "-by", by})
+	if err != nil {
+		log.Warn("self-update not handed over", "error", err)
+		rec := models.UpdateRecord{Container: name, Image: it.Configured, FromDigest: it.LocalFull, By: by, StartedAt: started,
+			Result: "failed", Error: err.Error(), DurationMS: time.Since(started).Milliseconds()}
+		if herr := u.hist.Add(rec); herr != nil {
+			log.Error("history not recorded", "error", herr)
+		}
+		u.finish(name, "", err)
+		return
+	}
+	log.Info("self-update handed over to a helper container")
+	deadline := time.Now().Add(u.opts.HealthTimeout + u.opts.Settle + 2*time.Minute)
+	for time.Now().Before(deadline) {
+		select {
+		case <-u.ctx.Done():
+			return // shutting down, most likely stopped by the helper itself
+		case <-time.After(time.Second):
+		}
+		rec, ok, err := u.hist.LatestFor(name, started)
+		if err != nil || !ok {
+			continue
+		}
+		var end error
+		if rec.Result == "failed" || rec.Result == "rolled back" {
+			end = &models.RecreateError{Reason: rec.Error, RolledBack: rec.Result == "rolled back"}
+		}
+		_ = u.ctr.Refresh(u.ctx)
+		u.finish(name, "", end)
+		return
+	}
+	u.finish(name, "", fmt.Errorf("the helper container did not record an outcome; see its logs (%s-refit-helper)", name))
 }
 
 // stepStatus turns the recreate's steps into what the job shows.

@@ -473,3 +473,35 @@ func waitEnded(t *testing.T, upd *services.Updates, name string) models.Progress
 	t.Fatalf("job of %s did not end", name)
 	return models.Progress{}
 }
+
+// refit's own container is handed over to a helper (the stop would end this
+// process half way); the job shows the outcome the helper records.
+func TestOwnContainerIsHandedOverToAHelper(t *testing.T) {
+	w := newFakeWorld(t)
+	upd := services.NewUpdates(w.eng, anon{}, w.ctr, w.hist, quiet, services.UpdateOptions{Settle: time.Millisecond, Self: idA})
+	t.Cleanup(upd.Close)
+	if _, err := upd.StartContainer("a", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the hand-over", 5*time.Second, func() bool { return len(w.eng.HandOvers()) == 1 })
+	if got, want := strings.Join(w.eng.HandOvers()[0], " "), "self-update -container "+idA+" -by alice"; got != want {
+		t.Errorf("helper command %q, want %q", got, want)
+	}
+	if p, _ := upd.Progress("a"); !p.Running() || p.Status != "handing over to a helper container" {
+		t.Errorf("progress while the helper works: %+v", p)
+	}
+	// What the helper writes into the shared database when it is done.
+	if err := w.hist.Add(models.UpdateRecord{Container: "a", By: "alice", StartedAt: time.Now(), Result: "updated"}); err != nil {
+		t.Fatal(err)
+	}
+	if p := waitEnded(t, upd, "a"); p.Phase != models.PhaseDone {
+		t.Errorf("progress after the helper's record: %+v", p)
+	}
+	// Nobody else is handed over.
+	if _, err := upd.StartContainer("b", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if p := waitEnded(t, upd, "b"); p.Phase != models.PhaseDone || len(w.eng.HandOvers()) != 1 {
+		t.Errorf("b: %+v, hand-overs %d", p, len(w.eng.HandOvers()))
+	}
+}

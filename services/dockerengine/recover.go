@@ -33,6 +33,7 @@ const stopGrace = 5 * time.Second
 //
 // Containers this Engine is recreating right now are left alone.
 func (e *Engine) Recover(ctx context.Context, opts models.RecoverOptions) ([]models.Recovery, error) {
+	e.removeIdleHelpers(ctx)
 	list, err := e.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("name", OldSuffix))})
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)

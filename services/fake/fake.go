@@ -36,6 +36,7 @@ type Engine struct {
 	ListErr error
 	// Calls counts calls to Running.
 	Calls int
+	handOvers [][]string // the commands HandOver was given
 }
 
 // Container is one container of the fake engine.

@@ -551,3 +551,25 @@ func (e *Engine) recoverOne(ctx context.Context, st models.RecreateState, settle
 	rec.Detail += fmt.Sprintf("the old container %s runs again as %s", models.ShortID(old.ID), name)
 	return rec, nil
 }
+
+// HandOver implements services.Updater: the helper container is simulated
+// by a recreate on a goroutine of its own, which nobody waits for, as
+// nobody waits for the real helper. HandOvers returns the commands.
+func (e *Engine) HandOver(ctx context.Context, id string, cmd []string) error {
+	e.mu.Lock()
+	if e.find(id) == nil {
+		e.mu.Unlock()
+		return fmt.Errorf("hand over %s: %w", id, models.ErrContainerNotFound)
+	}
+	e.handOvers = append(e.handOvers, slices.Clone(cmd))
+	e.mu.Unlock()
+	go func() { _, _ = e.Recreate(context.Background(), id, models.RecreateOptions{}) }()
+	return nil
+}
+
+// HandOvers returns the commands HandOver was given, one per self-update.
+func (e *Engine) HandOvers() [][]string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.handOvers)
+}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"refit/models"
+	"refit/services"
+	"refit/services/dockerengine"
+)
+
+// selfUpdateCommand is `refit self-update -container ID -by NAME`: what the
+// helper container runs when refit updates the container it runs in. The
+// refit being replaced cannot do it itself, since the stop ends it half
+// way. It recreates the container with the journal, as any update, records
+// the outcome in the shared database for the new refit to show, and
+// removes its own container. Restarted after a crash (its restart policy),
+// it finds the journal entry and recovers instead.
+func selfUpdateCommand(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("refit self-update", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	target := fs.String("container", "", "ID of the refit container to replace")
+	by := fs.String("by", "", "who asked for the update, for the history")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	rest := fs.Args()
+	if *target == "" {
+		return errors.New("refit self-update: want -container ID")
+	}
+	cfg, err := parseConfig("self-update", rest, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr).With("helper", "self-update", "container", models.ShortID(*target))
+	db, err := services.OpenDB(cfg.DB)
+	if err != nil {
+		return err
+	}
+	if sqlDB, err := db.DB(); err == nil {
+		defer sqlDB.Close()
+	}
+	engine, err := dockerengine.New(dockerengine.Options{})
+	if err != nil {
+		return err
+	}
+	defer engine.Close()
+	journal, hist := services.NewJournal(db), services.NewHistory(db)
+	opts := models.RecreateOptions{HealthTimeout: cfg.HealthTimeout, Settle: cfg.Settle, Journal: journal.Note}
+	started := time.Now()
+
+	pending, err := journal.Pending()
+	if err != nil {
+		return err
+	}
+	if len(pending) > 0 {
+		// A restart of this helper: settle what the first run left.
+		recs, err := engine.Recover(ctx, models.RecoverOptions{Pending: pending, Settle: cfg.Settle, HealthTimeout: cfg.HealthTimeout})
+		for _, r := range recs {
+			log.Warn("recovered the interrupted self-update", "action", r.Action, "detail", r.Detail)
+			_ = journal.Clear(r.Container)
+			result := "recovered"
+			if r.Action == models.RecoveryRestored {
+				result = "rolled back"
+			}
+			_ = hist.Add(models.UpdateRecord{Container: r.Container, By: *by, StartedAt: started, Result: result,
+				Error: r.Detail, DurationMS: time.Since(started).Milliseconds()})
+		}
+		if err != nil {
+			return err // exit non-zero: the restart policy tries again
+		}
+		return engine.RemoveSelf(ctx)
+	}
+
+	rec := models.UpdateRecord{By: *by, StartedAt: started}
+	if old, err := engine.Inspect(ctx, *target); err == nil {
+		rec.Container, rec.Image = old.Name, old.ConfiguredImage
+		rec.FromDigest = firstDigest(old.RepoDigests)
+		if fresh, err := engine.Image(ctx, old.ConfiguredImage); err == nil {
+			rec.ToDigest = firstDigest(fresh.RepoDigests)
+		}
+	}
+	log.Info("self-update started")
+	_, err = engine.Recreate(ctx, *target, opts)
+	rec.DurationMS = time.Since(started).Milliseconds()
+	switch {
+	case err == nil:
+		rec.Result = "updated"
+	case models.IsRolledBack(err):
+		rec.Result, rec.Error = "rolled back", err.Error()
+	default:
+		rec.Result, rec.Error = "failed", err.Error()
+	}
+	log.Info("self-update finished", "result", rec.Result, "error", rec.Error)
+	if herr := hist.Add(rec); herr != nil {
+		log.Error("history not recorded", "error", herr)
+	}
+	if err != nil && !models.IsRolledBack(err) {
+		return fmt.Errorf("self-update: %w", err) // the restart policy runs recovery
+	}
+	return engine.RemoveSelf(ctx)
+}
+
+func firstDigest(rds []string) string {
+	for _, rd := range rds {
+		if _, d, ok := strings.Cut(rd, "@"); ok {
+			return d
+		}
+	}
+	return ""
+}
