@@ -57,6 +57,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	case "user":
 		return userCommand(args, getenv, os.Stdin, stdout, stderr)
+	case "self-update":
+		return selfUpdateCommand(ctx, args, getenv, stderr)
 	default:
 		return fmt.Errorf("unknown command %q (see refit --help)", cmd)
 	}
@@ -128,7 +130,7 @@ func build(cfg Config, log *slog.Logger) (*app, error) {
 	hist := services.NewHistory(db).AuditTo(aud)
 	upd := services.NewUpdates(engine, reg, ctr, hist, log, services.UpdateOptions{
 		MaxPulls: cfg.MaxPulls, HealthTimeout: cfg.HealthTimeout, Settle: cfg.Settle,
-		Journal: services.NewJournal(db),
+		Journal: services.NewJournal(db), Self: dockerengine.SelfID(),
 	})
 	// Each check also tries a write, so the dashboard's "database not
 	// writable" banner goes once there is room again.
