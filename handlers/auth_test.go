@@ -53,7 +53,7 @@ func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); retur
 
 // authApp is newTestApp's app with auth on, over its own SQLite file for
 // users and sessions, with three users: admin, operator and viewer, whose
-// passwords are their names plus "-password".
+// passwords are in testPasswords.
 type authApp struct {
 	testApp
 	dbPath string
@@ -64,13 +64,18 @@ type authApp struct {
 	opts   services.AuthOptions
 }
 
+// testPasswords are the passwords of newAuthApp's users.
+var testPasswords = map[string]string{
+	"admin": "plum-quartz-harbour", "operator": "velvet-anchor-sprout", "viewer": "copper-lantern-meadow",
+}
+
 func newAuthApp(t *testing.T, opts services.AuthOptions) *authApp {
 	t.Helper()
 	a := &authApp{testApp: newTestApp(t), dbPath: filepath.Join(t.TempDir(), "auth.db"),
 		clock: &testClock{t: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}, logs: &lockedBuffer{}, opts: opts}
 	a.restart(t)
 	for _, r := range models.Roles {
-		if _, err := a.auth.AddUser(models.Principal{Name: "test"}, string(r), string(r)+"-password", r); err != nil {
+		if _, err := a.auth.AddUser(models.Principal{Name: "test"}, string(r), testPasswords[string(r)], r); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -142,7 +147,7 @@ func sessionCookie(h http.Header) *http.Cookie {
 // login signs in through POST /api/login.
 func (a *authApp) login(t *testing.T, user string) authSession {
 	t.Helper()
-	status, body, h := a.call(t, "POST", "/api/login", `{"user":"`+user+`","pass":"`+user+`-password"}`, "Content-Type", "application/json")
+	status, body, h := a.call(t, "POST", "/api/login", `{"user":"`+user+`","pass":"`+testPasswords[user]+`"}`, "Content-Type", "application/json")
 	c := sessionCookie(h)
 	if status != 200 || body != `{"status":"ok"}` || c == nil || h.Get(views.CSRFHeader) == "" {
 		t.Fatalf("login as %s = %d %q, cookie %v", user, status, body, c)
@@ -354,7 +359,7 @@ func TestLoginLogoutContract(t *testing.T) {
 	a := newAuthApp(t, services.AuthOptions{})
 	for _, tc := range []struct{ body, want string }{
 		{`{"user":"admin","pass":"wrong-password"}`, "invalid credentials\n"},
-		{`{"user":"nobody","pass":"admin-password"}`, "invalid credentials\n"},
+		{`{"user":"nobody","pass":"plum-quartz-harbour"}`, "invalid credentials\n"},
 	} {
 		if status, body, h := a.call(t, "POST", "/api/login", tc.body); status != 401 || body != tc.want || sessionCookie(h) != nil {
 			t.Errorf("POST /api/login %s = %d %q", tc.body, status, body)
@@ -366,7 +371,7 @@ func TestLoginLogoutContract(t *testing.T) {
 			t.Errorf("POST /api/login %q = %d %q, want 400 with the expected body", bad, status, body)
 		}
 	}
-	status, body, h := a.call(t, "POST", "/api/login", `{"user":"admin","pass":"admin-password"}`)
+	status, body, h := a.call(t, "POST", "/api/login", `{"user":"admin","pass":"plum-quartz-harbour"}`)
 	c := sessionCookie(h)
 	if status != 200 || body != `{"status":"ok"}` || c == nil {
 		t.Fatalf("POST /api/login = %d %q, cookie %v", status, body, c)
@@ -476,13 +481,13 @@ func TestLoginThrottle(t *testing.T) {
 			t.Fatalf("failure %d = %d, want 401", i+1, status)
 		}
 	}
-	status, body, h := a.call(t, "POST", "/api/login", `{"user":"admin","pass":"admin-password"}`)
+	status, body, h := a.call(t, "POST", "/api/login", `{"user":"admin","pass":"plum-quartz-harbour"}`)
 	if status != 429 || body != "too many attempts\n" || h.Get("Retry-After") != "900" {
 		t.Fatalf("6th attempt = %d %q, Retry-After %q; want 429 too many attempts, 900", status, body, h.Get("Retry-After"))
 	}
 	// The form says so in words.
 	a.clock.Add(time.Minute)
-	status, body, h = a.call(t, "POST", "/login", "user=admin&pass=admin-password", "Content-Type", fiber.MIMEApplicationForm)
+	status, body, h = a.call(t, "POST", "/login", "user=admin&pass=plum-quartz-harbour", "Content-Type", fiber.MIMEApplicationForm)
 	if status != 429 || !strings.Contains(body, "Too many failed attempts") || h.Get("Retry-After") != "840" {
 		t.Errorf("POST /login while throttled = %d, Retry-After %q", status, h.Get("Retry-After"))
 	}
@@ -516,7 +521,7 @@ func TestCSRF(t *testing.T) {
 		{"htmx with header", "POST", "/check", "", with("HX-Request", "true", views.CSRFHeader, s.csrf), 200},
 		{"htmx without header", "POST", "/check", "", with("HX-Request", "true"), 403},
 		{"GET needs none", "GET", "/fragments/images", "", with(), 200},
-		{"cross-site login", "POST", "/api/login", `{"user":"viewer","pass":"viewer-password"}`, []string{"Origin", "https://evil.example"}, 403},
+		{"cross-site login", "POST", "/api/login", `{"user":"viewer","pass":"copper-lantern-meadow"}`, []string{"Origin", "https://evil.example"}, 403},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -573,7 +578,7 @@ func TestTokens(t *testing.T) {
 	if status, body, _ := a.call(t, "GET", "/api/images", "", bearer...); status != 401 || body != "unauthorized\n" {
 		t.Errorf("a revoked token = %d %q, want 401", status, body)
 	}
-	if strings.Contains(a.logs.String(), tok) || strings.Contains(a.logs.String(), s.cookie) || strings.Contains(a.logs.String(), "-password") {
+	if strings.Contains(a.logs.String(), tok) || strings.Contains(a.logs.String(), s.cookie) || strings.Contains(a.logs.String(), testPasswords["operator"]) {
 		t.Error("a token, session cookie or password reached the log")
 	}
 }
@@ -627,7 +632,7 @@ func TestLoginForm(t *testing.T) {
 	if v, _ := mustDoc(t, page).Find(`input[name="user"]`).Attr("value"); v != "admin" {
 		t.Errorf("the failed form forgot the user name: %q", v)
 	}
-	status, _, h = a.call(t, "POST", "/login", "user=admin&pass=admin-password", formCT...)
+	status, _, h = a.call(t, "POST", "/login", "user=admin&pass=plum-quartz-harbour", formCT...)
 	c := sessionCookie(h)
 	if status != 303 || h.Get("Location") != "/" || c == nil {
 		t.Fatalf("POST /login = %d Location %q, cookie %v", status, h.Get("Location"), c)
@@ -648,7 +653,7 @@ func TestLoginForm(t *testing.T) {
 	}
 	for next, want := range map[string]string{"/audit": "/audit", "//evil.example": "/", "https://evil.example": "/", "/\\evil": "/",
 		"/\t/127.0.0.2:18111/pwned": "/", "/%09/evil.example": "/"} {
-		_, _, h := a.call(t, "POST", "/login", "user=viewer&pass=viewer-password&next="+url.QueryEscape(next), formCT...)
+		_, _, h := a.call(t, "POST", "/login", "user=viewer&pass=copper-lantern-meadow&next="+url.QueryEscape(next), formCT...)
 		if h.Get("Location") != want {
 			t.Errorf("login with next=%q → %q, want %q", next, h.Get("Location"), want)
 		}
@@ -691,12 +696,23 @@ func TestUsersPage(t *testing.T) {
 		status, page, h := a.call(t, "POST", path, form+"&csrf="+url.QueryEscape(s.csrf), "Cookie", services.CookieName+"="+s.cookie, "Content-Type", fiber.MIMEApplicationForm)
 		return status, mustDoc(t, page), h
 	}
-	if status, _, h := post("/users", "name=dave&pass=dave-password&role=operator"); status != 303 || h.Get("Location") != "/users" {
+	if status, _, h := post("/users", "name=dave&pass=oyster-meteor-violin&role=operator"); status != 303 || h.Get("Location") != "/users" {
 		t.Fatalf("add user = %d %q", status, h.Get("Location"))
 	}
 	status, doc, _ := post("/users", "name=erin&pass=short&role=viewer")
 	if status != 400 || !strings.Contains(doc.Find("#"+views.FormErrorID).Text(), "at least 10 characters") {
 		t.Errorf("add user with a short password = %d %q", status, doc.Find("#"+views.FormErrorID).Text())
+	}
+	for _, tc := range []struct{ path, form, want string }{
+		{"/users", "name=erin&pass=erin-and-more&role=viewer", "must not contain the user name"},
+		{"/users", "name=erin&pass=++++++++++&role=viewer", "must not be one character repeated"},
+		{"/users", "name=erin&pass=1234567890&role=viewer", "too easy to guess"},
+		{"/users/dave/password", "pass=1234567890", "too easy to guess"},
+	} {
+		status, doc, _ := post(tc.path, tc.form)
+		if status != 400 || !strings.Contains(doc.Find("#"+views.FormErrorID).Text(), tc.want) {
+			t.Errorf("POST %s %s = %d %q, want 400 %q", tc.path, tc.form, status, doc.Find("#"+views.FormErrorID).Text(), tc.want)
+		}
 	}
 	if status, _, _ := post("/users/dave/role", "role=viewer"); status != 303 {
 		t.Errorf("set role = %d", status)
@@ -733,13 +749,18 @@ func TestUsersAPI(t *testing.T) {
 		status             int
 		want               string
 	}{
-		{"POST", "/api/users", `{"name":"dave","pass":"dave-password","role":"operator"}`, 201, `"name":"dave","role":"operator"`},
-		{"POST", "/api/users", `{"name":"dave","pass":"dave-password","role":"operator"}`, 409, "user already exists\n"},
+		{"POST", "/api/users", `{"name":"dave","pass":"oyster-meteor-violin","role":"operator"}`, 201, `"name":"dave","role":"operator"`},
+		{"POST", "/api/users", `{"name":"dave","pass":"oyster-meteor-violin","role":"operator"}`, 409, "user already exists\n"},
 		{"POST", "/api/users", `{"name":"erin","pass":"short","role":"viewer"}`, 400, "invalid input: password must be at least 10 characters\n"},
-		{"POST", "/api/users", `{"name":"erin","pass":"erin-password","role":"root"}`, 400, "invalid input: role must be admin, operator or viewer\n"},
+		{"POST", "/api/users", `{"name":"erin","pass":"hazel-trumpet-glacier","role":"root"}`, 400, "invalid input: role must be admin, operator or viewer\n"},
 		{"PATCH", "/api/users/dave", `{"role":"viewer"}`, 200, `{"status":"ok"}`},
 		{"PATCH", "/api/users/admin", `{"role":"viewer"}`, 409, "the last admin cannot be removed or demoted\n"},
-		{"PATCH", "/api/users/nobody", `{"pass":"long-enough-1"}`, 404, "user not found\n"},
+		{"PATCH", "/api/users/nobody", `{"pass":"a-decent-passphrase"}`, 404, "user not found\n"},
+		// The hostile test's three: the name, ten spaces, a sequence.
+		{"POST", "/api/users", `{"name":"erin1234","pass":"erin1234erin","role":"viewer"}`, 400, "invalid input: password must not contain the user name\n"},
+		{"POST", "/api/users", `{"name":"erin","pass":"          ","role":"viewer"}`, 400, "invalid input: password must not be one character repeated\n"},
+		{"POST", "/api/users", `{"name":"erin","pass":"1234567890","role":"viewer"}`, 400, "invalid input: password is too easy to guess"},
+		{"PATCH", "/api/users/dave", `{"pass":"1234567890"}`, 400, "invalid input: password is too easy to guess"},
 		{"DELETE", "/api/users/admin", "", 409, "the last admin cannot be removed or demoted\n"},
 		{"DELETE", "/api/users/dave", "", 200, `{"status":"ok"}`},
 		{"GET", "/api/users", "", 200, `"name":"admin","role":"admin"`},
@@ -821,16 +842,18 @@ func TestChangePasswordAPI(t *testing.T) {
 		want   string
 	}{
 		{`{"current":"wrong-password","new":"a-brand-new-password"}`, 401, "invalid credentials\n"},
-		{`{"current":"viewer-password","new":"short"}`, 400, "invalid input: password must be at least 10 characters\n"},
+		{`{"current":"copper-lantern-meadow","new":"short"}`, 400, "invalid input: password must be at least 10 characters\n"},
+		{`{"current":"copper-lantern-meadow","new":"viewer-again"}`, 400, "invalid input: password must not contain the user name\n"},
+		{`{"current":"copper-lantern-meadow","new":"          "}`, 400, "invalid input: password must not be one character repeated\n"},
 		{`{"new":"a-brand-new-password"}`, 400, "invalid input: body must be {\"current\":\"…\",\"new\":\"…\"}\n"},
-		{`current=viewer-password`, 400, "invalid input: body must be {\"current\":\"…\",\"new\":\"…\"}\n"},
+		{`current=copper-lantern-meadow`, 400, "invalid input: body must be {\"current\":\"…\",\"new\":\"…\"}\n"},
 	}
 	for _, tc := range tests {
 		if status, body, h := change(tc.body, s.headers()...); status != tc.status || body != tc.want || sessionCookie(h) != nil {
 			t.Errorf("POST /api/account/password %s = %d %q, want %d %q", tc.body, status, body, tc.status, tc.want)
 		}
 	}
-	status, body, h := change(`{"current":"viewer-password","new":"a-brand-new-password"}`, s.headers()...)
+	status, body, h := change(`{"current":"copper-lantern-meadow","new":"a-brand-new-password"}`, s.headers()...)
 	if c := sessionCookie(h); status != 200 || body != `{"status":"ok"}` || c == nil || c.MaxAge >= 0 || c.Value != "" {
 		t.Fatalf("POST /api/account/password = %d %q, cookie %v; want 200 and an expired cookie", status, body, c)
 	}
@@ -842,7 +865,7 @@ func TestChangePasswordAPI(t *testing.T) {
 	if status, _, _ := a.call(t, "GET", "/api/images", "", bearer...); status != 200 {
 		t.Errorf("the token after the change = %d, want 200", status)
 	}
-	if status, _, _ := a.call(t, "POST", "/api/login", `{"user":"viewer","pass":"viewer-password"}`); status != 401 {
+	if status, _, _ := a.call(t, "POST", "/api/login", `{"user":"viewer","pass":"copper-lantern-meadow"}`); status != 401 {
 		t.Errorf("login with the old password = %d, want 401", status)
 	}
 	if status, _, _ := a.call(t, "POST", "/api/login", `{"user":"viewer","pass":"a-brand-new-password"}`); status != 200 {
@@ -873,7 +896,8 @@ func TestChangePasswordForm(t *testing.T) {
 		form.Find(`input[name="csrf"]`).AttrOr("value", "") != s.csrf ||
 		form.Find(`input[name="current"][type="password"][autocomplete="current-password"]`).Length() != 1 ||
 		form.Find(`input[name="new"][type="password"][autocomplete="new-password"][minlength="10"]`).Length() != 1 ||
-		form.Find(`input[name="repeat"][type="password"][autocomplete="new-password"][minlength="10"]`).Length() != 1 {
+		form.Find(`input[name="repeat"][type="password"][autocomplete="new-password"][minlength="10"]`).Length() != 1 ||
+		form.Find("#"+views.PasswordHintID).Text() != views.PasswordHint {
 		t.Fatalf("GET %s = %d, form %q", views.AccountPath, status, form.Text())
 	}
 	if main := doc.Find("main").Text(); !strings.Contains(main, "viewer") || doc.Find(`header a[href="/account"]`).Length() != 1 {
@@ -884,7 +908,7 @@ func TestChangePasswordForm(t *testing.T) {
 		return status, mustDoc(t, page), hdr
 	}
 	csrf := "&csrf=" + url.QueryEscape(s.csrf)
-	if status, _, _ := post("current=viewer-password&new=a-brand-new-password&repeat=a-brand-new-password", cookie...); status != 403 {
+	if status, _, _ := post("current=copper-lantern-meadow&new=a-brand-new-password&repeat=a-brand-new-password", cookie...); status != 403 {
 		t.Errorf("without the CSRF token = %d, want 403", status)
 	}
 	for _, tc := range []struct {
@@ -892,8 +916,9 @@ func TestChangePasswordForm(t *testing.T) {
 		status int
 		want   string
 	}{
-		{"current=viewer-password&new=a-brand-new-password&repeat=a-brand-new-passwort", 400, "differ"},
-		{"current=viewer-password&new=short&repeat=short", 400, "at least 10 characters"},
+		{"current=copper-lantern-meadow&new=a-brand-new-password&repeat=a-brand-new-passwort", 400, "differ"},
+		{"current=copper-lantern-meadow&new=short&repeat=short", 400, "at least 10 characters"},
+		{"current=copper-lantern-meadow&new=1234567890&repeat=1234567890", 400, "too easy to guess"},
 		{"current=wrong-password&new=a-brand-new-password&repeat=a-brand-new-password", 401, "current password is wrong"},
 	} {
 		status, doc, h := post(tc.form+csrf, cookie...)
@@ -903,7 +928,7 @@ func TestChangePasswordForm(t *testing.T) {
 				doc.Find("#"+views.FormErrorID).Text(), tc.status, tc.want)
 		}
 	}
-	status, _, h := post("current=viewer-password&new=a-brand-new-password&repeat=a-brand-new-password"+csrf, cookie...)
+	status, _, h := post("current=copper-lantern-meadow&new=a-brand-new-password&repeat=a-brand-new-password"+csrf, cookie...)
 	if c := sessionCookie(h); status != 303 || h.Get("Location") != "/login?changed=1" || c == nil || c.MaxAge >= 0 {
 		t.Fatalf("POST %s = %d Location %q, cookie %v; want 303 to /login?changed=1 and an expired cookie",
 			views.AccountPasswordPath, status, h.Get("Location"), c)
@@ -927,7 +952,7 @@ func TestChangePasswordForm(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		post("current=wrong-password&new=a-brand-new-password&repeat=a-brand-new-password&csrf="+url.QueryEscape(s.csrf), s.headers()...)
 	}
-	status, doc, h = post("current=operator-password&new=a-brand-new-password&repeat=a-brand-new-password&csrf="+url.QueryEscape(s.csrf), s.headers()...)
+	status, doc, h = post("current=velvet-anchor-sprout&new=a-brand-new-password&repeat=a-brand-new-password&csrf="+url.QueryEscape(s.csrf), s.headers()...)
 	if status != 429 || !strings.Contains(doc.Find("#"+views.FormErrorID).Text(), "Too many failed attempts") || h.Get("Retry-After") != "900" {
 		t.Errorf("throttled POST %s = %d %q, Retry-After %q", views.AccountPasswordPath, status, doc.Find("#"+views.FormErrorID).Text(), h.Get("Retry-After"))
 	}

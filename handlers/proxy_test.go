@@ -48,7 +48,7 @@ func TestLoginThrottlePerClientBehindProxy(t *testing.T) {
 			a.call(t, "POST", "/api/login", `{"user":"`+name+`","pass":"whatever-password"}`,
 				"Content-Type", fiber.MIMEApplicationJSON, fiber.HeaderXForwardedFor, "203.0.113.9")
 		}
-		status, _, _ := a.call(t, "POST", "/api/login", `{"user":"admin","pass":"admin-password"}`,
+		status, _, _ := a.call(t, "POST", "/api/login", `{"user":"admin","pass":"plum-quartz-harbour"}`,
 			"Content-Type", fiber.MIMEApplicationJSON, fiber.HeaderXForwardedFor, "198.51.100.7")
 		if trust && status != 200 {
 			t.Errorf("trusted proxy: another client's login = %d, want 200", status)
@@ -80,7 +80,7 @@ func TestForwardedProtoOnlyFromTrustedProxies(t *testing.T) {
 			a.deps.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/32")}
 			a.restart(t)
 		}
-		_, _, h := a.call(t, "POST", "/api/login", `{"user":"admin","pass":"admin-password"}`,
+		_, _, h := a.call(t, "POST", "/api/login", `{"user":"admin","pass":"plum-quartz-harbour"}`,
 			"Content-Type", fiber.MIMEApplicationJSON, fiber.HeaderXForwardedProto, "https")
 		if c := sessionCookie(h); c == nil || c.Secure != trust {
 			t.Errorf("trust %v: session cookie %+v, want Secure %v", trust, c, trust)

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gorilla/sessions"
 	"golang.org/x/crypto/bcrypt"
@@ -18,9 +17,6 @@ import (
 
 	"refit/models"
 )
-
-// MinPasswordLength is the shortest password refit accepts, in characters.
-const MinPasswordLength = 10
 
 // AnonymousName is who everyone is when auth is off.
 const AnonymousName = "anonymous"
@@ -299,7 +295,7 @@ func (a *Auth) AddUser(by models.Principal, name, pass string, role models.Role)
 	if _, err := models.ParseRole(string(role)); err != nil {
 		return models.User{}, err
 	}
-	hash, err := a.hash(pass)
+	hash, err := a.hash(name, pass)
 	if err != nil {
 		return models.User{}, err
 	}
@@ -325,7 +321,7 @@ func (a *Auth) AddUser(by models.Principal, name, pass string, role models.Role)
 // the user sets their own.
 func (a *Auth) SetPassword(by models.Principal, name, pass string) error {
 	name = normalizeName(name)
-	hash, err := a.hash(pass)
+	hash, err := a.hash(name, pass)
 	if err != nil {
 		return err
 	}
@@ -370,7 +366,7 @@ func (a *Auth) changePassword(p models.Principal, current, next string) error {
 	if wait := a.throttle.blocked(p.Name, p.Addr, now); wait > 0 {
 		return &models.RetryLater{Err: models.ErrTooManyAttempts, After: wait}
 	}
-	if err := checkPassword(next); err != nil { // before the current one: a typo costs no attempt
+	if err := checkPassword(p.Name, next); err != nil { // before the current one: a typo costs no attempt
 		return err
 	}
 	u, err := a.verify(p.Name, current)
@@ -380,7 +376,7 @@ func (a *Auth) changePassword(p models.Principal, current, next string) error {
 		}
 		return err
 	}
-	hash, err := a.hash(next)
+	hash, err := a.hash(p.Name, next)
 	if err != nil {
 		return err
 	}
@@ -430,7 +426,7 @@ func (a *Auth) UpdateUser(by models.Principal, name string, role models.Role, pa
 		return fmt.Errorf(`%w: set "role", "pass" or both`, models.ErrInvalid)
 	}
 	if pass != "" {
-		if err := checkPassword(pass); err != nil {
+		if err := checkPassword(normalizeName(name), pass); err != nil {
 			return err
 		}
 	}
@@ -483,9 +479,10 @@ func (a *Auth) record(by models.Principal, action, target string, err error) {
 	a.audit.Record(models.AuditEntry{Actor: by.Name, Action: action, Target: target, Result: result, Addr: by.Addr})
 }
 
-// hash checks the password rules and returns the bcrypt hash.
-func (a *Auth) hash(pass string) (string, error) {
-	if err := checkPassword(pass); err != nil {
+// hash checks the password rules for the user named name and returns the
+// bcrypt hash.
+func (a *Auth) hash(name, pass string) (string, error) {
+	if err := checkPassword(name, pass); err != nil {
 		return "", err
 	}
 	h, err := bcrypt.GenerateFromPassword([]byte(pass), a.opts.BcryptCost)
@@ -493,16 +490,6 @@ func (a *Auth) hash(pass string) (string, error) {
 		return "", fmt.Errorf("hash password: %w", err)
 	}
 	return string(h), nil
-}
-
-func checkPassword(pass string) error {
-	if utf8.RuneCountInString(pass) < MinPasswordLength {
-		return fmt.Errorf("%w: password must be at least %d characters", models.ErrInvalid, MinPasswordLength)
-	}
-	if len(pass) > 72 { // bcrypt reads no further
-		return fmt.Errorf("%w: password must be at most 72 bytes", models.ErrInvalid)
-	}
-	return nil
 }
 
 func findUser(tx *gorm.DB, name string) (models.User, error) {

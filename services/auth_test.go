@@ -81,9 +81,15 @@ func (f *authFixture) reopen(t testing.TB, opts services.AuthOptions) {
 	f.auth = a
 }
 
+// password is the password addUser gives name.
+func password(name string) string {
+	return map[string]string{"alice": "tulip-granite-voyage", "bob": "maple-cobalt-whistle",
+		"op": "saffron-pebble-rocket", "root": "orchid-basalt-lantern"}[name]
+}
+
 func (f *authFixture) addUser(t testing.TB, name string, role models.Role) {
 	t.Helper()
-	if _, err := f.auth.AddUser(admin, name, name+"-password", role); err != nil {
+	if _, err := f.auth.AddUser(admin, name, password(name), role); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -116,7 +122,7 @@ func (f *authFixture) who(c *http.Cookie) (models.Principal, error) {
 func TestSessionCookieAttributes(t *testing.T) {
 	f := newAuthFixture(t, services.AuthOptions{})
 	f.addUser(t, "alice", models.RoleOperator)
-	c, err := f.login(t, "alice", "alice-password")
+	c, err := f.login(t, "alice", "tulip-granite-voyage")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,12 +138,12 @@ func TestSessionCookieAttributes(t *testing.T) {
 	// Secure when configured, or when the request came over TLS.
 	f2 := newAuthFixture(t, services.AuthOptions{CookieSecure: true})
 	f2.addUser(t, "bob", models.RoleViewer)
-	if c, _ := f2.login(t, "bob", "bob-password"); !c.Secure {
+	if c, _ := f2.login(t, "bob", "maple-cobalt-whistle"); !c.Secure {
 		t.Error("REFIT_COOKIE_SECURE did not mark the cookie Secure")
 	}
 	r := httptest.NewRequest("POST", "https://refit.example/api/login", nil)
 	w := httptest.NewRecorder()
-	if _, err := f.auth.Login(w, r, "alice", "alice-password"); err != nil {
+	if _, err := f.auth.Login(w, r, "alice", "tulip-granite-voyage"); err != nil {
 		t.Fatal(err)
 	}
 	if !w.Result().Cookies()[0].Secure {
@@ -148,7 +154,7 @@ func TestSessionCookieAttributes(t *testing.T) {
 func TestSessionSurvivesRestart(t *testing.T) {
 	f := newAuthFixture(t, services.AuthOptions{})
 	f.addUser(t, "alice", models.RoleOperator)
-	c, err := f.login(t, "alice", "alice-password")
+	c, err := f.login(t, "alice", "tulip-granite-voyage")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +174,7 @@ func TestSessionSurvivesRestart(t *testing.T) {
 func TestSessionIdleAndAbsoluteExpiry(t *testing.T) {
 	f := newAuthFixture(t, services.AuthOptions{SessionIdle: time.Hour, SessionMax: 3 * time.Hour})
 	f.addUser(t, "alice", models.RoleViewer)
-	c, err := f.login(t, "alice", "alice-password")
+	c, err := f.login(t, "alice", "tulip-granite-voyage")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +190,7 @@ func TestSessionIdleAndAbsoluteExpiry(t *testing.T) {
 		t.Fatalf("past the absolute limit Authenticate = %v, want ErrUnauthorized", err)
 	}
 
-	c, err = f.login(t, "alice", "alice-password")
+	c, err = f.login(t, "alice", "tulip-granite-voyage")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,14 +209,14 @@ func TestSessionIdleAndAbsoluteExpiry(t *testing.T) {
 func TestLoginGivesNewSessionID(t *testing.T) {
 	f := newAuthFixture(t, services.AuthOptions{})
 	f.addUser(t, "alice", models.RoleViewer)
-	old, err := f.login(t, "alice", "alice-password")
+	old, err := f.login(t, "alice", "tulip-granite-voyage")
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := httptest.NewRequest("POST", "/login", nil)
 	r.AddCookie(old)
 	w := httptest.NewRecorder()
-	if _, err := f.auth.Login(w, r, "alice", "alice-password"); err != nil {
+	if _, err := f.auth.Login(w, r, "alice", "tulip-granite-voyage"); err != nil {
 		t.Fatal(err)
 	}
 	fresh := w.Result().Cookies()[0]
@@ -228,7 +234,7 @@ func TestLoginGivesNewSessionID(t *testing.T) {
 func TestLogoutEndsSessionServerSide(t *testing.T) {
 	f := newAuthFixture(t, services.AuthOptions{})
 	f.addUser(t, "alice", models.RoleViewer)
-	c, _ := f.login(t, "alice", "alice-password")
+	c, _ := f.login(t, "alice", "tulip-granite-voyage")
 	r := httptest.NewRequest("POST", "/api/logout", nil)
 	r.AddCookie(c)
 	w := httptest.NewRecorder()
@@ -252,24 +258,24 @@ func TestLoginThrottle(t *testing.T) {
 			t.Fatalf("failure %d: %v, want ErrInvalidCredentials", i+1, err)
 		}
 	}
-	if _, err := f.login(t, "alice", "alice-password"); !errors.Is(err, models.ErrTooManyAttempts) {
+	if _, err := f.login(t, "alice", "tulip-granite-voyage"); !errors.Is(err, models.ErrTooManyAttempts) {
 		t.Fatalf("6th attempt, right password: %v, want ErrTooManyAttempts", err)
 	}
 	// It says when: once the failures leave the 15-minute window.
 	f.clock.Add(5 * time.Minute)
 	var later *models.RetryLater
-	if _, err := f.login(t, "alice", "alice-password"); !errors.As(err, &later) || later.After != 10*time.Minute {
+	if _, err := f.login(t, "alice", "tulip-granite-voyage"); !errors.As(err, &later) || later.After != 10*time.Minute {
 		t.Fatalf("5 minutes later: %v, want to retry in 10 minutes", err)
 	}
 	f.clock.Add(10 * time.Minute)
-	if _, err := f.login(t, "alice", "alice-password"); err != nil {
+	if _, err := f.login(t, "alice", "tulip-granite-voyage"); err != nil {
 		t.Fatalf("after the window: %v", err)
 	}
 	// A success resets the user's count: four more failures do not block.
 	for i := 0; i < 4; i++ {
 		f.login(t, "alice", "wrong-password")
 	}
-	if _, err := f.login(t, "alice", "alice-password"); err != nil {
+	if _, err := f.login(t, "alice", "tulip-granite-voyage"); err != nil {
 		t.Fatalf("after a success and 4 failures: %v", err)
 	}
 }
@@ -280,7 +286,7 @@ func TestLoginThrottlePerAddress(t *testing.T) {
 	for _, n := range []string{"x1", "x2", "x3"} {
 		f.login(t, n, "whatever-password")
 	}
-	if _, err := f.login(t, "alice", "alice-password"); !errors.Is(err, models.ErrTooManyAttempts) {
+	if _, err := f.login(t, "alice", "tulip-granite-voyage"); !errors.Is(err, models.ErrTooManyAttempts) {
 		t.Fatalf("after 3 failures from one address: %v, want ErrTooManyAttempts", err)
 	}
 }
@@ -379,10 +385,10 @@ func TestUserRules(t *testing.T) {
 		want       error
 	}{
 		{"alice", "123456789", models.RoleViewer, models.ErrInvalid},
-		{"alice", "1234567890", models.RoleViewer, nil},
-		{"ALICE", "1234567890", models.RoleViewer, models.ErrUserExists},
-		{"bad name", "1234567890", models.RoleViewer, models.ErrInvalid},
-		{"bob", "1234567890", "root", models.ErrInvalid},
+		{"alice", "tulip-granite-voyage", models.RoleViewer, nil},
+		{"ALICE", "tulip-granite-voyage", models.RoleViewer, models.ErrUserExists},
+		{"bad name", "tulip-granite-voyage", models.RoleViewer, models.ErrInvalid},
+		{"bob", "tulip-granite-voyage", "root", models.ErrInvalid},
 	}
 	for _, tc := range tests {
 		_, err := f.auth.AddUser(admin, tc.name, tc.pass, tc.role)
@@ -390,19 +396,69 @@ func TestUserRules(t *testing.T) {
 			t.Errorf("AddUser(%q, %q, %q) = %v, want %v", tc.name, tc.pass, tc.role, err, tc.want)
 		}
 	}
-	if _, err := f.auth.AddUser(admin, "carol", "short", models.RoleViewer); err == nil ||
-		err.Error() != "invalid input: password must be at least 10 characters" {
-		t.Errorf("short password error = %v", err)
-	}
-	if err := f.auth.SetPassword(admin, "nobody", "1234567890"); !errors.Is(err, models.ErrUserNotFound) {
+	if err := f.auth.SetPassword(admin, "nobody", "a-decent-passphrase"); !errors.Is(err, models.ErrUserNotFound) {
 		t.Errorf("SetPassword of nobody = %v", err)
+	}
+}
+
+// Passwords a guesser tries first are refused, with the rule they break,
+// wherever a password is set; a few unrelated words pass.
+func TestPasswordRules(t *testing.T) {
+	f := newAuthFixture(t, services.AuthOptions{})
+	refused := []struct{ pass, want string }{
+		{"short", "password must be at least 10 characters"},
+		{strings.Repeat("ab", 37), "password must be at most 72 bytes"},
+		{"carol-in-the-garden", "password must not contain the user name"}, // the user is carol
+		{"xxCAROLxxyyzz", "password must not contain the user name"},
+		{"          ", "password must not be one character repeated"},
+		{"ééééééééééé", "password must not be one character repeated"},
+		{"1234567890", "password is too easy to guess"},
+		{"password123", "password is too easy to guess"},
+		{"qwertyuiop[]", "password is too easy to guess"},
+		{"Password1!", "password is too easy to guess"},
+		{"letmein12345", "password is too easy to guess"},
+	}
+	check := func(call, pass, want string, err error) {
+		t.Helper()
+		if !errors.Is(err, models.ErrInvalid) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s(%q) = %v, want %q", call, pass, err, want)
+		}
+	}
+	for _, tc := range refused {
+		_, err := f.auth.AddUser(admin, "carol", tc.pass, models.RoleViewer)
+		check("AddUser", tc.pass, tc.want, err)
+	}
+	current := "velvet anchor sprout"
+	if _, err := f.auth.AddUser(admin, "carol", current, models.RoleViewer); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := f.login(t, "carol", current)
+	carol, err := f.who(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range refused {
+		check("SetPassword", tc.pass, tc.want, f.auth.SetPassword(admin, "carol", tc.pass))
+		check("UpdateUser", tc.pass, tc.want, f.auth.UpdateUser(admin, "carol", models.RoleAdmin, tc.pass))
+		check("ChangePassword", tc.pass, tc.want, f.auth.ChangePassword(carol, current, tc.pass))
+	}
+	if u, _ := f.auth.Users(); u[len(u)-1].Role != models.RoleViewer {
+		t.Errorf("UpdateUser with a refused password changed the role to %s", u[len(u)-1].Role)
+	}
+	for _, pass := range []string{"Tr0ub4dor&3-and-more", "quiet falcon marble"} {
+		if err := f.auth.SetPassword(admin, "carol", pass); err != nil {
+			t.Errorf("SetPassword(%q) = %v, want it accepted", pass, err)
+		}
+		if err := f.auth.ChangePassword(carol, pass, current); err != nil {
+			t.Errorf("ChangePassword to %q = %v, want it accepted", current, err)
+		}
 	}
 }
 
 func TestPasswordResetEndsSessions(t *testing.T) {
 	f := newAuthFixture(t, services.AuthOptions{})
 	f.addUser(t, "alice", models.RoleViewer)
-	c, _ := f.login(t, "alice", "alice-password")
+	c, _ := f.login(t, "alice", "tulip-granite-voyage")
 	if err := f.auth.SetPassword(admin, "alice", "another-password"); err != nil {
 		t.Fatal(err)
 	}
@@ -418,7 +474,7 @@ func TestTokens(t *testing.T) {
 	f := newAuthFixture(t, services.AuthOptions{})
 	f.addUser(t, "alice", models.RoleOperator)
 	f.addUser(t, "bob", models.RoleViewer)
-	c, _ := f.login(t, "alice", "alice-password")
+	c, _ := f.login(t, "alice", "tulip-granite-voyage")
 	alice, _ := f.who(c)
 	secret, tok, err := f.auth.CreateToken(alice, "ci")
 	if err != nil {
@@ -454,7 +510,7 @@ func TestTokens(t *testing.T) {
 		t.Errorf("token role after demotion = %s", p.Role)
 	}
 	// Bob cannot revoke Alice's token.
-	bc, _ := f.login(t, "bob", "bob-password")
+	bc, _ := f.login(t, "bob", "maple-cobalt-whistle")
 	bob, _ := f.who(bc)
 	if err := f.auth.RevokeToken(bob, "1"); !errors.Is(err, models.ErrTokenNotFound) {
 		t.Errorf("revoking someone else's token = %v", err)
@@ -476,7 +532,7 @@ func TestAuditEntries(t *testing.T) {
 	f := newAuthFixture(t, services.AuthOptions{})
 	f.addUser(t, "alice", models.RoleAdmin)
 	f.login(t, "alice", "wrong-password")
-	c, _ := f.login(t, "alice", "alice-password")
+	c, _ := f.login(t, "alice", "tulip-granite-voyage")
 	p, _ := f.who(c)
 	f.auth.CreateToken(p, "ci")
 	f.auth.RemoveUser(p, "alice")
@@ -493,9 +549,9 @@ func TestChangePassword(t *testing.T) {
 	f := newAuthFixture(t, services.AuthOptions{})
 	f.addUser(t, "alice", models.RoleViewer)
 	f.addUser(t, "bob", models.RoleViewer)
-	c, _ := f.login(t, "alice", "alice-password")
-	other, _ := f.login(t, "alice", "alice-password") // another browser
-	bobs, _ := f.login(t, "bob", "bob-password")
+	c, _ := f.login(t, "alice", "tulip-granite-voyage")
+	other, _ := f.login(t, "alice", "tulip-granite-voyage") // another browser
+	bobs, _ := f.login(t, "bob", "maple-cobalt-whistle")
 	alice, err := f.who(c)
 	if err != nil {
 		t.Fatal(err)
@@ -504,7 +560,7 @@ func TestChangePassword(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.auth.ChangePassword(alice, "alice-password", "a-brand-new-password"); err != nil {
+	if err := f.auth.ChangePassword(alice, "tulip-granite-voyage", "a-brand-new-password"); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range []*http.Cookie{c, other} {
@@ -520,7 +576,7 @@ func TestChangePassword(t *testing.T) {
 	if p, err := f.auth.Authenticate(r); err != nil || p.Name != "alice" {
 		t.Errorf("alice's token after her password change = %+v, %v; want it valid", p, err)
 	}
-	if _, err := f.login(t, "alice", "alice-password"); !errors.Is(err, models.ErrInvalidCredentials) {
+	if _, err := f.login(t, "alice", "tulip-granite-voyage"); !errors.Is(err, models.ErrInvalidCredentials) {
 		t.Errorf("login with the old password: %v, want ErrInvalidCredentials", err)
 	}
 	if _, err := f.login(t, "alice", "a-brand-new-password"); err != nil {
@@ -531,15 +587,15 @@ func TestChangePassword(t *testing.T) {
 func TestChangePasswordRefusals(t *testing.T) {
 	f := newAuthFixture(t, services.AuthOptions{})
 	f.addUser(t, "alice", models.RoleOperator)
-	c, _ := f.login(t, "alice", "alice-password")
+	c, _ := f.login(t, "alice", "tulip-granite-voyage")
 	alice, _ := f.who(c)
 
-	err := f.auth.ChangePassword(alice, "alice-password", "short")
+	err := f.auth.ChangePassword(alice, "tulip-granite-voyage", "short")
 	if !errors.Is(err, models.ErrInvalid) || err.Error() != "invalid input: password must be at least 10 characters" {
 		t.Errorf("a too short new password: %v", err)
 	}
 	for _, p := range []models.Principal{{Name: services.AnonymousName, Role: models.RoleAdmin, Via: models.ViaOff}, admin} {
-		if err := f.auth.ChangePassword(p, "alice-password", "a-brand-new-password"); !errors.Is(err, models.ErrForbidden) {
+		if err := f.auth.ChangePassword(p, "tulip-granite-voyage", "a-brand-new-password"); !errors.Is(err, models.ErrForbidden) {
 			t.Errorf("ChangePassword as %s (no user): %v, want ErrForbidden", p.Name, err)
 		}
 	}
@@ -551,18 +607,18 @@ func TestChangePasswordRefusals(t *testing.T) {
 		}
 	}
 	var later *models.RetryLater
-	err = f.auth.ChangePassword(alice, "alice-password", "a-brand-new-password")
+	err = f.auth.ChangePassword(alice, "tulip-granite-voyage", "a-brand-new-password")
 	if !errors.As(err, &later) || !errors.Is(err, models.ErrTooManyAttempts) || later.After != 15*time.Minute {
 		t.Fatalf("6th attempt: %v, want to retry in 15 minutes", err)
 	}
-	if _, err := f.login(t, "alice", "alice-password"); !errors.Is(err, models.ErrTooManyAttempts) {
+	if _, err := f.login(t, "alice", "tulip-granite-voyage"); !errors.Is(err, models.ErrTooManyAttempts) {
 		t.Errorf("login after 5 wrong current passwords: %v, want ErrTooManyAttempts", err)
 	}
 	if _, err := f.who(c); err != nil {
 		t.Errorf("the session after refused changes: %v", err)
 	}
 	f.clock.Add(15 * time.Minute)
-	if err := f.auth.ChangePassword(alice, "alice-password", "a-brand-new-password"); err != nil {
+	if err := f.auth.ChangePassword(alice, "tulip-granite-voyage", "a-brand-new-password"); err != nil {
 		t.Errorf("after the window: %v", err)
 	}
 

@@ -62,6 +62,8 @@ const (
 	TokensTableID  = "tokens"
 	NewTokenID     = "new-token" // the secret of a token just created
 	AuditTableID   = "audit"
+	// PasswordHintID is the password rule under a new-password field.
+	PasswordHintID = "password-hint"
 )
 
 // UserRowID is the id of a user's <tr>.
@@ -134,6 +136,9 @@ type AuditData struct {
 
 // MinPasswordLength mirrors the service's rule for the forms' minlength.
 const MinPasswordLength = 10
+
+// PasswordHint is the password rule in words, under each new-password field.
+const PasswordHint = "At least 10 characters, not containing the user name, and not a common password or pattern. A few unrelated words work well."
 
 // inputClass styles the text inputs and selects of the auth forms.
 const inputClass = "block w-full rounded-md border-0 bg-white px-3 py-1.5 text-sm text-slate-900 shadow-sm ring-1 ring-inset ring-slate-300 placeholder:text-slate-400 focus:ring-2 focus:ring-inset focus:ring-sky-600 dark:bg-slate-800 dark:text-white dark:ring-slate-600"

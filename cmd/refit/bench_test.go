@@ -104,7 +104,7 @@ func measureFootprint(t *testing.T, api *dockertest.API, reg *ocitest.Registry, 
 		fp.binary = st.Size()
 	}
 
-	const user, pass = "bench", "bench-password-0123"
+	const user, pass = "bench", "cinder-lagoon-trellis-0123"
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = []string{
 		"HOME=" + dir, // no Docker credentials

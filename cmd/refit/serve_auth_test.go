@@ -118,14 +118,34 @@ func TestServeCreatesFirstAdminOnce(t *testing.T) {
 func TestServeAdminFromEnv(t *testing.T) {
 	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-docker.sock"))
 	db := filepath.Join(t.TempDir(), "refit.db")
-	e := env(map[string]string{"REFIT_ADMIN_USER": "root", "REFIT_ADMIN_PASSWORD": "root-password-from-env"})
+	e := env(map[string]string{"REFIT_ADMIN_USER": "root", "REFIT_ADMIN_PASSWORD": "ember-willow-compass"})
 	logs := serveFor(t, db, e, func(base string) {
-		if status := post(t, base+"/api/login", `{"user":"root","pass":"root-password-from-env"}`); status != 200 {
+		if status := post(t, base+"/api/login", `{"user":"root","pass":"ember-willow-compass"}`); status != 200 {
 			t.Errorf("login as the admin from the environment = %d", status)
 		}
 	})
-	if strings.Contains(logs, "root-password-from-env") || !strings.Contains(logs, "user=root") {
+	if strings.Contains(logs, "ember-willow-compass") || !strings.Contains(logs, "user=root") {
 		t.Errorf("log:\n%s", logs)
+	}
+}
+
+// A first admin's password from the environment follows the same rules as
+// any other: refit serve refuses to start with a guessable one, and says why.
+func TestServeRefusesAWeakAdminPassword(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-docker.sock"))
+	bcryptCost = bcrypt.MinCost
+	t.Cleanup(func() { bcryptCost = 0 })
+	for pass, want := range map[string]string{
+		"root-1234567890": "password must not contain the user name",
+		"          ":      "password must not be one character repeated",
+		"1234567890":      "password is too easy to guess",
+	} {
+		db := filepath.Join(t.TempDir(), "refit.db")
+		e := env(map[string]string{"REFIT_ADMIN_USER": "root", "REFIT_ADMIN_PASSWORD": pass})
+		err := run(context.Background(), []string{"serve", "-addr", "127.0.0.1:0", "-db", db, "-check-interval", "0"}, e, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("REFIT_ADMIN_PASSWORD=%q: serve = %v, want an error saying %q", pass, err, want)
+		}
 	}
 }
 

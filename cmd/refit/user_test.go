@@ -26,7 +26,7 @@ func user(t *testing.T, stdin string, getenv func(string) string, args ...string
 	t.Helper()
 	var out, errOut bytes.Buffer
 	err := userCommand(args, getenv, strings.NewReader(stdin), &out, &errOut)
-	if strings.Contains(out.String()+errOut.String(), "-password\n") || strings.Contains(out.String()+errOut.String(), "-password ") {
+	if pass := strings.TrimSpace(stdin); len(pass) >= 10 && strings.Contains(out.String()+errOut.String(), pass) {
 		t.Errorf("refit user %v printed a password: %s%s", args, out.String(), errOut.String())
 	}
 	return out.String(), err
@@ -42,15 +42,19 @@ func TestUserCommand(t *testing.T) {
 		args  []string
 		want  string // in stdout, or the error
 	}{
-		{"root-password\n", []string{"add", "root", "-role", "admin", "-db", db}, "added user root (admin)"},
-		{"op-password", []string{"add", "-db", db, "-password-stdin", "Op", "-role=operator"}, "added user op (operator)"},
+		{"orchid-basalt-lantern\n", []string{"add", "root", "-role", "admin", "-db", db}, "added user root (admin)"},
+		{"saffron-pebble-rocket", []string{"add", "-db", db, "-password-stdin", "Op", "-role=operator"}, "added user op (operator)"},
 		{"short\n", []string{"add", "eve", "-db", db}, "invalid input: password must be at least 10 characters"},
-		{"op-password\n", []string{"add", "op", "-db", db}, "user already exists"},
-		{"x-password\n", []string{"add", "x", "-role", "root", "-db", db}, "invalid input: role must be admin, operator or viewer"},
+		{"eve-in-the-garden\n", []string{"add", "eve", "-db", db}, "invalid input: password must not contain the user name"},
+		{"          \n", []string{"add", "eve", "-db", db}, "invalid input: password must not be one character repeated"},
+		{"1234567890\n", []string{"add", "eve", "-db", db}, "invalid input: password is too easy to guess"},
+		{"1234567890\n", []string{"passwd", "op", "-db", db}, "invalid input: password is too easy to guess"},
+		{"saffron-pebble-rocket\n", []string{"add", "op", "-db", db}, "user already exists"},
+		{"hazel-trumpet-glacier\n", []string{"add", "x", "-role", "root", "-db", db}, "invalid input: role must be admin, operator or viewer"},
 		{"", []string{"add", "viewer1", "-db", db}, "no password on standard input"},
 		{"", []string{"list", "-db", db}, "op    operator"},
-		{"new-op-password\r\n", []string{"passwd", "op", "-db", db}, "password of op set"},
-		{"new-password\n", []string{"passwd", "nobody", "-db", db}, "user not found"},
+		{"walnut-ember-signal\r\n", []string{"passwd", "op", "-db", db}, "password of op set"},
+		{"quiet-falcon-marble\n", []string{"passwd", "nobody", "-db", db}, "user not found"},
 		{"", []string{"remove", "root", "-db", db}, "the last admin cannot be removed or demoted"},
 		{"", []string{"role", "root", "viewer", "-db", db}, "the last admin cannot be removed or demoted"},
 		{"", []string{"role", "op", "admin", "-db", db}, "op is now admin"},
@@ -76,7 +80,7 @@ func TestUserCommand(t *testing.T) {
 	}
 	a := openAuth(t, db)
 	r := httptest.NewRequest("POST", "/api/login", nil)
-	if _, err := a.Login(httptest.NewRecorder(), r, "op", "new-op-password"); err != nil {
+	if _, err := a.Login(httptest.NewRecorder(), r, "op", "walnut-ember-signal"); err != nil {
 		t.Errorf("login with the password set by refit user passwd: %v", err)
 	}
 	es, _ := services.NewAudit(mustOpen(t, db), slog.New(slog.NewTextHandler(io.Discard, nil)), nil).Recent(100)
