@@ -33,6 +33,10 @@ type Options struct {
 	// Backoff is how long a registry that answered 429 without Retry-After
 	// is left alone. Default one minute.
 	Backoff time.Duration
+	// Sent, when set, is told of every request that reaches the network
+	// (HEADs, pings, token exchanges, retries) with the registry it is for
+	// and the answer's status, 0 when none came.
+	Sent func(registry, method string, status int)
 }
 
 // Client resolves tags to digests. One Client keeps one HTTP transport and
@@ -59,7 +63,11 @@ func New(opts Options) (*Client, error) {
 	if opts.Backoff <= 0 {
 		opts.Backoff = time.Minute
 	}
-	pol := newPolicy(newPings(opts.Transport), opts.Backoff)
+	base := opts.Transport
+	if opts.Sent != nil {
+		base = sentTo(base, opts.Sent)
+	}
+	pol := newPolicy(newPings(base), opts.Backoff)
 	p, err := remote.NewPuller(slices.Concat(noRetry, []remote.Option{
 		remote.WithAuthFromKeychain(opts.Keychain), remote.WithTransport(pol)})...)
 	if err != nil {
