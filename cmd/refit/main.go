@@ -25,7 +25,12 @@ import (
 	"refit/services/oci"
 )
 
-var version = "dev"
+// Set at link time by make build (-X): git describe, the commit and its time.
+var (
+	version   = "dev"
+	commit    = ""
+	buildTime = ""
+)
 
 func main() {
 	if os.Getenv("GOGC") == "" {
@@ -57,6 +62,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	case "user":
 		return userCommand(args, getenv, os.Stdin, stdout, stderr)
+	case "healthcheck":
+		return healthcheck(ctx, args, getenv, stderr)
 	case "self-update":
 		return selfUpdateCommand(ctx, args, getenv, stderr)
 	default:
