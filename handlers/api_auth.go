@@ -125,16 +125,22 @@ func apiRevokeToken(auth *services.Auth) fiber.Handler {
 	}
 }
 
-// apiAudit answers the audit log, newest first; ?limit= (default 100, at
-// most 1000).
+// apiAudit answers the audit log, newest first: ?limit= (default 100, at
+// most services.MaxAuditLimit), and ?before= an entry's ID for the page
+// below it.
 func apiAudit(aud *services.Audit) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		es, err := aud.Recent(c.QueryInt("limit", 100))
+		p, err := aud.List(services.AuditQuery{Limit: c.QueryInt("limit", 100), Before: queryID(c, "before")})
 		if err != nil {
 			return err
 		}
-		return c.JSON(es)
+		return c.JSON(p.Entries)
 	}
+}
+
+// queryID reads an entry ID from the query; 0 when absent or not one.
+func queryID(c *fiber.Ctx, key string) uint {
+	return uint(max(0, c.QueryInt(key, 0)))
 }
 
 // apiListUsers answers every user.

@@ -102,6 +102,23 @@ func sameOrigin(auth *services.Auth) fiber.Handler {
 	}
 }
 
+// maxBody bounds the body of every form and JSON call refit takes: a login,
+// a password, a user or token name and a CSRF token fit in far less.
+const maxBody = 8 << 10
+
+var errBodyTooLarge = fiber.NewError(fiber.StatusRequestEntityTooLarge, "request body too large")
+
+// limitBody refuses a body over n bytes with 413, before anything reads
+// it: the login routes are open to anyone.
+func limitBody(n int) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if c.Request().Header.ContentLength() > n || len(c.Request().Body()) > n {
+			return errBodyTooLarge
+		}
+		return c.Next()
+	}
+}
+
 // authenticate returns who the request acts as and remembers it for the
 // rest of the request, for actor(c) and viewer(c). A cookie that names no
 // live session is expired on the response.

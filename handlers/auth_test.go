@@ -8,9 +8,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -996,5 +998,109 @@ func TestSafeNext(t *testing.T) {
 		if got := safeNext(tc.next); got != tc.want {
 			t.Errorf("safeNext(%q) = %q, want %q", tc.next, got, tc.want)
 		}
+	}
+}
+
+// dbSize is the size of the SQLite file with its write-ahead log.
+func (a *authApp) dbSize(t *testing.T) int64 {
+	t.Helper()
+	var n int64
+	for _, p := range []string{a.dbPath, a.dbPath + "-wal"} {
+		if st, err := os.Stat(p); err == nil {
+			n += st.Size()
+		}
+	}
+	return n
+}
+
+// The hostile test's flood: 40 failed logins with a 3 MB user name grew the
+// database by 258 MB. Now such a body is refused with 413 before anything
+// reads it, and a name that fits in the body is stored clipped.
+func TestLoginFloodDoesNotFillTheDisk(t *testing.T) {
+	a := newAuthApp(t, services.AuthOptions{})
+	before := a.dbSize(t)
+	huge := strings.Repeat("x", 3<<20)
+	for i := 0; i < 40; i++ {
+		status, body, _ := a.call(t, "POST", "/api/login", `{"user":"`+huge+`","pass":"whatever"}`, "Content-Type", "application/json")
+		if status != 413 || body != "request body too large\n" {
+			t.Fatalf("login %d with a 3 MB name = %d %q, want 413 request body too large", i+1, status, body)
+		}
+	}
+	if status, _, _ := a.call(t, "POST", "/login", "user="+huge+"&pass=whatever", "Content-Type", fiber.MIMEApplicationForm); status != 413 {
+		t.Errorf("form login with a 3 MB name = %d, want 413", status)
+	}
+	if status, _, _ := a.call(t, "POST", "/api/tokens", `{"name":"`+huge+`"}`, a.login(t, "viewer").headers()...); status != 413 {
+		t.Errorf("a token with a 3 MB name = %d, want 413", status)
+	}
+	long := strings.Repeat("y", 7<<10) // fits in the body
+	for i := 0; i < 40; i++ {
+		if status, _, _ := a.call(t, "POST", "/api/login", `{"user":"`+long+`","pass":"whatever"}`, "Content-Type", "application/json"); status != 401 && status != 429 {
+			t.Fatalf("login %d with a 7 KB name = %d, want 401 or 429", i+1, status)
+		}
+	}
+	if grown := a.dbSize(t) - before; grown > 1<<20 {
+		t.Errorf("the database grew by %d bytes, want under 1 MiB", grown)
+	}
+	es, err := a.audit.Recent(1)
+	if err != nil || len(es) != 1 || len(es[0].Actor) > 100 || !strings.HasPrefix(es[0].Actor, "yyyy") || !strings.Contains(es[0].Actor, "…(+") {
+		t.Errorf("the last failed login's actor = %.200q (%d bytes), want it clipped with a marker", es[0].Actor, len(es[0].Actor))
+	}
+}
+
+// The audit log comes in pages: the API caps ?limit= at 500 and pages down
+// with ?before=; the page shows 50 with links to older and newer entries.
+func TestAuditLogPages(t *testing.T) {
+	a := newAuthApp(t, services.AuthOptions{})
+	for i := 0; i < 600; i++ {
+		a.audit.Record(models.AuditEntry{Actor: "bot", Action: models.AuditCheck, Target: strings.Repeat("t", 1000), Result: "ok"})
+	}
+	admin := a.login(t, "admin")
+	get := func(path string) []models.AuditEntry {
+		t.Helper()
+		status, body, _ := a.call(t, "GET", path, "", admin.headers()...)
+		var es []models.AuditEntry
+		if err := json.Unmarshal([]byte(body), &es); status != 200 || err != nil {
+			t.Fatalf("GET %s = %d %.200s", path, status, body)
+		}
+		if len(body) > len(es)*600 {
+			t.Errorf("GET %s: %d bytes for %d entries", path, len(body), len(es))
+		}
+		return es
+	}
+	es := get("/api/audit?limit=1000")
+	if len(es) != services.MaxAuditLimit || len(es[len(es)-1].Target) > 300 {
+		t.Fatalf("GET /api/audit?limit=1000 = %d entries, want %d clipped ones", len(es), services.MaxAuditLimit)
+	}
+	last := es[len(es)-1].ID
+	rest := get("/api/audit?limit=500&before=" + strconv.FormatUint(uint64(last), 10))
+	if len(rest) != int(last)-1 || rest[0].ID != last-1 {
+		t.Errorf("the page before #%d: %d entries from #%d, want %d from #%d", last, len(rest), rest[0].ID, last-1, last-1)
+	}
+	if got := get("/api/audit"); len(got) != 100 || got[0].ID != es[0].ID {
+		t.Errorf("GET /api/audit = %d entries, want the newest 100", len(got))
+	}
+
+	page := func(path string) (*goquery.Document, int) {
+		t.Helper()
+		status, body, _ := a.call(t, "GET", path, "", admin.headers()...)
+		if status != 200 {
+			t.Fatalf("GET %s = %d", path, status)
+		}
+		return mustDoc(t, body), len(body)
+	}
+	doc, size := page("/audit")
+	rows := doc.Find("#" + views.AuditTableID + " tbody tr")
+	older, _ := doc.Find("#" + views.AuditPagesID + ` a[rel="next"]`).Attr("href")
+	if rows.Length() != views.AuditPageSize || older == "" || doc.Find("#"+views.AuditPagesID+` a[rel="prev"]`).Length() != 0 || size > 200<<10 {
+		t.Fatalf("GET /audit: %d rows, %d bytes, older %q; want %d rows, an Older link and no Newer one", rows.Length(), size, older, views.AuditPageSize)
+	}
+	doc, _ = page(older)
+	newer, _ := doc.Find("#" + views.AuditPagesID + ` a[rel="prev"]`).Attr("href")
+	if n := doc.Find("#" + views.AuditTableID + " tbody tr").Length(); n != views.AuditPageSize || newer == "" {
+		t.Fatalf("GET %s: %d rows, newer %q", older, n, newer)
+	}
+	doc, _ = page(newer)
+	if doc.Find("#"+views.AuditTableID+" tbody tr").Length() != views.AuditPageSize || doc.Find("#"+views.AuditPagesID+` a[rel="prev"]`).Length() != 0 {
+		t.Errorf("GET %s is not the newest page again", newer)
 	}
 }

@@ -20,6 +20,7 @@ func routes(app *fiber.App, d Deps) {
 	// load balancers and orchestrators may use names refit does not know.
 	app.Get("/health", handleHealth())
 	app.Use(allowedHosts(d.AllowedHosts)) // the rest only to refit's own names: DNS rebinding
+	app.Use(limitBody(maxBody))           // no form or JSON call needs more, and logins are open to all
 	app.Get("/static/*", staticFiles())
 	app.Get(views.LoginPath, handleLoginPage(auth))
 	app.Post(views.LoginPath, sameOrigin(auth), handleLogin(auth))

@@ -229,13 +229,14 @@ func renderUsers(c *fiber.Ctx, auth *services.Auth, formErr error) error {
 	return page(c, "Users", views.UsersPage(d))
 }
 
-// handleAuditPage shows the audit log for admins.
+// handleAuditPage shows the audit log for admins, views.AuditPageSize
+// entries at a time: ?before= and ?after= an entry's ID page down and up.
 func handleAuditPage(aud *services.Audit) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		es, err := aud.Recent(c.QueryInt("limit", 200))
+		p, err := aud.List(services.AuditQuery{Limit: views.AuditPageSize, Before: queryID(c, "before"), After: queryID(c, "after")})
 		if err != nil {
 			return err
 		}
-		return page(c, "Audit log", views.AuditPage(views.AuditData{Entries: es, Now: time.Now(), Viewer: viewer(c)}))
+		return page(c, "Audit log", views.AuditPage(views.NewAuditData(p.Entries, p.Older, p.Newer, time.Now(), viewer(c))))
 	}
 }

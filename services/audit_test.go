@@ -1,8 +1,10 @@
 package services_test
 
 import (
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"refit/models"
 	"refit/services"
@@ -34,6 +36,38 @@ func TestAuditRetention(t *testing.T) {
 		}
 		if actors != want {
 			t.Errorf("retention %v: entries %q, want %q", keep, actors, want)
+		}
+	}
+}
+
+// An entry's fields are clipped on a character boundary, with a marker
+// saying how much was left out, so that no client can make one large.
+func TestAuditClipsLongFields(t *testing.T) {
+	db, _, _ := mustStore(t)
+	aud := services.NewAudit(db, quiet, nil)
+	tests := []struct {
+		target string
+		want   string // prefix of the stored target
+		max    int
+	}{
+		{"short", "short", 5},
+		{strings.Repeat("a", 300), strings.Repeat("a", 300), 300},
+		{strings.Repeat("a", 301), strings.Repeat("a", 280), 300},
+		{strings.Repeat("é", 3<<20), "éé", 300},
+	}
+	for _, tc := range tests {
+		aud.Record(models.AuditEntry{Actor: strings.Repeat("n", 1000), Action: models.AuditLoginFailed, Target: tc.target})
+		es, err := aud.Recent(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := es[0]
+		if !strings.HasPrefix(e.Target, tc.want) || len(e.Target) > tc.max || !utf8.ValidString(e.Target) || len(e.Actor) > 100 {
+			t.Errorf("target of %d bytes stored as %.60q… (%d bytes), actor %d bytes; want %.60q…, at most %d bytes",
+				len(tc.target), e.Target, len(e.Target), len(e.Actor), tc.want, tc.max)
+		}
+		if len(tc.target) > 300 && !strings.HasSuffix(e.Target, " bytes)") {
+			t.Errorf("clipped target %q has no marker", e.Target[len(e.Target)-30:])
 		}
 	}
 }

@@ -187,7 +187,7 @@ func BearerToken(header string) (string, bool) {
 // planted before login is worthless. Returns models.ErrInvalidCredentials
 // or models.ErrTooManyAttempts.
 func (a *Auth) Login(w http.ResponseWriter, r *http.Request, name, pass string) (models.Principal, error) {
-	name = normalizeName(name)
+	name = clip(normalizeName(name), maxAuditName) // the client's choice: it goes into the throttle and the audit log
 	addr := r.RemoteAddr
 	if !a.Enabled() {
 		return a.Authenticate(r)
@@ -254,7 +254,10 @@ func (a *Auth) ClearCookie(w http.ResponseWriter, r *http.Request) {
 // exist.
 func (a *Auth) verify(name, pass string) (models.User, error) {
 	var u models.User
-	err := a.db.Take(&u, "name = ?", name).Error
+	err := gorm.ErrRecordNotFound
+	if validName(name) == nil {
+		err = a.db.Take(&u, "name = ?", name).Error
+	}
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		_ = bcrypt.CompareHashAndPassword(a.dummy(), []byte(pass))
 		return u, models.ErrInvalidCredentials

@@ -62,6 +62,7 @@ const (
 	TokensTableID  = "tokens"
 	NewTokenID     = "new-token" // the secret of a token just created
 	AuditTableID   = "audit"
+	AuditPagesID   = "audit-pages" // the links to older and newer entries
 	// PasswordHintID is the password rule under a new-password field.
 	PasswordHintID = "password-hint"
 )
@@ -127,11 +128,34 @@ type TokensData struct {
 	Viewer
 }
 
+// AuditPageSize is how many entries the audit page shows at a time.
+const AuditPageSize = 50
+
 // AuditData is what AuditPage renders.
 type AuditData struct {
 	Entries []models.AuditEntry
-	Now     time.Time
+	// OlderPath and NewerPath link the pages past each end; "" when there
+	// is nothing there.
+	OlderPath, NewerPath string
+	Now                  time.Time
 	Viewer
+}
+
+// NewAuditData is the audit page showing entries (newest first), with
+// links to older and newer pages when there are such entries.
+func NewAuditData(entries []models.AuditEntry, older, newer bool, now time.Time, v Viewer) AuditData {
+	d := AuditData{Entries: entries, Now: now, Viewer: v}
+	if n := len(entries); n > 0 {
+		if older {
+			d.OlderPath = AuditPath + "?before=" + strconv.FormatUint(uint64(entries[n-1].ID), 10)
+		}
+		if newer {
+			d.NewerPath = AuditPath + "?after=" + strconv.FormatUint(uint64(entries[0].ID), 10)
+		}
+	} else if newer || older {
+		d.NewerPath = AuditPath // past either end: back to the newest
+	}
+	return d
 }
 
 // MinPasswordLength mirrors the service's rule for the forms' minlength.

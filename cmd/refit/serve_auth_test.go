@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -162,5 +163,28 @@ func TestServeAuthOff(t *testing.T) {
 	})
 	if !regexp.MustCompile(`level=WARN msg="auth is off`).MatchString(logs) || strings.Contains(logs, "password=") {
 		t.Errorf("auth off start log:\n%s", logs)
+	}
+}
+
+// refit serve refuses a login body past a few KB with a one-line 413,
+// whatever the name in it: nothing of it reaches the database.
+func TestServeRefusesAHugeLogin(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-docker.sock"))
+	db := filepath.Join(t.TempDir(), "refit.db")
+	e := env(map[string]string{"REFIT_ADMIN_PASSWORD": "ember-willow-compass"})
+	serveFor(t, db, e, func(base string) {
+		resp, err := http.Post(base+"/api/login", "application/json",
+			strings.NewReader(`{"user":"`+strings.Repeat("x", 3<<20)+`","pass":"whatever"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 413 || string(body) != "request body too large\n" {
+			t.Errorf("a 3 MB login = %d %q, want 413 request body too large", resp.StatusCode, body)
+		}
+	})
+	if st, err := os.Stat(db); err != nil || st.Size() > 1<<20 {
+		t.Errorf("database after a 3 MB login: %v, %v", st.Size(), err)
 	}
 }
