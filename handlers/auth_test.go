@@ -3,10 +3,12 @@ package handlers
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -100,6 +102,9 @@ func (a *authApp) restart(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(a.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	opts := a.opts
 	opts.BcryptCost, opts.Now = bcrypt.MinCost, a.clock.Now
+	if opts.Sleep == nil {
+		opts.Sleep = func(time.Duration) {} // the login delay: TestLoginThrottlePerUserAndAddress waits for real
+	}
 	a.audit = services.NewAudit(db, log, a.clock.Now)
 	if a.auth, err = services.NewAuth(db, a.audit, log, opts); err != nil {
 		t.Fatal(err)
@@ -172,6 +177,8 @@ var publicRoutes = map[string]bool{
 var routePerm = map[string]models.Permission{
 	"POST /api/logout":                   models.PermView,
 	"GET /api/images":                    models.PermView,
+	"GET /api/version":                   models.PermView,
+	"GET /metrics":                       models.PermView, // or the metrics token
 	"GET /api/images/*":                  models.PermView, // progress
 	"POST /api/images/*":                 models.PermOperate,
 	"PUT /api/images/*":                  models.PermOperate,
@@ -249,7 +256,7 @@ func concretePath(method, pattern string) string {
 	return strings.ReplaceAll(p, ":id", "999")
 }
 
-func isAPIPath(p string) bool { return strings.HasPrefix(p, "/api/") }
+func isAPIPath(p string) bool { return strings.HasPrefix(p, "/api/") || p == "/metrics" }
 
 func TestRoutePolicyTableIsComplete(t *testing.T) {
 	a := newAuthApp(t, services.AuthOptions{})
@@ -1102,5 +1109,50 @@ func TestAuditLogPages(t *testing.T) {
 	doc, _ = page(newer)
 	if doc.Find("#"+views.AuditTableID+" tbody tr").Length() != views.AuditPageSize || doc.Find("#"+views.AuditPagesID+` a[rel="prev"]`).Length() != 0 {
 		t.Errorf("GET %s is not the newest page again", newer)
+	}
+}
+
+// An attacker hammering a user name from one address is refused there, with
+// 429 and Retry-After, right password or not; the owner at another address
+// gets in, after a delay that the attacker's failures grew and the cap
+// bounds. Client addresses come from a trusted proxy's X-Forwarded-For.
+func TestLoginThrottlePerUserAndAddress(t *testing.T) {
+	const step, limit = 20 * time.Millisecond, 150 * time.Millisecond
+	a := newAuthApp(t, services.AuthOptions{FailureDelay: step, MaxFailureDelay: limit, Sleep: time.Sleep})
+	a.deps.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/32")} // app.Test's peer
+	a.restart(t)
+	from := func(addr, pass string) (int, string, http.Header, time.Duration) {
+		start := time.Now()
+		status, body, h := a.call(t, "POST", "/api/login", `{"user":"admin","pass":"`+pass+`"}`,
+			"Content-Type", fiber.MIMEApplicationJSON, fiber.HeaderXForwardedFor, addr)
+		return status, body, h, time.Since(start)
+	}
+	for i := 0; i < 30; i++ {
+		status, body, h, _ := from("203.0.113.9", "wrong-password")
+		if want := map[bool]int{true: 401, false: 429}[i < 5]; status != want {
+			t.Fatalf("attacker's attempt %d = %d %q, want %d", i+1, status, body, want)
+		}
+		if i >= 5 && (body != "too many attempts\n" || h.Get("Retry-After") != "900") {
+			t.Fatalf("attacker's attempt %d = %q, Retry-After %q", i+1, body, h.Get("Retry-After"))
+		}
+	}
+	if status, _, _, _ := from("203.0.113.9", testPasswords["admin"]); status != 429 {
+		t.Errorf("the attacker's address with the right password = %d, want 429", status)
+	}
+	// Two more attackers, five guesses each: the delay reaches its cap.
+	for i := 10; i < 12; i++ {
+		for j := 0; j < 5; j++ {
+			from(fmt.Sprintf("203.0.113.%d", i), "wrong-password")
+		}
+	}
+	status, body, h, took := from("198.51.100.7", testPasswords["admin"])
+	if status != 200 || sessionCookie(h) == nil {
+		t.Fatalf("the owner from another address = %d %q, want 200 and a session", status, body)
+	}
+	if took < limit || took > limit+2*time.Second {
+		t.Errorf("the owner's login took %v, want the capped delay %v", took, limit)
+	}
+	if status, _, _, _ := from("203.0.113.9", testPasswords["admin"]); status != 429 {
+		t.Errorf("after the owner's login the attacker's address = %d, want 429 still", status)
 	}
 }

@@ -39,13 +39,23 @@ type AuthOptions struct {
 	TrustedOrigins []string
 	// BcryptCost is the cost of new password hashes; default 12.
 	BcryptCost int
-	// MaxFailures is how many failed logins of one user within
-	// FailureWindow refuse further attempts; default 5.
+	// MaxFailures is how many failed logins of one user from one client
+	// address within FailureWindow refuse further attempts from there;
+	// default 5.
 	MaxFailures int
-	// MaxAddrFailures is the same for one client address; default 20.
+	// MaxAddrFailures is the same for one client address, whatever the
+	// user; default 20.
 	MaxAddrFailures int
 	// FailureWindow is how long a failed login counts; default 15m.
 	FailureWindow time.Duration
+	// FailureDelay is how much longer every login of a user waits for each
+	// of the user's failures in the window, from any address; default
+	// 250ms, negative for none.
+	FailureDelay time.Duration
+	// MaxFailureDelay caps that wait; default 3s.
+	MaxFailureDelay time.Duration
+	// Sleep waits that long; default time.Sleep.
+	Sleep func(time.Duration)
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -84,15 +94,24 @@ func NewAuth(db *gorm.DB, audit *Audit, log *slog.Logger, opts AuthOptions) (*Au
 	if opts.FailureWindow <= 0 {
 		opts.FailureWindow = 15 * time.Minute
 	}
+	if opts.FailureDelay == 0 {
+		opts.FailureDelay = 250 * time.Millisecond
+	}
+	if opts.MaxFailureDelay <= 0 {
+		opts.MaxFailureDelay = 3 * time.Second
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Sleep == nil {
+		opts.Sleep = time.Sleep
 	}
 	store, err := newSessionStore(db, opts.SessionIdle, opts.SessionMax, opts.CookieSecure, opts.Now)
 	if err != nil {
 		return nil, fmt.Errorf("session keys: %w", err)
 	}
 	return &Auth{db: db, audit: audit, log: log, opts: opts, store: store,
-		throttle: newThrottle(opts.FailureWindow, opts.MaxFailures, opts.MaxAddrFailures)}, nil
+		throttle: newThrottle(opts.FailureWindow, opts.MaxFailures, opts.MaxAddrFailures, opts.FailureDelay, opts.MaxFailureDelay)}, nil
 }
 
 // Enabled reports whether requests need a session or a token.
@@ -194,9 +213,12 @@ func (a *Auth) Login(w http.ResponseWriter, r *http.Request, name, pass string) 
 	}
 	now := a.opts.Now()
 	if wait := a.throttle.blocked(name, addr, now); wait > 0 {
-		a.audit.Record(models.AuditEntry{Actor: name, Action: models.AuditLoginFailed, Result: "too many attempts", Addr: addr})
+		if a.throttle.firstRefusal(name, addr, now) { // one line per client and window, or 429s would fill the log
+			a.audit.Record(models.AuditEntry{Actor: name, Action: models.AuditLoginFailed, Result: "too many attempts", Addr: addr})
+		}
 		return models.Principal{}, &models.RetryLater{Err: models.ErrTooManyAttempts, After: wait}
 	}
+	a.opts.Sleep(a.throttle.delay(name, now))
 	u, err := a.verify(name, pass)
 	if err != nil {
 		if errors.Is(err, models.ErrInvalidCredentials) {
@@ -205,7 +227,7 @@ func (a *Auth) Login(w http.ResponseWriter, r *http.Request, name, pass string) 
 		}
 		return models.Principal{}, err
 	}
-	a.throttle.reset(name)
+	a.throttle.reset(name, addr)
 	if old, err := a.store.Get(r, CookieName); err == nil && !old.IsNew {
 		if err := a.store.delete(old.ID); err != nil {
 			return models.Principal{}, err
@@ -372,6 +394,7 @@ func (a *Auth) changePassword(p models.Principal, current, next string) error {
 	if err := checkPassword(p.Name, next); err != nil { // before the current one: a typo costs no attempt
 		return err
 	}
+	a.opts.Sleep(a.throttle.delay(p.Name, now))
 	u, err := a.verify(p.Name, current)
 	if err != nil {
 		if errors.Is(err, models.ErrInvalidCredentials) {
@@ -392,7 +415,7 @@ func (a *Auth) changePassword(p models.Principal, current, next string) error {
 	if err != nil {
 		return fmt.Errorf("change password of %q: %w", p.Name, err)
 	}
-	a.throttle.reset(p.Name)
+	a.throttle.reset(p.Name, p.Addr)
 	return nil
 }
 
@@ -525,74 +548,4 @@ func validName(name string) error {
 		return fmt.Errorf("%w: user name must be 1 to 64 of a-z, 0-9 and . _ @ - (starting with a letter or digit)", models.ErrInvalid)
 	}
 	return nil
-}
-
-// throttle counts failed logins per user name and per client address in a
-// sliding window. It lives in memory: a restart forgets, which is fine for
-// slowing down guessing.
-type throttle struct {
-	window           time.Duration
-	perUser, perAddr int
-
-	mu    sync.Mutex
-	fails map[string][]time.Time // "u:"+name or "a:"+addr
-}
-
-func newThrottle(window time.Duration, perUser, perAddr int) *throttle {
-	return &throttle{window: window, perUser: perUser, perAddr: perAddr, fails: map[string][]time.Time{}}
-}
-
-// blocked returns how long the user or the address, which failed too often
-// lately, must wait until an attempt is allowed again, or 0.
-func (t *throttle) blocked(name, addr string, now time.Time) time.Duration {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	var wait time.Duration
-	for _, k := range []struct {
-		key   string
-		limit int
-	}{{"u:" + name, t.perUser}, {"a:" + addr, t.perAddr}} {
-		if ts := t.recent(k.key, now); len(ts) >= k.limit {
-			// Allowed again when enough of these failures leave the window.
-			wait = max(wait, ts[len(ts)-k.limit].Add(t.window).Sub(now))
-		}
-	}
-	return wait
-}
-
-func (t *throttle) fail(name, addr string, now time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if len(t.fails) > 10000 { // names are the client's choice: bound the map
-		for k := range t.fails {
-			t.recent(k, now)
-		}
-	}
-	for _, k := range []string{"u:" + name, "a:" + addr} {
-		t.fails[k] = append(t.recent(k, now), now)
-	}
-}
-
-// reset forgets the user's failures after a successful login; the
-// address's stay.
-func (t *throttle) reset(name string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delete(t.fails, "u:"+name)
-}
-
-// recent drops failures older than the window and returns the rest.
-func (t *throttle) recent(key string, now time.Time) []time.Time {
-	ts := t.fails[key]
-	i := 0
-	for i < len(ts) && now.Sub(ts[i]) >= t.window {
-		i++
-	}
-	ts = ts[i:]
-	if len(ts) == 0 {
-		delete(t.fails, key)
-		return nil
-	}
-	t.fails[key] = ts
-	return ts
 }

@@ -3,6 +3,7 @@ package services_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -73,6 +74,9 @@ func (f *authFixture) reopen(t testing.TB, opts services.AuthOptions) {
 	log := slog.New(slog.NewTextHandler(f.logs, nil))
 	opts.BcryptCost = bcrypt.MinCost
 	opts.Now = f.clock.Now
+	if opts.Sleep == nil {
+		opts.Sleep = func(time.Duration) {} // TestLoginDelay looks at the delay; the rest need not wait
+	}
 	f.audit = services.NewAudit(f.db, log, f.clock.Now)
 	a, err := services.NewAuth(f.db, f.audit, log, opts)
 	if err != nil {
@@ -97,8 +101,14 @@ func (f *authFixture) addUser(t testing.TB, name string, role models.Role) {
 // login returns the session cookie for name.
 func (f *authFixture) login(t testing.TB, name, pass string) (*http.Cookie, error) {
 	t.Helper()
+	return f.loginFrom(t, "192.0.2.1", name, pass)
+}
+
+// loginFrom is login from the client address addr.
+func (f *authFixture) loginFrom(t testing.TB, addr, name, pass string) (*http.Cookie, error) {
+	t.Helper()
 	r := httptest.NewRequest("POST", "/api/login", nil)
-	r.RemoteAddr = "192.0.2.1"
+	r.RemoteAddr = addr
 	w := httptest.NewRecorder()
 	if _, err := f.auth.Login(w, r, name, pass); err != nil {
 		return nil, err
@@ -277,6 +287,77 @@ func TestLoginThrottle(t *testing.T) {
 	}
 	if _, err := f.login(t, "alice", "tulip-granite-voyage"); err != nil {
 		t.Fatalf("after a success and 4 failures: %v", err)
+	}
+}
+
+// Guesses from one address do not lock the user out elsewhere: the
+// throttle refuses the pair, and the right password from another address
+// gets in; the attacker's address stays refused, right password or not.
+func TestLoginThrottleDoesNotLockOutTheOwner(t *testing.T) {
+	f := newAuthFixture(t, services.AuthOptions{})
+	f.addUser(t, "alice", models.RoleViewer)
+	for i := 0; i < 30; i++ {
+		f.loginFrom(t, "203.0.113.9", "alice", "wrong-password")
+	}
+	if _, err := f.loginFrom(t, "203.0.113.9", "alice", "tulip-granite-voyage"); !errors.Is(err, models.ErrTooManyAttempts) {
+		t.Errorf("the attacker's address with the right password: %v, want ErrTooManyAttempts", err)
+	}
+	if _, err := f.loginFrom(t, "198.51.100.7", "alice", "tulip-granite-voyage"); err != nil {
+		t.Errorf("the owner from another address: %v, want in", err)
+	}
+	if _, err := f.loginFrom(t, "203.0.113.9", "alice", "tulip-granite-voyage"); !errors.Is(err, models.ErrTooManyAttempts) {
+		t.Errorf("the owner's login freed the attacker's address: %v", err)
+	}
+	// 25 refusals, one line in the audit log.
+	es, _ := f.audit.Recent(100)
+	refused := 0
+	for _, e := range es {
+		if e.Result == "too many attempts" {
+			refused++
+		}
+	}
+	if refused != 1 {
+		t.Errorf("%d audit entries say too many attempts, want 1", refused)
+	}
+}
+
+// Failures for a user from anywhere slow down every login of that user, a
+// step per failure up to the cap, before the password is checked.
+func TestLoginDelay(t *testing.T) {
+	const step, limit = 250 * time.Millisecond, 3 * time.Second
+	var waits []time.Duration // what Login slept, one per attempt
+	f := newAuthFixture(t, services.AuthOptions{FailureDelay: step, MaxFailureDelay: limit,
+		Sleep: func(d time.Duration) { waits = append(waits, d) }})
+	f.addUser(t, "alice", models.RoleViewer)
+	f.addUser(t, "bob", models.RoleViewer)
+	waited := func(addr, name, pass string) time.Duration {
+		t.Helper()
+		waits = nil
+		f.loginFrom(t, addr, name, pass)
+		if len(waits) != 1 {
+			t.Fatalf("a login slept %d times, want once", len(waits))
+		}
+		return waits[0]
+	}
+	if d := waited("192.0.2.1", "alice", "tulip-granite-voyage"); d != 0 {
+		t.Errorf("a first login waited %v, want 0", d)
+	}
+	f.loginFrom(t, "192.0.2.2", "alice", "wrong-password")
+	if d := waited("192.0.2.3", "alice", "tulip-granite-voyage"); d != step {
+		t.Errorf("after one failure a login waited %v, want %v", d, step)
+	}
+	for i := 0; i < 20; i++ {
+		f.loginFrom(t, fmt.Sprintf("198.51.100.%d", i), "alice", "wrong-password")
+	}
+	if d := waited("192.0.2.4", "alice", "tulip-granite-voyage"); d != limit {
+		t.Errorf("after 21 failures from 21 addresses a login waited %v, want the cap %v", d, limit)
+	}
+	if d := waited("192.0.2.4", "bob", "maple-cobalt-whistle"); d != 0 {
+		t.Errorf("another user's login waited %v, want 0", d)
+	}
+	f.clock.Add(15 * time.Minute)
+	if d := waited("192.0.2.4", "alice", "tulip-granite-voyage"); d != 0 {
+		t.Errorf("a login after the window waited %v, want 0", d)
 	}
 }
 
