@@ -5,6 +5,7 @@ package handlers
 
 import (
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 
+	"refit/models"
 	"refit/services"
 )
 
@@ -32,6 +34,13 @@ type Deps struct {
 	// AllowedHosts are the names (or name:port) refit answers to besides
 	// localhost, the machine's names and IP literals; see allowedHosts.
 	AllowedHosts []string
+	// Metrics serves GET /metrics; nil answers 404.
+	Metrics http.Handler
+	// MetricsToken is a bearer token that may read /metrics and nothing
+	// else, for a scraper that should not hold an API token; "" for none.
+	MetricsToken string
+	// Build is what GET /api/version answers.
+	Build models.BuildInfo
 }
 
 // New builds the Fiber app with every route.

@@ -27,9 +27,13 @@ func routes(app *fiber.App, d Deps) {
 	app.Post("/api/login", sameOrigin(auth), apiLogin(auth))
 	app.Get("/api/auth/status", apiAuthStatus(auth))
 	app.Post("/api/logout", signedIn(auth), apiLogout(auth)) // a session, no CSRF token: see signedIn
+	// A session, an API token or -metrics-token; behind the host check,
+	// which matters with auth off: a scraper that uses a name sets -allowed-hosts.
+	app.Get("/metrics", requireMetrics(auth, d.MetricsToken), handleMetrics(d.Metrics))
 
 	// JSON API: bearer token, or session cookie plus CSRF check. 401/403.
 	api := app.Group("/api", requireAPI(auth, models.PermView))
+	api.Get("/version", apiVersion(d.Build)) // not public: an exact version tells an attacker what to try
 	api.Get("/images", apiListImages(d.Containers, d.Toggles))
 	api.All("/images/*", forWrites(requireAPI(auth, operate)), audited(aud, auditImageAction),
 		apiImageAction(d.Containers, map[string]imageAction{

@@ -49,6 +49,7 @@ type Containers struct {
 	held map[string]*held // by name: containers update jobs work on
 
 	onCheck     []func([]models.ImageGroup)
+	onChecked   []func(time.Duration, error)
 	onReachable []func()
 	reached     bool // the engine has answered at least once
 }
@@ -91,15 +92,24 @@ func (s *Containers) fireReachable(back bool) {
 // The update engine uses it for auto-updates. Not safe to call once checks run.
 func (s *Containers) OnCheck(f func([]models.ImageGroup)) { s.onCheck = append(s.onCheck, f) }
 
+// OnChecked registers f to run after every check, failed ones too, with how
+// long it took; metrics hang here. Not safe to call once checks run.
+func (s *Containers) OnChecked(f func(time.Duration, error)) { s.onChecked = append(s.onChecked, f) }
+
 // Check lists running containers, asks the registry once per unique image
 // (HEAD only, bounded concurrency), and replaces the remote results. The
 // list goes into the snapshot at once: a slow registry never keeps a
 // stopped container listed.
-func (s *Containers) Check(ctx context.Context) ([]models.ImageGroup, error) {
+func (s *Containers) Check(ctx context.Context) (groups []models.ImageGroup, err error) {
 	s.checking.Store(true)
 	defer s.checking.Store(false)
 	s.checkMu.Lock()
 	defer s.checkMu.Unlock()
+	defer func(start time.Time) {
+		for _, f := range s.onChecked {
+			f(time.Since(start), err)
+		}
+	}(time.Now())
 	cs, refs, err := s.relist(ctx, true)
 	if err != nil {
 		return nil, fmt.Errorf("check: %w", err)
@@ -123,7 +133,7 @@ func (s *Containers) Check(ctx context.Context) ([]models.ImageGroup, error) {
 	s.rebuildLocked()
 	s.mu.Unlock()
 
-	groups := s.Groups()
+	groups = s.Groups()
 	s.log.Info("check finished", "images", len(refs), "containers", len(cs))
 	for _, f := range s.onCheck {
 		f(groups)

@@ -14,8 +14,9 @@ import (
 
 // History records finished updates.
 type History struct {
-	db  *gorm.DB
-	aud *Audit
+	db      *gorm.DB
+	aud     *Audit
+	observe func(models.UpdateRecord)
 
 	mu      sync.Mutex
 	problem string // why the last write failed, "" once one succeeds
@@ -32,8 +33,18 @@ func (h *History) AuditTo(aud *Audit) *History {
 	return h
 }
 
+// Observe makes every record also reach f, stored or not; metrics count
+// updates here, where each one ends exactly once.
+func (h *History) Observe(f func(models.UpdateRecord)) *History {
+	h.observe = f
+	return h
+}
+
 // Add stores one record.
 func (h *History) Add(r models.UpdateRecord) error {
+	if h.observe != nil {
+		h.observe(r)
+	}
 	if err := h.db.Create(&r).Error; err != nil {
 		h.setProblem(unwritable(err))
 		return fmt.Errorf("record update: %w", err)

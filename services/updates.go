@@ -42,9 +42,10 @@ type Updates struct {
 	opts    UpdateOptions
 	pullSem chan struct{}
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	ctx       context.Context
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	abandoned bool // Shutdown ran out of time: Close must not wait (under mu)
 
 	recoverMu sync.Mutex // one recovery at a time
 
@@ -58,6 +59,7 @@ type Updates struct {
 type job struct {
 	p      models.Progress
 	layers map[string]*layer
+	rc     *recreating // while its recreate runs; see shutdown.go
 }
 
 // run is the work on one image: one pull, then the recreate of each queued
@@ -109,12 +111,17 @@ func NewUpdates(engine Updater, auth Authenticator, ctr *Containers, hist *Histo
 	return u
 }
 
-// Close cancels running jobs (their recreates roll back) and waits for them.
+// Close cancels running jobs (their recreates roll back) and waits for
+// them, unless Shutdown already gave up on them.
 func (u *Updates) Close() {
 	u.mu.Lock()
 	u.cancel() // under mu: no goroutine is added once Wait may have begun
+	u.cancelRecreatesLocked()
+	abandoned := u.abandoned
 	u.mu.Unlock()
-	u.wg.Wait()
+	if !abandoned {
+		u.wg.Wait()
+	}
 }
 
 // RecoverInBackground runs Recover on a goroutine of its own, so serving
@@ -472,11 +479,13 @@ func (u *Updates) recreate(log *slog.Logger, ref imageRef, img models.ImageInfo,
 		return
 	default:
 		u.setPhase(name, models.PhaseRecreating, "recreating")
-		newID, err = u.engine.Recreate(u.ctx, it.FullID, models.RecreateOptions{
+		rctx, done := u.recreateContext(name)
+		newID, err = u.engine.Recreate(rctx, it.FullID, models.RecreateOptions{
 			HealthTimeout: u.opts.HealthTimeout,
 			Settle:        u.opts.Settle,
 			Step:          u.stepStatus(log, name),
 			Waiting: func(health bool) {
+				u.noteWaiting(name, health)
 				if health {
 					u.setPhase(name, models.PhaseRecreating, "waiting for health check")
 				} else {
@@ -486,6 +495,7 @@ func (u *Updates) recreate(log *slog.Logger, ref imageRef, img models.ImageInfo,
 			Journal: u.journal.Note,
 			Hook:    u.hook(name),
 		})
+		done()
 		rec.Result = "updated"
 	}
 	if newID != "" {
@@ -598,6 +608,7 @@ func (u *Updates) handOver(log *slog.Logger, name string, it models.ContainerIte
 func (u *Updates) stepStatus(log *slog.Logger, name string) func(string) {
 	return func(step string) {
 		log.Debug("recreate step", "step", step)
+		u.noteStep(name, step)
 		if step == models.StepRollingBack {
 			u.setPhase(name, models.PhaseRecreating, "rolling back")
 		}

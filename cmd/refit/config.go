@@ -35,6 +35,8 @@ type Config struct {
 	TrustedProxies   []netip.Prefix
 	AllowedHosts     []string // names besides localhost, the machine's and IP literals
 	AuditRetention   time.Duration
+	MetricsToken     string
+	ShutdownTimeout  time.Duration
 	// AdminUser and AdminPassword create the first admin on first start.
 	// Environment only: a password in argv shows in ps.
 	AdminUser     string
@@ -63,6 +65,8 @@ var options = []option{
 	{"trusted-origins", "REFIT_TRUSTED_ORIGINS", "", "comma-separated origins, e.g. https://refit.example.com, that may post to refit besides its own Host (a proxy that rewrites Host)"},
 	{"audit-retention", "REFIT_AUDIT_RETENTION", "90d", "how long audit log entries are kept (0 keeps them forever)"},
 	{"trusted-proxies", "REFIT_TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For, -Proto and -Host refit believes"},
+	{"metrics-token", "REFIT_METRICS_TOKEN", "", "bearer token that may read /metrics and nothing else, for a Prometheus scraper (a session or an API token may too)"},
+	{"shutdown-timeout", "REFIT_SHUTDOWN_TIMEOUT", "8s", "how long a stop (SIGTERM, SIGINT) may take: an update in progress finishes or rolls back within it (keep it under Docker's 10 s stop timeout)"},
 	{"allowed-hosts", "REFIT_ALLOWED_HOSTS", "", "comma-separated host names, with a port or without, that refit answers to besides localhost, this machine's names and IP addresses (421 for others)"},
 }
 
@@ -139,6 +143,10 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	if c.MaxPulls, err = positive("max-pulls", *vals["max-pulls"]); err != nil {
 		return Config{}, err
 	}
+	if c.ShutdownTimeout, err = duration("shutdown-timeout", *vals["shutdown-timeout"], false); err != nil {
+		return Config{}, err
+	}
+	c.MetricsToken = strings.TrimSpace(*vals["metrics-token"])
 	if err := c.LogLevel.UnmarshalText([]byte(*vals["log-level"])); err != nil {
 		return Config{}, fmt.Errorf("invalid -log-level %q: want debug, info, warn or error", *vals["log-level"])
 	}

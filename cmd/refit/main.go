@@ -13,15 +13,19 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
+	"github.com/gofiber/fiber/v2"
+
 	"refit/handlers"
 	"refit/models"
 	"refit/services"
 	"refit/services/dockerengine"
+	"refit/services/metrics"
 	"refit/services/oci"
 )
 
@@ -58,8 +62,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch cmd {
 	case "serve", "check":
 	case "version":
-		fmt.Fprintln(stdout, "refit", version)
-		return nil
+		return versionCommand(args, stdout)
 	case "user":
 		return userCommand(args, getenv, os.Stdin, stdout, stderr)
 	case "healthcheck":
@@ -117,7 +120,8 @@ func build(cfg Config, log *slog.Logger) (*app, error) {
 		sqlDB.Close()
 		return nil, err
 	}
-	reg, err := oci.New(oci.Options{})
+	met := metrics.New(buildInfo())
+	reg, err := oci.New(oci.Options{Sent: met.RegistrySent})
 	if err != nil {
 		sqlDB.Close()
 		return nil, err
@@ -134,7 +138,9 @@ func build(cfg Config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	ctr := services.NewContainers(engine, reg, tog, log, cfg.CheckConcurrency)
-	hist := services.NewHistory(db).AuditTo(aud)
+	ctr.OnChecked(met.CheckDone)
+	met.Watch(ctr)
+	hist := services.NewHistory(db).AuditTo(aud).Observe(met.UpdateDone)
 	upd := services.NewUpdates(engine, reg, ctr, hist, log, services.UpdateOptions{
 		MaxPulls: cfg.MaxPulls, HealthTimeout: cfg.HealthTimeout, Settle: cfg.Settle,
 		Journal: services.NewJournal(db), Self: dockerengine.SelfID(),
@@ -147,7 +153,8 @@ func build(cfg Config, log *slog.Logger) (*app, error) {
 		engine: engine,
 		deps: handlers.Deps{Log: log, Containers: ctr, Toggles: tog, Updates: upd, History: hist,
 			Auth: auth, Audit: aud, TrustedProxies: cfg.TrustedProxies,
-			AllowedHosts: append(cfg.AllowedHosts, cfg.Addr)}, // a name in -addr is one of refit's
+			AllowedHosts: append(cfg.AllowedHosts, cfg.Addr), // a name in -addr is one of refit's
+			Metrics:      met.Handler(), MetricsToken: cfg.MetricsToken, Build: buildInfo()},
 		close: func() {
 			upd.Close()
 			engine.Close()
@@ -186,8 +193,67 @@ func serve(ctx context.Context, a *app, cfg Config, log *slog.Logger) error {
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
-	return srv.ShutdownWithTimeout(10 * time.Second)
+	return shutdown(a, srv, cfg.ShutdownTimeout, log)
+}
+
+// shutdown stops taking requests and lets the updates end, both within
+// timeout, which stays inside the 10 s Docker gives before it kills. What
+// cannot end in time is in the journal, which the next start recovers: a
+// stop on time is still a clean one, so it exits 0.
+func shutdown(a *app, srv *fiber.App, timeout time.Duration, log *slog.Logger) error {
+	log.Info("shutting down", "timeout", timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	served := make(chan error, 1)
+	go func() { served <- srv.ShutdownWithContext(ctx) }()
+	if err := a.deps.Updates.Shutdown(ctx); err != nil {
+		log.Warn("shutdown: updates left running", "error", err)
+	}
+	if err := <-served; err != nil {
+		log.Warn("shutdown: requests left unanswered", "error", err)
+	}
+	return nil
+}
+
+// buildInfo is what refit version and GET /api/version say.
+func buildInfo() models.BuildInfo {
+	b := models.BuildInfo{Version: version, Commit: commit, Go: runtime.Version(), Built: buildTime}
+	if bi, ok := debug.ReadBuildInfo(); ok && b.Commit == "" {
+		for _, s := range bi.Settings { // go build without make still knows its commit
+			switch s.Key {
+			case "vcs.revision":
+				b.Commit = s.Value
+			case "vcs.time":
+				if b.Built == "" {
+					b.Built = s.Value
+				}
+			}
+		}
+	}
+	return b
+}
+
+// versionCommand is `refit version`: one line, or --json.
+func versionCommand(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("refit version", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print the JSON of GET /api/version")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	b := buildInfo()
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(b)
+	}
+	line := "refit " + b.Version
+	if b.Commit != "" {
+		line += " (" + b.Commit + ")"
+	}
+	line += " " + b.Go
+	if b.Built != "" {
+		line += " built " + b.Built
+	}
+	_, err := fmt.Fprintln(stdout, line)
+	return err
 }
 
 // checkLoop checks at start and then on every interval.

@@ -1,0 +1,144 @@
+// Package metrics is refit's Prometheus surface and the only importer of
+// client_golang. What the services already know (containers by status,
+// registry budgets) is read from them at scrape time; events (checks,
+// updates, registry requests) are counted as they happen, through hooks the
+// services and the registry client call.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"refit/models"
+)
+
+// LocalHost is the host label of the one engine refit talks to today.
+const LocalHost = "local"
+
+// Source is what the scrape-time collector reads; *services.Containers.
+type Source interface {
+	Groups() []models.ImageGroup
+	RateLimits() []models.RateLimit
+}
+
+// Metrics holds refit's own registry, not the process-wide default, so
+// nothing a library registers on its own shows up.
+type Metrics struct {
+	reg       *prometheus.Registry
+	requests  *prometheus.CounterVec
+	checks    prometheus.Histogram
+	updates   *prometheus.CounterVec
+	updateDur prometheus.Histogram
+}
+
+// The results an update record ends with, each a series from the start.
+var updateResults = []string{"updated", "uptodate", "failed", "rolled_back", "recovered"}
+
+// New returns the metrics with the Go runtime and process collectors and
+// refit_build_info; Watch adds the containers.
+func New(build models.BuildInfo) *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "refit_registry_requests_total",
+			Help: "Requests sent to registries (manifest HEADs, pings, token exchanges, retries) by answer; code is \"error\" when none came.",
+		}, []string{"registry", "method", "code"}),
+		checks: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "refit_check_duration_seconds",
+			Help:    "How long a check of every running container against its registry took.",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120},
+		}),
+		updates: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "refit_updates_total",
+			Help: "Container updates by how they ended, recoveries after a crash included.",
+		}, []string{"result"}),
+		updateDur: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "refit_update_duration_seconds",
+			Help:    "How long one container's update took, pull and settle included.",
+			Buckets: []float64{1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600},
+		}),
+	}
+	for _, r := range updateResults {
+		m.updates.WithLabelValues(r)
+	}
+	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "refit_build_info",
+		Help: "Always 1; the labels say which refit this is.",
+	}, []string{"version", "commit", "goversion"})
+	info.WithLabelValues(build.Version, build.Commit, build.Go).Set(1)
+	m.reg.MustRegister(m.requests, m.checks, m.updates, m.updateDur, info,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Watch makes each scrape read containers by status and the registries'
+// remaining pull budgets from src. Call it once.
+func (m *Metrics) Watch(src Source) { m.reg.MustRegister(&snapshot{src: src}) }
+
+// Handler serves the registry in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// RegistrySent counts one request to a registry; oci.Options.Sent.
+func (m *Metrics) RegistrySent(registry, method string, status int) {
+	code := "error"
+	if status > 0 {
+		code = strconv.Itoa(status)
+	}
+	m.requests.WithLabelValues(registry, method, code).Inc()
+}
+
+// CheckDone observes one check; services.Containers.OnChecked.
+func (m *Metrics) CheckDone(d time.Duration, _ error) { m.checks.Observe(d.Seconds()) }
+
+// UpdateDone counts one ended update by its record; services.History.Observe.
+func (m *Metrics) UpdateDone(rec models.UpdateRecord) {
+	m.updates.WithLabelValues(strings.ReplaceAll(rec.Result, " ", "_")).Inc()
+	if rec.By != "recovery" { // a recovery's time is the restart's, not an update's
+		m.updateDur.Observe(time.Duration(rec.DurationMS * int64(time.Millisecond)).Seconds())
+	}
+}
+
+// snapshot is the scrape-time collector of what Source knows.
+type snapshot struct{ src Source }
+
+var (
+	containersDesc = prometheus.NewDesc("refit_containers",
+		"Running containers by what the last check found.", []string{"host", "status"}, nil)
+	remainingDesc = prometheus.NewDesc("refit_registry_ratelimit_remaining",
+		"Pulls the registry last said are left in its window (ratelimit-remaining).", []string{"registry"}, nil)
+)
+
+// The container statuses, each a series even at zero.
+var containerStatuses = []models.Status{models.StatusUpToDate, models.StatusOutdated, models.StatusUnknown}
+
+func (s *snapshot) Describe(ch chan<- *prometheus.Desc) {
+	ch <- containersDesc
+	ch <- remainingDesc
+}
+
+func (s *snapshot) Collect(ch chan<- prometheus.Metric) {
+	n := map[models.Status]int{}
+	for _, g := range s.src.Groups() {
+		for _, c := range g.Containers {
+			n[c.Status]++
+		}
+	}
+	for _, st := range containerStatuses {
+		ch <- prometheus.MustNewConstMetric(containersDesc, prometheus.GaugeValue, float64(n[st]), LocalHost, string(st))
+		delete(n, st)
+	}
+	for st, v := range n { // a status added later still shows
+		ch <- prometheus.MustNewConstMetric(containersDesc, prometheus.GaugeValue, float64(v), LocalHost, string(st))
+	}
+	for _, rl := range s.src.RateLimits() {
+		ch <- prometheus.MustNewConstMetric(remainingDesc, prometheus.GaugeValue, float64(rl.Remaining), rl.Registry)
+	}
+}
