@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -16,6 +17,8 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"refit/services"
+	"refit/services/dockerengine/dockertest"
+	"refit/services/oci/ocitest"
 	"refit/views"
 )
 
@@ -225,38 +228,43 @@ func TestLargeHeadersFitAndTooLargeIsPlainText(t *testing.T) {
 	}
 }
 
-// 100 clients asking at once to update one container each hear that it is
-// updating: one starts the job, the others find it running, none miss the
-// container while it is being stopped and replaced.
+// 100 clients asking to update one container, all at once and then spread
+// over the update, each hear that it is updating: one starts the job, the
+// others find it running, none miss the container while it is being
+// stopped and replaced.
 func TestConcurrentUpdatesOfOneContainerAllAnswerUpdating(t *testing.T) {
 	ta := newTestApp(t)
 	ta.engine.Publish("nginx", "sha256:img-new", dNew)
 	ta.engine.SetStopTime(nginxID, 200*time.Millisecond)
 	base := benchServe(t, ta)
-	got := concurrentPosts(t, base+"/api/images/3d4c5b6a7f8e/update", 100)
-	for answer, n := range got {
-		if answer != `200 {"status":"updating"}` {
-			t.Errorf("%d of 100 answers were %s, want 200 {\"status\":\"updating\"}", n, answer)
+	for _, spread := range []time.Duration{0, time.Second} {
+		got := concurrentPosts(t, base+"/api/images/3d4c5b6a7f8e/update", 100, spread)
+		for answer, n := range got {
+			if answer != `200 {"status":"updating"}` {
+				t.Errorf("spread over %v: %d of 100 answers were %s, want 200 {\"status\":\"updating\"}", spread, n, answer)
+			}
 		}
 	}
 }
 
-// concurrentPosts sends n POSTs to url at once and counts the answers
-// ("status body").
-func concurrentPosts(t *testing.T, url string, n int) map[string]int {
+// concurrentPosts sends n POSTs to url, at once or evenly spread over
+// spread, and counts the answers ("status body").
+func concurrentPosts(t *testing.T, url string, n int, spread time.Duration) map[string]int {
 	t.Helper()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: n}, Timeout: 30 * time.Second}
+	defer client.CloseIdleConnections() // or the server's shutdown waits for them
 	var (
 		mu    sync.Mutex
 		got   = map[string]int{}
 		start = make(chan struct{})
 		wg    sync.WaitGroup
 	)
-	for range n {
+	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			<-start
+			time.Sleep(spread * time.Duration(i) / time.Duration(n))
 			answer := "error"
 			resp, err := client.Post(url, "application/json", nil)
 			if err == nil {
@@ -274,4 +282,31 @@ func concurrentPosts(t *testing.T, url string, n int) map[string]int {
 	close(start)
 	wg.Wait()
 	return got
+}
+
+// The same over the real engine, whose stop and recreate take real time.
+func TestConcurrentUpdatesOfOneContainerAllAnswerUpdatingRealEngine(t *testing.T) {
+	a := newLiveApp(t) // skips without REFIT_TEST_DOCKER_HOST, fails without one under CI=true
+	a.push(t, "test/busy:1", ocitest.ImageOpts{Marker: "v1"})
+	name := a.run(t, "test/busy:1", "busy")
+	id := dockertest.Inspect(t, a.cli, name).ID[:12]
+	a.push(t, "test/busy:1", ocitest.ImageOpts{Marker: "v2"})
+	a.check(t)
+	for answer, n := range concurrentPosts(t, a.base+"/api/images/"+id+"/update", 100, 0) {
+		if answer != `200 {"status":"updating"}` {
+			t.Errorf("at once: %d of 100 answers were %s, want 200 {\"status\":\"updating\"}", n, answer)
+		}
+	}
+	// Then spread over the recreate (the pull of a small image is quick).
+	for answer, n := range concurrentPosts(t, a.base+"/api/images/"+id+"/update", 100, 2*time.Second) {
+		if answer != `200 {"status":"updating"}` {
+			t.Errorf("spread: %d of 100 answers were %s, want 200 {\"status\":\"updating\"}", n, answer)
+		}
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), updateTimeout)
+	defer cancel()
+	answers := a.pollProgress(ctx, id)
+	if len(answers) == 0 || answers[len(answers)-1].Status != "done" {
+		t.Errorf("the update did not end done: %+v", answers)
+	}
 }
