@@ -1,7 +1,21 @@
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
+# The commit time, not the build time: the same commit builds the same binary and image.
+CREATED ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null | grep . || echo 1970-01-01T00:00:00Z)
+# The org.opencontainers.image.source label: the origin remote without credentials; set SOURCE= for a release.
+SOURCE ?= $(or $(shell git remote get-url origin 2>/dev/null | sed -E 's|//[^/@]*@|//|'),unknown)
+IMAGE_ARCHES = amd64 arm64
+# cgo's C compiler per image platform: this machine's own for its arch, Debian's cross gcc for the other.
+HOST_ARCH := $(shell go env GOARCH)
+CC_amd64 ?= $(if $(filter amd64,$(HOST_ARCH)),$(shell go env CC),x86_64-linux-gnu-gcc)
+CC_arm64 ?= $(if $(filter arm64,$(HOST_ARCH)),$(shell go env CC),aarch64-linux-gnu-gcc)
+# A static binary (SQLite through cgo, linked in); the Dockerfile and the image tests build with the same flags.
+STATIC_BUILD = CGO_ENABLED=1 go build -trimpath -tags 'netgo osusergo sqlite_omit_load_extension' \
+  -ldflags "-s -w -linkmode external -extldflags -static \
+  -X main.version=$(VERSION) -X main.commit=$(REVISION) -X main.buildTime=$(CREATED)"
 GO_FILES = $(shell find . -name '*.go' -not -path './node_modules/*' -not -path './.git/*')
 
-.PHONY: help generate css build run test test-docker lint bench check-generated
+.PHONY: help generate css build image push run test test-docker lint bench check-generated
 
 help:             ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "%-18s %s\n", $$1, $$2}'
@@ -18,8 +32,25 @@ css: node_modules ## tailwind.config.js + static/css/input.css → static/css/ap
 	npx --no-install tailwindcss -c tailwind.config.js -i static/css/input.css -o static/css/app.css --minify
 
 build: generate css ## static binary in bin/refit
-	CGO_ENABLED=1 go build -trimpath -tags 'netgo osusergo sqlite_omit_load_extension' \
-	  -ldflags "-s -w -linkmode external -extldflags -static -X main.version=$(VERSION)" -o bin/refit ./cmd/refit
+	$(STATIC_BUILD) -o bin/refit ./cmd/refit
+
+# No docker build and no base image: cmd/mkimage puts the static binaries, Debian's CA bundle and an empty /data into
+# three layers. arm64 is cross-compiled with Debian's gcc-aarch64-linux-gnu (amd64 on an arm64 machine needs
+# gcc-x86-64-linux-gnu).
+define build_platform
+	CC=$(CC_$(1)) GOOS=linux GOARCH=$(1) $(STATIC_BUILD) -o bin/linux-$(1)/refit ./cmd/refit
+
+endef
+image: generate css ## container image: bin/refit-image.tar (docker load, this machine) and bin/refit-oci (amd64+arm64)
+	$(foreach a,$(IMAGE_ARCHES),$(call build_platform,$(a)))
+	go run ./cmd/mkimage $(foreach a,$(IMAGE_ARCHES),-bin linux/$(a)=bin/linux-$(a)/refit) \
+	  -version '$(VERSION)' -revision '$(REVISION)' -created '$(CREATED)' -source '$(SOURCE)' \
+	  -tar bin/refit-image.tar -oci bin/refit-oci
+	@ls -l bin/refit-image.tar
+
+push:             ## push bin/refit-oci (make image) as IMAGE=registry/name:tag, with the Docker config's credentials
+	@if [ -z "$(IMAGE)" ]; then echo "usage: make push IMAGE=registry/name:tag" >&2; exit 2; fi
+	go run ./cmd/mkimage push -oci bin/refit-oci '$(IMAGE)'
 
 run:              ## run locally
 	go run ./cmd/refit

@@ -23,6 +23,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -315,6 +316,14 @@ func TestBenchReport(t *testing.T) {
 		groups*perGroup, groups, rest, rest, late, fp.requests)
 	fmt.Fprintf(w, "| what | value | target | met |\n|---|---:|---:|---|\n")
 	fmt.Fprintf(w, "| binary size | %s | ≤ 30 MB | %s |\n", mb(fp.binary), verdict(fp.binary, 30e6))
+	img := buildImage(t)
+	compressed, unpacked, layers := imageSize(t, img.img)
+	imgOK := verdict(unpacked, imageMaxBytes)
+	if layers > imageMaxLayers {
+		imgOK = "**no**"
+	}
+	fmt.Fprintf(w, "| container image (`make image`, linux/%s), unpacked; %s compressed, %d layers | %s | ≤ 30 MB, ≤ %d layers | %s |\n",
+		runtime.GOARCH, mb(compressed), layers, mb(unpacked), imageMaxLayers, imgOK)
 	fmt.Fprintf(w, "| **resident memory at rest with %d containers**, after the first check | %s | ≤ 30 MB | %s |\n",
 		groups*perGroup, mb(fp.idleRSS), verdict(fp.idleRSS, 30e6))
 	fmt.Fprintf(w, "| of which the binary's own pages (RssFile) | %s | | |\n", mb(fp.idleFile))
