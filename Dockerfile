@@ -21,7 +21,7 @@ RUN CGO_ENABLED=1 go build -trimpath -tags 'netgo osusergo sqlite_omit_load_exte
 	-o /rootfs/refit ./cmd/refit
 RUN mkdir -p /rootfs/etc/ssl/certs /rootfs/data /rootfs/root /rootfs/tmp \
 	&& cp /etc/ssl/certs/ca-certificates.crt /rootfs/etc/ssl/certs/ \
-	&& echo 'root:x:0:0:root:/root:/refit' >/rootfs/etc/passwd \
+	&& echo 'root:x:0:0:root:/root:/sbin/nologin' >/rootfs/etc/passwd \
 	&& echo 'root:x:0:' >/rootfs/etc/group \
 	&& chmod 700 /rootfs/data /rootfs/root && chmod 1777 /rootfs/tmp
 

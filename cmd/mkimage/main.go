@@ -158,7 +158,7 @@ func Image(sp Spec, platform string, binary []byte) (v1.Image, error) {
 	// .docker/config.json gives registry credentials.
 	etc := []file{
 		{name: "etc/", mode: 0o755},
-		{name: "etc/passwd", mode: 0o644, body: []byte("root:x:0:0:root:/root:/refit\n")},
+		{name: "etc/passwd", mode: 0o644, body: []byte("root:x:0:0:root:/root:/sbin/nologin\n")},
 		{name: "etc/group", mode: 0o644, body: []byte("root:x:0:\n")},
 		{name: "etc/ssl/", mode: 0o755},
 		{name: "etc/ssl/certs/", mode: 0o755},
