@@ -3,6 +3,10 @@ package handlers
 import (
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
 	"testing"
 
 	"refit/models"
@@ -25,5 +29,30 @@ func TestClassifyShowsContractTextsAndNeverRawErrors(t *testing.T) {
 		if status != tc.status || text != tc.text {
 			t.Errorf("classify(%v) = %d %q, want %d %q", tc.err, status, text, tc.status, tc.text)
 		}
+	}
+}
+
+// A body past the app's BodyLimit is refused by the server itself, before
+// any route reads it (a real listener: app.Test cannot show this answer);
+// it still answers the API's text.
+func TestBodyPastTheServerLimitGetsTheAPIText(t *testing.T) {
+	ta := newTestApp(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = ta.app.Listener(ln) }()
+	t.Cleanup(func() { _ = ta.app.Shutdown() })
+	big := `{"user":"` + strings.Repeat("x", 100<<10) + `","pass":"p"}`
+	req, _ := http.NewRequest("POST", "http://localhost"+ln.Addr().String()[strings.LastIndex(ln.Addr().String(), ":"):]+"/api/login", strings.NewReader(big))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 413 || string(body) != "request body too large\n" {
+		t.Errorf("POST /api/login with 100 KiB = %d %q, want 413 request body too large", resp.StatusCode, body)
 	}
 }
