@@ -90,7 +90,7 @@ func errorHandler(log *slog.Logger, html func(c *fiber.Ctx, status int, msg stri
 	return func(c *fiber.Ctx, err error) error {
 		status, msg := classify(err)
 		if unread(c) { // fasthttp's text quotes the request back
-			msg = strings.ToLower(utils.StatusMessage(status))
+			msg = unreadText(status)
 		}
 		attrs := []any{"method", c.Method(), "path", c.Path(), "status", status, "error", err}
 		if status >= 500 {
@@ -121,6 +121,15 @@ func markUnread(app *fiber.App) {
 }
 
 const localUnread = "unread"
+
+// unreadText is the answer to a request fasthttp refused to read: the
+// route's own text for a body past BodyLimit, else the status's words.
+func unreadText(status int) string {
+	if status == fiber.StatusRequestEntityTooLarge {
+		return errBodyTooLarge.Message
+	}
+	return strings.ToLower(utils.StatusMessage(status))
+}
 
 func unread(c *fiber.Ctx) bool { return c.Context().UserValue(localUnread) != nil }
 
