@@ -35,7 +35,7 @@ type Engine struct {
 	// lock, for tests where a watch runs meanwhile.
 	ListErr error
 	// Calls counts calls to Running.
-	Calls int
+	Calls     int
 	handOvers [][]string // the commands HandOver was given
 }
 
