@@ -76,8 +76,8 @@ func New(d Deps) *fiber.App {
 	return app
 }
 
-// requestLog writes one line per request; polling and static files go to
-// Debug, or a row polling every second would drown the log.
+// requestLog writes one line per request; polling, scrapes and static files
+// go to Debug, or a row polling every second would drown the log.
 func requestLog(log *slog.Logger) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		start := time.Now()
@@ -91,7 +91,7 @@ func requestLog(log *slog.Logger) fiber.Handler {
 		level := slog.LevelInfo
 		p := c.Path()
 		if c.Method() == fiber.MethodGet && (strings.HasPrefix(p, "/static/") || strings.HasSuffix(p, "/progress") ||
-			strings.HasSuffix(p, "/row") || strings.HasPrefix(p, "/groups/") || strings.HasPrefix(p, "/fragments/") || p == "/health") {
+			strings.HasSuffix(p, "/row") || strings.HasPrefix(p, "/groups/") || strings.HasPrefix(p, "/fragments/") || p == "/health" || p == "/metrics") {
 			level = slog.LevelDebug
 		}
 		log.Log(c.UserContext(), level, "request", "method", c.Method(), "path", p,
