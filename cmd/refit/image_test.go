@@ -19,6 +19,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -62,22 +63,42 @@ type builtImage struct {
 
 const imageVersion = "imagetest"
 
-func buildImage(t *testing.T) builtImage {
+// staticOnce builds the static binary once per test binary: the image tests
+// and the self-update test share it (a cold build takes minutes).
+var staticOnce = struct {
+	sync.Once
+	dir, bin string
+	err      error
+}{}
+
+func buildImage(t *testing.T) builtImage { return buildImageVersion(t, imageVersion) }
+
+// buildImageVersion makes refit's image labelled version: the same binary,
+// so two versions differ only in their config, as two releases' images do.
+func buildImageVersion(t *testing.T, version string) builtImage {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the static binary and the image")
 	}
+	staticOnce.Do(func() {
+		staticOnce.dir, staticOnce.err = os.MkdirTemp("", "refit-image-bin")
+		staticOnce.bin = filepath.Join(staticOnce.dir, "refit")
+	})
+	if staticOnce.err != nil {
+		t.Fatal(staticOnce.err)
+	}
+	if _, err := os.Stat(staticOnce.bin); err != nil {
+		staticBuild(t, staticOnce.bin, runtime.GOARCH, "")
+	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "refit")
-	staticBuild(t, bin, runtime.GOARCH, "")
 	tarPath := filepath.Join(dir, "refit-image.tar")
-	mk := exec.Command("go", "run", "refit/cmd/mkimage", "-bin", "linux/"+runtime.GOARCH+"="+bin,
-		"-version", imageVersion, "-revision", "0123456789abcdef", "-created", "2025-01-02T03:04:05Z",
+	mk := exec.Command("go", "run", "refit/cmd/mkimage", "-bin", "linux/"+runtime.GOARCH+"="+staticOnce.bin,
+		"-version", version, "-revision", "0123456789abcdef", "-created", "2025-01-02T03:04:05Z",
 		"-source", "https://example.invalid/refit", "-tar", tarPath, "-oci", filepath.Join(dir, "oci"))
 	if b, err := mk.CombinedOutput(); err != nil {
 		t.Fatalf("mkimage: %v\n%s", err, b)
 	}
-	tag := "refit:" + imageVersion
+	tag := "refit:" + version
 	img, err := tarball.ImageFromPath(tarPath, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -366,4 +387,12 @@ func TestArm64BinaryIsStatic(t *testing.T) {
 	if s := string(out); !strings.Contains(s, "ARM aarch64") || !strings.Contains(s, "statically linked") {
 		t.Errorf("file says %q, want ARM aarch64 and statically linked", s)
 	}
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if staticOnce.dir != "" {
+		os.RemoveAll(staticOnce.dir)
+	}
+	os.Exit(code)
 }

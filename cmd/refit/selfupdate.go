@@ -78,19 +78,28 @@ func selfUpdateCommand(ctx context.Context, args []string, getenv func(string) s
 	}
 
 	rec := models.UpdateRecord{By: *by, StartedAt: started}
-	if old, err := engine.Inspect(ctx, *target); err == nil {
-		rec.Container, rec.Image = old.Name, old.ConfiguredImage
-		rec.FromDigest = firstDigest(old.RepoDigests)
-		if fresh, err := engine.Image(ctx, old.ConfiguredImage); err == nil {
-			rec.ToDigest = firstDigest(fresh.RepoDigests)
-		}
+	old, err := engine.Inspect(ctx, *target)
+	if errors.Is(err, models.ErrNotFound) {
+		log.Info("nothing to do: the container is gone (replaced already)")
+		return engine.RemoveSelf(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	rec.Container, rec.Image = old.Name, old.ConfiguredImage
+	rec.FromDigest = firstDigest(old.RepoDigests)
+	if fresh, err := engine.Image(ctx, old.ConfiguredImage); err == nil {
+		rec.ToDigest = firstDigest(fresh.RepoDigests)
 	}
 	log.Info("self-update started")
-	_, err = engine.Recreate(ctx, *target, opts)
+	newID, err := engine.Recreate(ctx, *target, opts)
 	rec.DurationMS = time.Since(started).Milliseconds()
 	switch {
 	case err == nil:
 		rec.Result = "updated"
+	case newID != "":
+		// The new refit runs; only the old container could not be removed.
+		rec.Result, rec.Error, err = "updated", err.Error(), nil
 	case models.IsRolledBack(err):
 		rec.Result, rec.Error = "rolled back", err.Error()
 	default:

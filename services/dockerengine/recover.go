@@ -31,22 +31,25 @@ const stopGrace = 5 * time.Second
 //   - Otherwise N is removed and the old container gets its name back and
 //     runs again if it ran before ("restored").
 //
-// Containers this Engine is recreating right now are left alone.
+// Containers this Engine is recreating right now are left alone, and so is
+// one a running self-update helper is recreating (the new refit starts
+// while its helper still waits for it to be healthy).
 func (e *Engine) Recover(ctx context.Context, opts models.RecoverOptions) ([]models.Recovery, error) {
 	e.removeIdleHelpers(ctx)
+	owned := e.helpedNames(ctx)
 	list, err := e.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("name", OldSuffix))})
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
 	}
 	todo := map[string]models.RecreateState{}
 	for _, st := range opts.Pending {
-		if !e.isBusy(st.Name) && e.inScope(st.Name) {
+		if !e.isBusy(st.Name) && !owned[st.Name] && e.inScope(st.Name) {
 			todo[st.Name] = st
 		}
 	}
 	for _, c := range list {
 		n, ok := strings.CutSuffix(containerName(c.Names), OldSuffix)
-		if !ok || e.isBusy(n) || !e.inScope(n) {
+		if !ok || e.isBusy(n) || owned[n] || !e.inScope(n) {
 			continue
 		}
 		if st, ok := todo[n]; !ok || st.OldID == "" {

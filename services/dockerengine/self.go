@@ -121,6 +121,23 @@ func (e *Engine) RemoveSelf(ctx context.Context) error {
 	return e.cli.ContainerRemove(ctx, id, container.RemoveOptions{Force: true})
 }
 
+// helpedNames returns the containers that running self-update helpers other
+// than this process are recreating: their updates are not interrupted.
+func (e *Engine) helpedNames(ctx context.Context) map[string]bool {
+	list, err := e.cli.ContainerList(ctx, container.ListOptions{Filters: filters.NewArgs(filters.Arg("label", HelperLabel))})
+	if err != nil {
+		return nil
+	}
+	self := SelfID()
+	out := map[string]bool{}
+	for _, c := range list {
+		if c.ID != self {
+			out[c.Labels[HelperLabel]] = true
+		}
+	}
+	return out
+}
+
 // removeIdleHelpers removes helpers that exited without removing themselves.
 func (e *Engine) removeIdleHelpers(ctx context.Context) {
 	list, err := e.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(
