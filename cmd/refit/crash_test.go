@@ -402,7 +402,7 @@ func runCrashCase(t *testing.T, c crashCase, eng *privateEngine, cli *client.Cli
 		fail("nothing was left to recover, yet history records %v", byRecovery)
 	}
 	if c.what == doTerm && !needed {
-		row.history = "(the dying refit rolled back; nothing to recover)"
+		row.history = "(the dying refit finished or rolled back its update; nothing to recover)"
 	}
 	t.Logf("%s: %s, running %s after %s; history: %s", c.name, row.outcome, row.toRunning.Round(100*time.Millisecond),
 		map[bool]string{true: "the engine answered", false: "the fresh start"}[c.what == doEngineRestart], row.history)
