@@ -128,19 +128,11 @@ func (u *Updates) Close() {
 // never waits for it. refit serve hangs it on Containers.OnReachable: it runs
 // when the engine first answers and whenever it is back after an outage.
 func (u *Updates) RecoverInBackground() {
-	u.mu.Lock()
-	if u.ctx.Err() != nil {
-		u.mu.Unlock()
-		return
-	}
-	u.wg.Add(1)
-	u.mu.Unlock()
-	go func() {
-		defer u.wg.Done()
+	u.background(func() {
 		if _, err := u.Recover(u.ctx); err != nil && u.ctx.Err() == nil {
 			u.log.Error("recovering interrupted updates failed; will try again when the engine is back", "error", err)
 		}
-	}()
+	})
 }
 
 // Recover finishes or undoes updates that were interrupted: by a crash or a
@@ -538,15 +530,7 @@ func (u *Updates) recreate(log *slog.Logger, ref imageRef, img models.ImageInfo,
 // an engine restarted before the watch reconnects never looks like an
 // outage, so OnReachable alone would leave the entry to the next start.
 func (u *Updates) recoverUntilSettled(name string) {
-	u.mu.Lock()
-	if u.ctx.Err() != nil {
-		u.mu.Unlock()
-		return
-	}
-	u.wg.Add(1)
-	u.mu.Unlock()
-	go func() {
-		defer u.wg.Done()
+	u.background(func() {
 		for backoff := time.Second; ; backoff = min(2*backoff, 30*time.Second) {
 			select {
 			case <-u.ctx.Done():
@@ -561,6 +545,22 @@ func (u *Updates) recoverUntilSettled(name string) {
 				u.log.Warn("recovering an interrupted update failed; trying again", "container", name, "in", min(2*backoff, 30*time.Second), "error", err)
 			}
 		}
+	})
+}
+
+// background runs f on a goroutine Close waits for, unless Updates is
+// closing. Add happens under mu, where Close cancels, so no goroutine is
+// added once Wait may have begun.
+func (u *Updates) background(f func()) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.ctx.Err() != nil {
+		return
+	}
+	u.wg.Add(1)
+	go func() {
+		defer u.wg.Done()
+		f()
 	}()
 }
 

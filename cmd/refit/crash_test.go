@@ -129,29 +129,12 @@ type crashRow struct {
 
 func TestCrashMatrix(t *testing.T) {
 	dockertest.Host(t) // the gate: real-engine tests are on (fails under CI=true without it)
-	bin := os.Getenv("REFIT_TEST_DOCKERD")
-	if bin == "" {
-		bin = "dockerd"
-	}
-	path, err := exec.LookPath(bin)
-	if err != nil {
-		crashNoEngine(t, fmt.Sprintf("no dockerd: %v", err))
-	}
-	eng, err := startPrivateEngine(path)
-	if err != nil {
-		crashNoEngine(t, err.Error())
-	}
-	t.Cleanup(eng.cleanup)
-	cli, err := client.NewClientWithOpts(client.WithHost(eng.host), client.WithAPIVersionNegotiation())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cli.Close() })
+	eng, cli := newPrivateEngine(t)
 	sv, err := cli.ServerVersion(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("private engine: Docker %s (API %s), %s", sv.Version, sv.APIVersion, path)
+	t.Logf("private engine: Docker %s (API %s)", sv.Version, sv.APIVersion)
 
 	refit := buildRefit(t)
 	reg := ocitest.NewRegistry(t)

@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -195,24 +194,7 @@ func checkImageContents(t *testing.T, img v1.Image) {
 // README says, on the host network with a free port.
 func runImage(t *testing.T, bi builtImage) {
 	dockertest.Host(t) // the gate: real-engine tests are on (fails under CI=true without it)
-	bin := os.Getenv("REFIT_TEST_DOCKERD")
-	if bin == "" {
-		bin = "dockerd"
-	}
-	path, err := exec.LookPath(bin)
-	if err != nil {
-		crashNoEngine(t, fmt.Sprintf("no dockerd: %v", err))
-	}
-	eng, err := startPrivateEngine(path)
-	if err != nil {
-		crashNoEngine(t, err.Error())
-	}
-	t.Cleanup(eng.cleanup)
-	cli, err := client.NewClientWithOpts(client.WithHost(eng.host), client.WithAPIVersionNegotiation())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cli.Close() })
+	eng, cli := newPrivateEngine(t)
 	ctx := t.Context()
 	if sv, err := cli.ServerVersion(ctx); err == nil {
 		t.Logf("private engine: Docker %s (API %s)", sv.Version, sv.APIVersion)

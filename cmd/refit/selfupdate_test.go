@@ -8,12 +8,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +18,6 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/client"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
@@ -33,24 +29,7 @@ import (
 func TestSelfUpdate(t *testing.T) {
 	dockertest.Host(t) // the gate: real-engine tests are on (fails under CI=true without it)
 	v1img, v2img := buildImageVersion(t, "selftest-1"), buildImageVersion(t, "selftest-2")
-	bin := os.Getenv("REFIT_TEST_DOCKERD")
-	if bin == "" {
-		bin = "dockerd"
-	}
-	path, err := exec.LookPath(bin)
-	if err != nil {
-		crashNoEngine(t, fmt.Sprintf("no dockerd: %v", err))
-	}
-	eng, err := startPrivateEngine(path)
-	if err != nil {
-		crashNoEngine(t, err.Error())
-	}
-	t.Cleanup(eng.cleanup)
-	cli, err := client.NewClientWithOpts(client.WithHost(eng.host), client.WithAPIVersionNegotiation())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cli.Close() })
+	eng, cli := newPrivateEngine(t)
 	ctx := t.Context()
 
 	reg := ocitest.NewRegistry(t)

@@ -48,7 +48,7 @@ var shutdownCases = []shutdownCase{
 
 func TestSIGTERMDuringAnUpdate(t *testing.T) {
 	dockertest.Host(t)
-	eng, cli := crashEngine(t)
+	eng, cli := newPrivateEngine(t)
 	refit := buildRefit(t)
 	reg := ocitest.NewRegistry(t)
 	var summary []string
@@ -61,8 +61,11 @@ func TestSIGTERMDuringAnUpdate(t *testing.T) {
 	t.Logf("SIGTERM during an update (-shutdown-timeout %s):\n%s", shutdownTimeout, strings.Join(summary, "\n"))
 }
 
-// crashEngine starts the crash matrix's private engine.
-func crashEngine(t *testing.T) (*privateEngine, *client.Client) {
+// newPrivateEngine starts an engine of the test's own (REFIT_TEST_DOCKERD,
+// else dockerd on PATH) and a client of it, both gone when the test ends:
+// refit's recovery acts on every parked container of its engine, so these
+// tests keep away from the one other packages share.
+func newPrivateEngine(t *testing.T) (*privateEngine, *client.Client) {
 	t.Helper()
 	eng, err := startPrivateEngine(privateDockerd(t))
 	if err != nil {
