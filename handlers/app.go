@@ -58,11 +58,8 @@ func New(d Deps) *fiber.App {
 		// 4 KiB by default: a browser carrying other apps' cookies for the
 		// same host got 431.
 		ReadBufferSize: 16 << 10,
-		// No refit body comes near this; a bigger one is refused from its
-		// Content-Length before it is read (routes limit open ones further).
-		BodyLimit:    64 << 10,
-		WriteTimeout: 2 * time.Minute, // POST /api/check waits for the registries
-		IdleTimeout:  2 * time.Minute,
+		WriteTimeout:   2 * time.Minute, // POST /api/check waits for the registries
+		IdleTimeout:    2 * time.Minute,
 		// Protocol() and Hostname() read X-Forwarded-Proto/-Host only from these.
 		EnableTrustedProxyCheck: true,
 		TrustedProxies:          prefixStrings(d.TrustedProxies),
