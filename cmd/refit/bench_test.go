@@ -81,49 +81,64 @@ type footprint struct {
 	requests           int
 }
 
-// measureFootprint builds refit, runs `refit serve` over api and reg, and
-// measures it: rest after the first check, then rest after requests GETs,
-// and, with late, that long after them.
-func measureFootprint(t *testing.T, api *dockertest.API, reg *ocitest.Registry, wantContainers int, race bool,
-	requests int, rest, late time.Duration, extraEnv ...string) footprint {
+// buildBench builds refit as `make build` does (static, so no shared library
+// is mapped in), or with race, reusing what `go test -race` compiled.
+func buildBench(t *testing.T, race bool) (bin string, size int64) {
 	t.Helper()
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "refit")
-	// As `make build` builds it: static, so no shared library is mapped in.
+	bin = filepath.Join(t.TempDir(), "refit")
 	args := []string{"build", "-o", bin, "-trimpath", "-tags", "netgo osusergo sqlite_omit_load_extension",
 		"-ldflags", "-s -w -linkmode external -extldflags -static"}
 	if race {
-		args = []string{"build", "-o", bin, "-race"} // reuses what `go test -race` compiled
+		args = []string{"build", "-o", bin, "-race"}
 	}
 	build := exec.Command("go", append(args, ".")...)
 	build.Env = append(os.Environ(), "CGO_ENABLED=1")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	var fp footprint
 	if st, err := os.Stat(bin); err == nil {
-		fp.binary = st.Size()
+		size = st.Size()
 	}
+	return bin, size
+}
 
-	const user, pass = "bench", "cinder-lagoon-trellis-0123"
+// The admin every bench refit starts with: a passphrase zxcvbn accepts.
+const benchUser, benchPass = "bench", "cinder-lagoon-trellis-0123"
+
+// benchServe is one `refit serve` child of a benchmark, auth on.
+type benchServe struct {
+	base  string // http://127.0.0.1:port
+	pid   int
+	db    string
+	logs  *lockedBuffer
+	start time.Time
+}
+
+// serveBench starts `refit serve` on bin over the engine at dockerHost, with
+// a fresh database and benchUser as its admin; it stops at the test's end.
+func serveBench(t *testing.T, bin, dockerHost string, extraEnv ...string) *benchServe {
+	t.Helper()
+	dir := t.TempDir()
+	s := &benchServe{db: filepath.Join(dir, "refit.db"), logs: &lockedBuffer{}}
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = []string{
 		"HOME=" + dir, // no Docker credentials
-		"DOCKER_HOST=" + api.Serve(t),
+		"DOCKER_HOST=" + dockerHost,
 		"REFIT_ADDR=127.0.0.1:0",
-		"REFIT_DB=" + filepath.Join(dir, "refit.db"),
-		"REFIT_ADMIN_USER=" + user,
-		"REFIT_ADMIN_PASSWORD=" + pass,
+		"REFIT_DB=" + s.db,
+		"REFIT_ADMIN_USER=" + benchUser,
+		"REFIT_ADMIN_PASSWORD=" + benchPass,
 	}
 	cmd.Env = append(cmd.Env, extraEnv...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
+	s.start = time.Now()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	s.pid = cmd.Process.Pid
 	t.Cleanup(func() {
 		cmd.Process.Signal(os.Interrupt)
 		done := make(chan struct{})
@@ -134,13 +149,13 @@ func measureFootprint(t *testing.T, api *dockertest.API, reg *ocitest.Registry, 
 			cmd.Process.Kill()
 		}
 	})
-	var logs lockedBuffer
 	addr := make(chan string, 1)
 	go func() {
 		listening := regexp.MustCompile(`msg="refit listening" addr=(\S+)`)
 		sc := bufio.NewScanner(stderr)
+		sc.Buffer(nil, 1<<20)
 		for sc.Scan() {
-			logs.WriteString(sc.Text() + "\n")
+			s.logs.WriteString(sc.Text() + "\n")
 			if os.Getenv("REFIT_BENCH_LOG") != "" {
 				fmt.Fprintln(os.Stderr, sc.Text())
 			}
@@ -149,29 +164,39 @@ func measureFootprint(t *testing.T, api *dockertest.API, reg *ocitest.Registry, 
 			}
 		}
 	}()
-	var base string
 	select {
 	case a := <-addr:
-		base = "http://" + a
+		s.base = "http://" + a
 	case <-time.After(30 * time.Second):
-		t.Fatalf("refit did not start:\n%s", logs.String())
+		t.Fatalf("refit did not start:\n%s", s.logs.String())
 	}
+	return s
+}
 
+// signIn returns a client with benchUser's session cookie.
+func (s *benchServe) signIn(t *testing.T) *http.Client {
+	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	cl := &http.Client{Jar: jar, Timeout: 30 * time.Second}
-	login, err := cl.Post(base+"/api/login", "application/json",
-		strings.NewReader(fmt.Sprintf(`{"user":%q,"pass":%q}`, user, pass)))
+	login, err := cl.Post(s.base+"/api/login", "application/json",
+		strings.NewReader(fmt.Sprintf(`{"user":%q,"pass":%q}`, benchUser, benchPass)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	login.Body.Close()
 	if login.StatusCode != 200 {
-		t.Fatalf("login: %d\n%s", login.StatusCode, logs.String())
+		t.Fatalf("login: %d\n%s", login.StatusCode, s.logs.String())
 	}
-	// The first check is done when every container has a status from the registry.
+	return cl
+}
+
+// waitChecked waits until the first check is done: every one of want
+// containers has a status from the registry.
+func (s *benchServe) waitChecked(t *testing.T, cl *http.Client, want int) {
+	t.Helper()
 	for deadline := time.Now().Add(time.Minute); ; {
 		var groups []models.ImageGroup
-		if status, body := getBody(t, cl, base+"/api/images"); status == 200 {
+		if status, body := getBody(t, cl, s.base+"/api/images"); status == 200 {
 			json.Unmarshal(body, &groups)
 		}
 		n, checked := 0, true
@@ -179,17 +204,32 @@ func measureFootprint(t *testing.T, api *dockertest.API, reg *ocitest.Registry, 
 			n += len(g.Containers)
 			checked = checked && g.Status != models.StatusUnknown
 		}
-		if n == wantContainers && checked {
-			fp.startup = time.Since(start)
-			break
+		if n == want && checked {
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("refit lists %d containers (want %d), checked %v:\n%s", n, wantContainers, checked, logs.String())
+			t.Fatalf("refit lists %d containers (want %d), checked %v:\n%s", n, want, checked, s.logs.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// measureFootprint builds refit, runs `refit serve` over api and reg, and
+// measures it: rest after the first check, then rest after requests GETs,
+// and, with late, that long after them.
+func measureFootprint(t *testing.T, api *dockertest.API, reg *ocitest.Registry, wantContainers int, race bool,
+	requests int, rest, late time.Duration, extraEnv ...string) footprint {
+	t.Helper()
+	var fp footprint
+	bin, size := buildBench(t, race)
+	fp.binary = size
+	s := serveBench(t, bin, api.Serve(t), extraEnv...)
+	cl := s.signIn(t)
+	s.waitChecked(t, cl, wantContainers)
+	fp.startup = time.Since(s.start)
 	time.Sleep(rest)
-	fp.idleRSS, _, fp.idleAnon, fp.idleFile = procStatus(t, cmd.Process.Pid)
+	fp.idleRSS, _, fp.idleAnon, fp.idleFile = procStatus(t, s.pid)
+	base := s.base
 
 	// Load: the dashboard and the API, as browsers and scripts ask for them.
 	var wg sync.WaitGroup
@@ -220,10 +260,10 @@ func measureFootprint(t *testing.T, api *dockertest.API, reg *ocitest.Registry, 
 	wg.Wait()
 	fp.requests = per * 8
 	time.Sleep(rest)
-	fp.afterRSS, fp.peakRSS, _, _ = procStatus(t, cmd.Process.Pid)
+	fp.afterRSS, fp.peakRSS, _, _ = procStatus(t, s.pid)
 	if late > 0 {
 		time.Sleep(late - rest)
-		fp.lateRSS, fp.peakRSS, _, _ = procStatus(t, cmd.Process.Pid)
+		fp.lateRSS, fp.peakRSS, _, _ = procStatus(t, s.pid)
 	}
 	return fp
 }
@@ -337,4 +377,5 @@ func TestBenchReport(t *testing.T) {
 		"check ends (`debug.FreeOSMemory`), since an idle process would otherwise keep it until a GC it rarely "+
 		"needs, and runs the GC at GOGC=50 unless GOGC is set.\n\n")
 	benchtest.Write(t, w.String())
+	t.Run("hostile", benchHostile)
 }
