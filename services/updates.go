@@ -124,108 +124,6 @@ func (u *Updates) Close() {
 	}
 }
 
-// RecoverInBackground runs Recover on a goroutine of its own, so serving
-// never waits for it. refit serve hangs it on Containers.OnReachable: it runs
-// when the engine first answers and whenever it is back after an outage.
-func (u *Updates) RecoverInBackground() {
-	u.background(func() {
-		if _, err := u.Recover(u.ctx); err != nil && u.ctx.Err() == nil {
-			u.log.Error("recovering interrupted updates failed; will try again when the engine is back", "error", err)
-		}
-	})
-}
-
-// Recover finishes or undoes updates that were interrupted: by a crash or a
-// kill of refit, or by an engine that went away during the recreate. The
-// containers it looks at show "recovering" meanwhile.
-func (u *Updates) Recover(ctx context.Context) ([]models.Recovery, error) {
-	u.recoverMu.Lock()
-	defer u.recoverMu.Unlock()
-	pending, err := u.journal.Pending()
-	if err != nil {
-		return nil, err
-	}
-	now := time.Now()
-	var mine []string
-	u.mu.Lock()
-	for _, st := range pending {
-		if j := u.jobs[st.Name]; j != nil && j.p.Running() {
-			continue // this process is updating it: its own rollback answers for it
-		}
-		u.jobs[st.Name] = &job{p: models.Progress{Phase: models.PhaseRecovering, Status: string(models.PhaseRecovering),
-			Container: st.Name, Image: st.Image, ContainerID: models.ShortID(st.OldID), StartedAt: now}, layers: map[string]*layer{}}
-		mine = append(mine, st.Name)
-	}
-	if len(mine) > 0 {
-		u.ver.Add(1)
-	}
-	u.mu.Unlock()
-
-	recs, err := u.engine.Recover(ctx, models.RecoverOptions{Pending: pending, Settle: u.opts.Settle, HealthTimeout: u.opts.HealthTimeout})
-	settled := map[string]bool{}
-	for _, r := range recs {
-		settled[r.Container] = true
-		if cerr := u.journal.Clear(r.Container); cerr != nil {
-			u.log.Error("journal entry not cleared", "container", r.Container, "error", cerr)
-		}
-		if r.Action == models.RecoveryUntouched {
-			u.log.Info("interrupted update had changed nothing", "container", r.Container, "detail", r.Detail)
-		} else {
-			u.log.Warn("recovered interrupted update", "container", r.Container, "action", r.Action, "detail", r.Detail)
-		}
-		u.recordRecovery(r, now)
-	}
-	if rerr := u.ctr.Refresh(ctx); rerr != nil {
-		u.log.Warn("refresh after recovery failed", "error", rerr)
-	}
-	for _, n := range mine {
-		switch {
-		case settled[n]:
-			continue // recordRecovery ended the job
-		case err != nil:
-			u.finish(n, "", fmt.Errorf("recovery: %w", err))
-		default:
-			u.drop(n) // nothing was left to do for it
-		}
-	}
-	return recs, err
-}
-
-// recordRecovery ends a recovered container's job and keeps its record.
-func (u *Updates) recordRecovery(r models.Recovery, started time.Time) {
-	var endErr error
-	rec := models.UpdateRecord{Container: r.Container, By: "recovery", StartedAt: started}
-	switch r.Action {
-	case models.RecoveryFinished:
-		rec.Result = "recovered" // the new container was kept; the log has the details
-	case models.RecoveryRestored:
-		rec.Result = "rolled back"
-		rec.Error = "interrupted update: " + r.Detail
-		endErr = &models.RecreateError{Reason: rec.Error, RolledBack: true}
-	default:
-		u.drop(r.Container)
-		return
-	}
-	if p, ok := u.ProgressOf(r.Container); ok {
-		rec.Image = p.Image
-	}
-	rec.DurationMS = time.Since(started).Milliseconds()
-	if err := u.hist.Add(rec); err != nil {
-		u.log.Error("history not recorded", "error", err)
-	}
-	u.finish(r.Container, "", endErr)
-}
-
-// drop forgets a job that turned out to have nothing to show.
-func (u *Updates) drop(name string) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if j := u.jobs[name]; j != nil && j.p.Phase == models.PhaseRecovering {
-		delete(u.jobs, name)
-		u.ver.Add(1)
-	}
-}
-
 // StartContainer starts updating the container id names (short ID, full ID
 // or name). While an update of it runs, it starts nothing and returns the
 // running job's progress.
@@ -524,30 +422,6 @@ func (u *Updates) recreate(log *slog.Logger, ref imageRef, img models.ImageInfo,
 	}
 }
 
-// recoverUntilSettled runs Recover in the background, backing off from 1 s
-// to 30 s, until name has no journal entry left. It follows an update that
-// ended without a rollback, typically because the engine went away half way:
-// an engine restarted before the watch reconnects never looks like an
-// outage, so OnReachable alone would leave the entry to the next start.
-func (u *Updates) recoverUntilSettled(name string) {
-	u.background(func() {
-		for backoff := time.Second; ; backoff = min(2*backoff, 30*time.Second) {
-			select {
-			case <-u.ctx.Done():
-				return
-			case <-time.After(backoff):
-			}
-			pending, err := u.journal.Pending()
-			if err == nil && !slices.ContainsFunc(pending, func(st models.RecreateState) bool { return st.Name == name }) {
-				return
-			}
-			if _, err := u.Recover(u.ctx); err != nil && u.ctx.Err() == nil {
-				u.log.Warn("recovering an interrupted update failed; trying again", "container", name, "in", min(2*backoff, 30*time.Second), "error", err)
-			}
-		}
-	})
-}
-
 // background runs f on a goroutine Close waits for, unless Updates is
 // closing. Add happens under mu, where Close cancels, so no goroutine is
 // added once Wait may have begun.
@@ -562,46 +436,6 @@ func (u *Updates) background(f func()) {
 		defer u.wg.Done()
 		f()
 	}()
-}
-
-// handOver updates refit's own container through a helper container (the
-// stop would end this process half way): the helper recreates it with the
-// journal and records the outcome, which the job then shows. This process is
-// usually stopped by the helper before that; the new refit finds the record.
-func (u *Updates) handOver(log *slog.Logger, name string, it models.ContainerItem, by string, started time.Time) {
-	u.setPhase(name, models.PhaseRecreating, "handing over to a helper container")
-	err := u.engine.HandOver(u.ctx, it.FullID, []string{"self-update", "-container", it.FullID, "-by", by})
-	if err != nil {
-		log.Warn("self-update not handed over", "error", err)
-		rec := models.UpdateRecord{Container: name, Image: it.Configured, FromDigest: it.LocalFull, By: by, StartedAt: started,
-			Result: "failed", Error: err.Error(), DurationMS: time.Since(started).Milliseconds()}
-		if herr := u.hist.Add(rec); herr != nil {
-			log.Error("history not recorded", "error", herr)
-		}
-		u.finish(name, "", err)
-		return
-	}
-	log.Info("self-update handed over to a helper container")
-	deadline := time.Now().Add(u.opts.HealthTimeout + u.opts.Settle + 2*time.Minute)
-	for time.Now().Before(deadline) {
-		select {
-		case <-u.ctx.Done():
-			return // shutting down, most likely stopped by the helper itself
-		case <-time.After(time.Second):
-		}
-		rec, ok, err := u.hist.LatestFor(name, started)
-		if err != nil || !ok {
-			continue
-		}
-		var end error
-		if rec.Result == "failed" || rec.Result == "rolled back" {
-			end = &models.RecreateError{Reason: rec.Error, RolledBack: rec.Result == "rolled back"}
-		}
-		_ = u.ctr.Refresh(u.ctx)
-		u.finish(name, "", end)
-		return
-	}
-	u.finish(name, "", fmt.Errorf("the helper container did not record an outcome; see its logs (%s-refit-helper)", name))
 }
 
 // stepStatus turns the recreate's steps into what the job shows.
