@@ -617,7 +617,7 @@ func benchHostile(t *testing.T) {
 		"X-Forwarded-For), half of them with a valid session (with or without its CSRF token) or API token, written "+
 		"as raw bytes; one more client sends %d logins with a 3 MB user name. Seed %d (REFIT_BENCH_SEED repeats "+
 		"it). The test fails on any 5xx, and on any connection that breaks without an answer except past the two "+
-		"limits whose refusal closes it (body past 64 KiB: 413; headers past 16 KiB: 431).\n\n",
+		"limits whose refusal closes it (a body past the routes' limit: 413; headers past 16 KiB: 431).\n\n",
 		groups*perGroup, clients, requests, bigLogins, seed)
 	fmt.Fprintf(w, "| what | value |\n|---|---:|\n")
 	fmt.Fprintf(w, "| requests sent (of them signed in) | %d (%d) in %s |\n", res.sent, res.signedIn, res.elapsed.Round(time.Millisecond))
