@@ -90,16 +90,10 @@ func (e *Engine) Recover(ctx context.Context, opts models.RecoverOptions) ([]mod
 func (e *Engine) inScope(name string) bool { return e.recoverScope == nil || e.recoverScope(name) }
 
 // inspectNamed inspects the container called exactly name; ok is false when
-// there is none.
+// there is none (inspect also matches an ID prefix).
 func (e *Engine) inspectNamed(ctx context.Context, name string) (container.InspectResponse, bool, error) {
-	c, err := e.cli.ContainerInspect(ctx, name)
-	switch {
-	case errdefs.IsNotFound(err):
-		return c, false, nil
-	case err != nil:
-		return c, false, fmt.Errorf("inspect %s: %w", name, err)
-	}
-	return c, c.Name == "/"+name, nil
+	c, ok, err := e.inspectID(ctx, name)
+	return c, ok && c.Name == "/"+name, err
 }
 
 func (e *Engine) recoverOne(ctx context.Context, st models.RecreateState, opts models.RecoverOptions) (models.Recovery, error) {

@@ -12,7 +12,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -361,46 +360,26 @@ func testCancelRollsBack(t *testing.T, f Fixture) {
 	assertRolledBack(t, e, err, name, id)
 }
 
-// journal keeps the entries a recreate notes, as refit's SQLite journal
-// does, for the Recover after a crash.
-type journal struct {
-	mu sync.Mutex
-	m  map[string]models.RecreateState
-}
+// newJournal keeps the entries a recreate notes in memory, as refit's
+// SQLite journal does, for the Recover after a crash.
+func newJournal() *services.Journal { return services.NewJournal(nil) }
 
-func newJournal() *journal { return &journal{m: map[string]models.RecreateState{}} }
-
-func (j *journal) note(st models.RecreateState) error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if st.Step == models.StepDone {
-		delete(j.m, st.Name)
-	} else {
-		j.m[st.Name] = st
-	}
-	return nil
-}
-
-func (j *journal) pending() []models.RecreateState {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	var out []models.RecreateState
-	for _, st := range j.m {
-		out = append(out, st)
-	}
+// pending is the journal's entries; an in-memory journal does not fail.
+func pending(j *services.Journal) []models.RecreateState {
+	out, _ := j.Pending()
 	return out
 }
 
 // crash runs a recreate of id that dies right after step, as if refit were
 // killed: runtime.Goexit skips everything after the hook, rollback included.
-func crash(t *testing.T, e services.Updater, j *journal, id, step string) {
+func crash(t *testing.T, e services.Updater, j *services.Journal, id, step string) {
 	t.Helper()
 	done := make(chan struct{})
 	reached := false
 	go func() {
 		defer close(done)
 		opts := recreateOpts
-		opts.Journal = j.note
+		opts.Journal = j.Note
 		opts.Hook = func(s string) error {
 			if s == step {
 				reached = true
@@ -417,9 +396,9 @@ func crash(t *testing.T, e services.Updater, j *journal, id, step string) {
 	}
 }
 
-func recovered(t *testing.T, e services.Updater, j *journal) []models.Recovery {
+func recovered(t *testing.T, e services.Updater, j *services.Journal) []models.Recovery {
 	t.Helper()
-	recs, err := e.Recover(ctxTimeout(t, 2*time.Minute), models.RecoverOptions{Pending: j.pending(),
+	recs, err := e.Recover(ctxTimeout(t, 2*time.Minute), models.RecoverOptions{Pending: pending(j),
 		Settle: recreateOpts.Settle, HealthTimeout: recreateOpts.HealthTimeout})
 	if err != nil {
 		t.Fatalf("Recover: %v", err)
@@ -516,7 +495,7 @@ func testRecoverStopInFlight(t *testing.T, f Fixture) {
 	go func() {
 		defer close(done)
 		opts := recreateOpts
-		opts.Journal = j.note
+		opts.Journal = j.Note
 		opts.Step = func(s string) {
 			switch s {
 			case "stopping":
