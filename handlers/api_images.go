@@ -67,6 +67,13 @@ func apiRateLimit(ctr *services.Containers) fiber.Handler {
 	}
 }
 
+// apiHosts answers every host's state, credentials in URLs masked.
+func apiHosts(ctr *services.Containers) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		return c.JSON(ctr.Hosts())
+	}
+}
+
 // imageAction is one {action} of /api/images/{id}/{action}.
 type imageAction struct {
 	method string
@@ -102,7 +109,7 @@ func apiImageAction(ctr *services.Containers, actions map[string]imageAction) fi
 // apiToggleAutoUpdate flips the container's auto-update flag.
 func apiToggleAutoUpdate(tog *services.Toggles) func(*fiber.Ctx, models.ContainerItem) error {
 	return func(c *fiber.Ctx, item models.ContainerItem) error {
-		on, err := tog.Flip(item.ContainerName)
+		on, err := tog.Flip(item.Ref)
 		if err != nil {
 			return err
 		}

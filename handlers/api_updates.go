@@ -24,7 +24,7 @@ func apiStartUpdate(upd *services.Updates) func(*fiber.Ctx, models.ContainerItem
 // apiProgress answers the container's progress snapshot.
 func apiProgress(upd *services.Updates) func(*fiber.Ctx, models.ContainerItem) error {
 	return func(c *fiber.Ctx, item models.ContainerItem) error {
-		p, err := upd.Progress(item.ContainerName)
+		p, err := upd.Progress(item.Ref)
 		if err != nil {
 			return err
 		}

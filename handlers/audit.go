@@ -49,6 +49,18 @@ func auditAs(action, param string) auditWhat {
 	}
 }
 
+// auditContainer records action on the container of a /containers/{host}/{name}
+// route: by name with one host, as host/name with several.
+func auditContainer(ctr *services.Containers, action string) auditWhat {
+	return func(c *fiber.Ctx) (string, string) {
+		ref := rowRef(c)
+		if ctr.Several() {
+			return action, ref.String()
+		}
+		return action, ref.Name
+	}
+}
+
 // auditImageAction records POST /api/images/{id}/update and /auto-update;
 // progress is a read.
 func auditImageAction(c *fiber.Ctx) (string, string) {

@@ -175,48 +175,49 @@ var publicRoutes = map[string]bool{
 // routes.go by TestRoutePolicyTableIsComplete. Logout and the caller's own
 // tokens need only a session, whatever the role.
 var routePerm = map[string]models.Permission{
-	"POST /api/logout":                   models.PermView,
-	"GET /api/images":                    models.PermView,
-	"GET /api/version":                   models.PermView,
-	"GET /metrics":                       models.PermView, // or the metrics token
-	"GET /api/images/*":                  models.PermView, // progress
-	"POST /api/images/*":                 models.PermOperate,
-	"PUT /api/images/*":                  models.PermOperate,
-	"PATCH /api/images/*":                models.PermOperate,
-	"DELETE /api/images/*":               models.PermOperate,
-	"POST /api/groups/*":                 models.PermOperate,
-	"POST /api/check":                    models.PermOperate,
-	"GET /api/ratelimit":                 models.PermView,
-	"GET /api/history":                   models.PermView,
-	"GET /api/tokens":                    models.PermView,
-	"POST /api/tokens":                   models.PermView,
-	"DELETE /api/tokens/:id":             models.PermView,
-	"POST /api/account/password":         models.PermView,
-	"GET /api/audit":                     models.PermAdmin,
-	"GET /api/users":                     models.PermAdmin,
-	"POST /api/users":                    models.PermAdmin,
-	"PATCH /api/users/:name":             models.PermAdmin,
-	"DELETE /api/users/:name":            models.PermAdmin,
-	"GET /":                              models.PermView,
-	"GET /fragments/images":              models.PermView,
-	"POST /check":                        models.PermOperate,
-	"GET /containers/:name/row":          models.PermView,
-	"POST /containers/:name/update":      models.PermOperate,
-	"POST /containers/:name/auto-update": models.PermOperate,
-	"GET /groups/:key":                   models.PermView,
-	"POST /groups/:key/update":           models.PermOperate,
-	"POST /logout":                       models.PermView,
-	"GET /tokens":                        models.PermView,
-	"POST /tokens":                       models.PermView,
-	"POST /tokens/:id/revoke":            models.PermView,
-	"GET /account":                       models.PermView,
-	"POST /account/password":             models.PermView,
-	"GET /users":                         models.PermAdmin,
-	"POST /users":                        models.PermAdmin,
-	"POST /users/:name/role":             models.PermAdmin,
-	"POST /users/:name/password":         models.PermAdmin,
-	"POST /users/:name/remove":           models.PermAdmin,
-	"GET /audit":                         models.PermAdmin,
+	"POST /api/logout":                         models.PermView,
+	"GET /api/images":                          models.PermView,
+	"GET /api/version":                         models.PermView,
+	"GET /metrics":                             models.PermView, // or the metrics token
+	"GET /api/images/*":                        models.PermView, // progress
+	"POST /api/images/*":                       models.PermOperate,
+	"PUT /api/images/*":                        models.PermOperate,
+	"PATCH /api/images/*":                      models.PermOperate,
+	"DELETE /api/images/*":                     models.PermOperate,
+	"POST /api/groups/*":                       models.PermOperate,
+	"POST /api/check":                          models.PermOperate,
+	"GET /api/ratelimit":                       models.PermView,
+	"GET /api/history":                         models.PermView,
+	"GET /api/tokens":                          models.PermView,
+	"POST /api/tokens":                         models.PermView,
+	"DELETE /api/tokens/:id":                   models.PermView,
+	"POST /api/account/password":               models.PermView,
+	"GET /api/audit":                           models.PermAdmin,
+	"GET /api/users":                           models.PermAdmin,
+	"POST /api/users":                          models.PermAdmin,
+	"PATCH /api/users/:name":                   models.PermAdmin,
+	"DELETE /api/users/:name":                  models.PermAdmin,
+	"GET /":                                    models.PermView,
+	"GET /fragments/images":                    models.PermView,
+	"POST /check":                              models.PermOperate,
+	"GET /containers/:host/:name/row":          models.PermView,
+	"POST /containers/:host/:name/update":      models.PermOperate,
+	"POST /containers/:host/:name/auto-update": models.PermOperate,
+	"GET /api/hosts":                           models.PermView,
+	"GET /groups/:key":                         models.PermView,
+	"POST /groups/:key/update":                 models.PermOperate,
+	"POST /logout":                             models.PermView,
+	"GET /tokens":                              models.PermView,
+	"POST /tokens":                             models.PermView,
+	"POST /tokens/:id/revoke":                  models.PermView,
+	"GET /account":                             models.PermView,
+	"POST /account/password":                   models.PermView,
+	"GET /users":                               models.PermAdmin,
+	"POST /users":                              models.PermAdmin,
+	"POST /users/:name/role":                   models.PermAdmin,
+	"POST /users/:name/password":               models.PermAdmin,
+	"POST /users/:name/remove":                 models.PermAdmin,
+	"GET /audit":                               models.PermAdmin,
 }
 
 // testedMethods are the methods the route walk tries; api.All registers
@@ -689,7 +690,7 @@ func TestViewerSeesNoControls(t *testing.T) {
 		if got := doc.Find("#"+views.CheckNowID).Length() == 1; got != want {
 			t.Errorf("%s sees Check now: %v, want %v", role, got, want)
 		}
-		if got := doc.Find("#"+views.UpdateButtonID("nginx")).Length() == 1; got != want {
+		if got := doc.Find("#"+views.UpdateButtonID(local("nginx"))).Length() == 1; got != want {
 			t.Errorf("%s sees Update: %v, want %v", role, got, want)
 		}
 		if doc.Find(`header a[href="/users"]`).Length() != 0 {
@@ -793,7 +794,7 @@ func TestAuditLog(t *testing.T) {
 	a.call(t, "POST", "/api/images/nginx/auto-update", "", s.headers()...)
 	a.call(t, "POST", "/api/images/nginx/update", "", s.headers()...)
 	a.call(t, "POST", "/api/groups/ghcr.io%2Forg%2Fapp:1.2/update", "", s.headers()...)
-	a.call(t, "POST", "/containers/nope/update", "", s.headers()...)
+	a.call(t, "POST", "/containers/local/nope/update", "", s.headers()...)
 	a.call(t, "GET", "/api/images/nginx/progress", "", s.headers()...)
 	a.call(t, "POST", "/api/logout", "", s.headers()...)
 

@@ -281,8 +281,8 @@ func (b *browser) row(name string) rowState {
 
 // rowCall is a JavaScript expression giving the rowState of name.
 func rowCall(name string) string {
-	return fmt.Sprintf(`(%s)(%q, %q, %q, %q, %q)`, rowJS, name, views.RowID(name),
-		views.ProgressID(name), views.UpdateButtonID(name), views.ToggleInputID(name))
+	return fmt.Sprintf(`(%s)(%q, %q, %q, %q, %q)`, rowJS, name, views.RowID(local(name)),
+		views.ProgressID(local(name)), views.UpdateButtonID(local(name)), views.ToggleInputID(local(name)))
 }
 
 // waitRowSettled waits until the row of name shows badge and no longer
@@ -380,7 +380,7 @@ func newLiveAppSettling(t *testing.T, settle time.Duration, users ...testUser) *
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctr := services.NewContainers(eng, oc, tog, log, 8)
 	hist := services.NewHistory(db)
-	upd := services.NewUpdates(eng, oc, ctr, hist, log, services.UpdateOptions{
+	upd := services.NewUpdates(oc, ctr, hist, log, services.UpdateOptions{
 		Settle: settle, HealthTimeout: 20 * time.Second,
 	})
 	t.Cleanup(upd.Close)
@@ -585,7 +585,7 @@ func (b *browser) recordRow(name string) {
 				if (t) window.__said.push(t);
 			}
 		}).observe(document.getElementById(liveID), {childList: true, subtree: true, characterData: true});
-	})(%q, %q)`, views.RowID(name), views.AnnouncerID))
+	})(%q, %q)`, views.RowID(local(name)), views.AnnouncerID))
 }
 
 // rowSteps returns the states recordRow has seen so far.

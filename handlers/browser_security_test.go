@@ -61,7 +61,7 @@ func TestBrowserPagesRunWithoutCSPViolations(t *testing.T) {
 
 	// The dashboard: an update polls its row, and the table's own refresh
 	// holds meanwhile (static/js/refit.js), with no eval.
-	b.click(views.UpdateButtonID(name))
+	b.click(views.UpdateButtonID(local(name)))
 	b.waitRowSettled(name, models.StatusUpToDate, updateTimeout)
 	if v := b.cspViolations(); len(v) > 0 {
 		t.Errorf("dashboard: CSP violations %q", v)

@@ -112,7 +112,7 @@ func TestBrowserDashboardListsGroupsWithStatusBadges(t *testing.T) {
 	}
 	// The rows sit in their groups.
 	if !eval[bool](b, fmt.Sprintf(`!!document.querySelector('#%s > #%s') && !!document.querySelector('#%s > #%s')`,
-		a.groupID("test/mixed:1"), views.RowID(mixedOld), a.groupID("test/mixed:1"), views.RowID(mixedNew))) {
+		a.groupID("test/mixed:1"), views.RowID(local(mixedOld)), a.groupID("test/mixed:1"), views.RowID(local(mixedNew)))) {
 		t.Errorf("rows of test/mixed:1 are not inside its tbody")
 	}
 }
@@ -142,16 +142,16 @@ func TestBrowserUpdateShowsProgressAndEndsUpToDateWithoutReload(t *testing.T) {
 			const v = Math.round(p.value);
 			if (window.__values[window.__values.length - 1] !== v) window.__values.push(v);
 		}, 20);
-	})()`, views.ProgressID(name)))
+	})()`, views.ProgressID(local(name))))
 
 	// About 2 s for the 3 MiB layer: the row's first poll, a second after
 	// the click, lands mid-pull even when the server is slow to answer.
 	a.reg.SetBlobRate(3 << 19)
-	b.click(views.UpdateButtonID(name))
+	b.click(views.UpdateButtonID(local(name)))
 
 	b.waitFor("a <progress> between 0 and 100 in row "+name,
 		fmt.Sprintf(`(() => { const s = %s; return s.progress && s.value > 0 && s.value < 100 })()`, rowCall(name)),
-		20*time.Second, "#"+views.RowID(name))
+		20*time.Second, "#"+views.RowID(local(name)))
 	saveScreenshot(t, "updating.png", b.screenshot(a.groupID("test/app:1")))
 	mid := b.row(name)
 	if mid.Trigger == "" || !mid.Polling {
@@ -218,7 +218,7 @@ func TestBrowserUpdateAllUpdatesTheGroup(t *testing.T) {
 		const g = document.querySelector(%q);
 		return !!g && !g.hasAttribute('hx-trigger') && !g.querySelector('progress') &&
 			[%q, %q].every(id => { const r = document.getElementById(id); return r && r.querySelector('.badge-uptodate') });
-	})()`, group, views.RowID(first), views.RowID(second)), updateTimeout, group)
+	})()`, group, views.RowID(local(first)), views.RowID(local(second))), updateTimeout, group)
 	for _, n := range []string{first, second} {
 		if got := b.row(n); got.Badge != string(models.StatusUpToDate) || got.Update || got.Trigger != "" {
 			t.Errorf("row %s after Update all: %q, Update button %v, hx-trigger %q (%s)", n, got.Badge, got.Update, got.Trigger, got.Text)
@@ -253,10 +253,10 @@ func TestBrowserAutoUpdateToggleSurvivesReload(t *testing.T) {
 	if got := b.row(name); got.AutoCheck || got.AutoOff {
 		t.Fatalf("before: auto-update checked %v, disabled %v; want an enabled, unchecked box", got.AutoCheck, got.AutoOff)
 	}
-	b.click(views.ToggleInputID(name))
+	b.click(views.ToggleInputID(local(name)))
 	// The checkbox flips at once in the browser; wait until the server has it.
 	deadline := time.Now().Add(10 * time.Second)
-	for !a.deps.Toggles.AutoUpdate(name) {
+	for !a.deps.Toggles.AutoUpdate(local(name)) {
 		if time.Now().After(deadline) {
 			t.Fatal("the toggle never reached the server")
 		}
@@ -264,7 +264,7 @@ func TestBrowserAutoUpdateToggleSurvivesReload(t *testing.T) {
 	}
 	b.waitFor("the toggle's answer to be swapped in", fmt.Sprintf(`(() => {
 		const f = document.getElementById(%q); return !!f && !f.classList.contains('htmx-request') && %s.autocheck })()`,
-		views.ToggleID(name), rowCall(name)), 10*time.Second, "#"+views.RowID(name))
+		views.ToggleID(local(name)), rowCall(name)), 10*time.Second, "#"+views.RowID(local(name)))
 
 	b.do(chromedp.Reload(), chromedp.WaitReady(chromedp.ID(views.TableID)))
 	if got := b.row(name); !got.AutoCheck {
@@ -335,7 +335,7 @@ func TestBrowserDashboardScreenshots(t *testing.T) {
 	tools := dockertest.UniqueName(t, "tools")
 	dockertest.Run(t, a.cli, dockertest.RunOpts{Name: tools, Image: a.reg.Ref("demo/tools:dev")})
 	dockertest.RemoveAtCleanup(t, a.cli, tools)
-	if err := a.deps.Toggles.Set(api, true); err != nil {
+	if err := a.deps.Toggles.Set(local(api), true); err != nil {
 		t.Fatal(err)
 	}
 	a.check(t) // auto-update is on for api, and starts it: let it finish before the picture
@@ -346,7 +346,7 @@ func TestBrowserDashboardScreenshots(t *testing.T) {
 	for _, n := range []string{api, jobs} {
 		deadline := time.Now().Add(updateTimeout)
 		for {
-			p, err := a.deps.Updates.Progress(n)
+			p, err := a.deps.Updates.Progress(local(n))
 			if err == nil && !p.Running() {
 				break
 			}
@@ -493,9 +493,9 @@ func TestBrowserViewerSeesNoUpdateButtons(t *testing.T) {
 	// Hidden is not enough: the same request the button would send is refused.
 	status := run(b, chromedp.Evaluate[int](fmt.Sprintf(`fetch(%q, {method: 'POST', headers: Object.assign(
 		{'HX-Request': 'true'}, JSON.parse(document.body.getAttribute('hx-headers') || '{}'))}).then(r => r.status)`,
-		views.UpdatePath(name)), chromedp.EvalAwaitPromise))
+		views.UpdatePath(local(name))), chromedp.EvalAwaitPromise))
 	if status != 403 {
-		t.Errorf("a viewer's POST %s = %d, want 403", views.UpdatePath(name), status)
+		t.Errorf("a viewer's POST %s = %d, want 403", views.UpdatePath(local(name)), status)
 	}
 }
 
@@ -620,26 +620,26 @@ func updateFromTheDashboard(t *testing.T, a *liveApp, name, oldID, repoTag, mid 
 	defer cancel()
 	polled := make(chan []progressAnswer, 1)
 	go func() { polled <- a.pollProgress(ctx, oldID) }()
-	b.click(views.UpdateButtonID(name))
+	b.click(views.UpdateButtonID(local(name)))
 
-	b.waitFor("row "+name+" to start polling", fmt.Sprintf(`%s.trigger !== ''`, rowCall(name)), 10*time.Second, "#"+views.RowID(name))
+	b.waitFor("row "+name+" to start polling", fmt.Sprintf(`%s.trigger !== ''`, rowCall(name)), 10*time.Second, "#"+views.RowID(local(name)))
 	shot := strings.ReplaceAll(strings.TrimSuffix(repoTag, ":1"), "/", "-")
 	if mid != "" {
 		// Not fatal: the recording below says what the row went through instead.
 		badge := fmt.Sprintf(`((document.getElementById(%q) || document).querySelector('.badge') || {textContent: ''}).textContent`,
-			views.RowID(name))
+			views.RowID(local(name)))
 		b.waitFor("row "+name+"'s badge to say "+mid+" or the row to stop polling", fmt.Sprintf(
-			`%s.startsWith(%q) || %s.trigger === ''`, badge, mid, rowCall(name)), updateTimeout, "#"+views.RowID(name))
+			`%s.startsWith(%q) || %s.trigger === ''`, badge, mid, rowCall(name)), updateTimeout, "#"+views.RowID(local(name)))
 		if eval[bool](b, fmt.Sprintf(`%s.startsWith(%q)`, badge, mid)) {
 			saveScreenshot(t, shot+"-"+mid+".png", b.screenshot(a.groupID(repoTag)))
 			// The row's toggle still works while it polls: its request is not
 			// synced with (and dropped for) the row's polls.
-			b.click(views.ToggleInputID(name))
+			b.click(views.ToggleInputID(local(name)))
 			deadline := time.Now().Add(5 * time.Second)
-			for !a.deps.Toggles.AutoUpdate(name) && time.Now().Before(deadline) {
+			for !a.deps.Toggles.AutoUpdate(local(name)) && time.Now().Before(deadline) {
 				time.Sleep(20 * time.Millisecond)
 			}
-			if !a.deps.Toggles.AutoUpdate(name) {
+			if !a.deps.Toggles.AutoUpdate(local(name)) {
 				t.Error("the auto-update toggle clicked during the update never reached the server")
 			}
 		}

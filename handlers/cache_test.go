@@ -51,7 +51,7 @@ func TestAPIImagesCachedBodyAndETag(t *testing.T) {
 		t.Fatalf("If-None-Match with another tag: %v %v; want 200", resp.StatusCode, err)
 	}
 
-	if err := ta.deps.Toggles.Set("nginx", true); err != nil {
+	if err := ta.deps.Toggles.Set(local("nginx"), true); err != nil {
 		t.Fatal(err)
 	}
 	_, body2, h2 := ta.do(t, "GET", "/api/images", nil)
@@ -73,16 +73,16 @@ func TestAPIImagesCachedBodyAndETag(t *testing.T) {
 func TestDashboardCacheFollowsState(t *testing.T) {
 	ta := newTestApp(t)
 	_, page, _ := ta.do(t, "GET", "/", nil)
-	if !strings.Contains(page, `id="row-app-2"`) {
+	if !strings.Contains(page, `id="`+views.RowID(local("app-2"))+`"`) {
 		t.Fatalf("page lacks app-2's row")
 	}
-	if err := ta.deps.Toggles.Set("app-2", true); err != nil {
+	if err := ta.deps.Toggles.Set(local("app-2"), true); err != nil {
 		t.Fatal(err)
 	}
 	_, page2, _ := ta.do(t, "GET", "/", nil)
 	_, frag2, _ := ta.do(t, "GET", "/fragments/images", nil)
 	for _, p := range []string{page2, frag2} {
-		if !strings.Contains(p, `id="autoupdate-app-2" name="auto_update" value="on" checked`) {
+		if !strings.Contains(p, `id="`+views.ToggleInputID(local("app-2"))+`" name="auto_update" value="on" checked`) {
 			t.Fatalf("after a toggle the page still shows it off")
 		}
 	}
@@ -100,14 +100,14 @@ func TestDashboardCacheFollowsState(t *testing.T) {
 	if err := ta.deps.Containers.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, page4, _ := ta.do(t, "GET", "/", nil); strings.Contains(page4, `id="row-app"`) {
+	if _, page4, _ := ta.do(t, "GET", "/", nil); strings.Contains(page4, `id="`+views.RowID(local("app"))+`"`) {
 		t.Fatalf("after a refresh the page still shows a removed container")
 	}
 }
 
 // rowOf is the <tr> of the named container in a page.
 func rowOf(page, name string) string {
-	i := strings.Index(page, `<tr id="row-`+name+`"`)
+	i := strings.Index(page, `<tr id="`+views.RowID(local(name))+`"`)
 	if i < 0 {
 		return ""
 	}
@@ -121,7 +121,7 @@ func rowOf(page, name string) string {
 // A page from the cache is the page rendered without it.
 func TestDashboardCacheRendersTheSamePage(t *testing.T) {
 	ta := newBenchApp(t, 4, 3)
-	if err := ta.deps.Toggles.Set("app-001-1", true); err != nil {
+	if err := ta.deps.Toggles.Set(local("app-001-1"), true); err != nil {
 		t.Fatal(err)
 	}
 	_, miss, _ := ta.do(t, "GET", "/", nil)

@@ -40,32 +40,36 @@ func handleCheck(ctr *services.Containers, upd *services.Updates, dc *dashCache)
 // handleContainerRow answers one row; rows poll it while they update.
 func handleContainerRow(ctr *services.Containers, upd *services.Updates) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		return renderRow(c, ctr, upd, c.Params("name"))
+		return renderRow(c, ctr, upd, rowRef(c))
 	}
 }
+
+// rowRef is the container of /containers/{host}/{name}/….
+func rowRef(c *fiber.Ctx) models.ContainerRef { return models.Ref(c.Params("host"), c.Params("name")) }
 
 // handleUpdateContainer starts updating one container and answers its row,
 // which polls itself until the job ends.
 func handleUpdateContainer(ctr *services.Containers, upd *services.Updates) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		if _, err := upd.StartContainer(c.Params("name"), actor(c)); err != nil {
+		ref := rowRef(c)
+		if _, err := upd.StartContainer(ref.String(), actor(c)); err != nil {
 			return err
 		}
 		if !isHTMX(c) {
 			return backHome(c)
 		}
-		return renderRow(c, ctr, upd, c.Params("name"))
+		return renderRow(c, ctr, upd, ref)
 	}
 }
 
 // renderRow answers a container's row, its group header out of band (the
 // group's status follows the row's), and what changed for the live region
 // since the row was rendered as the request's ShownField says.
-func renderRow(c *fiber.Ctx, ctr *services.Containers, upd *services.Updates, name string) error {
-	item, g, err := ctr.Find(name)
+func renderRow(c *fiber.Ctx, ctr *services.Containers, upd *services.Updates, ref models.ContainerRef) error {
+	item, g, err := ctr.FindRef(ref)
 	if err != nil {
 		// Gone (removed outside refit): a row without a trigger stops the polling.
-		return render(c, views.MissingRow(name))
+		return render(c, views.MissingRow(ref))
 	}
 	jobs, v := jobsOf(upd), viewer(c)
 	row := views.NewRowData(g, item, jobs, v)
@@ -92,18 +96,18 @@ func renderGroup(c *fiber.Ctx, upd *services.Updates, g models.ImageGroup) error
 // checkbox says and answers the toggle.
 func handleToggleAutoUpdate(ctr *services.Containers, tog *services.Toggles) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		item, _, err := ctr.Find(c.Params("name"))
+		item, _, err := ctr.FindRef(rowRef(c))
 		if err != nil {
 			return err
 		}
 		on := c.FormValue(views.AutoUpdateField) == "on"
-		if err := tog.Set(item.ContainerName, on); err != nil {
+		if err := tog.Set(item.Ref, on); err != nil {
 			return err
 		}
 		if !isHTMX(c) {
 			return backHome(c)
 		}
-		return render(c, views.AutoUpdateToggle(item.ContainerName, on, viewer(c)))
+		return render(c, views.AutoUpdateToggle(item, on, viewer(c)))
 	}
 }
 

@@ -48,7 +48,7 @@ func TestDashboardShowsTheEngineBannerWhileTheEngineIsDown(t *testing.T) {
 			!strings.Contains(body, "connect: &lt;no such file&gt;") {
 			t.Errorf("GET %s with the engine down has no banner with the escaped reason", path)
 		}
-		if !strings.Contains(body, `id="`+views.RowID("nginx")+`"`) {
+		if !strings.Contains(body, `id="`+views.RowID(local("nginx"))+`"`) {
 			t.Errorf("GET %s with the engine down lost the rows last seen", path)
 		}
 	}
@@ -69,19 +69,19 @@ func TestRowAnswersAnnounceOnlyWhatChanged(t *testing.T) {
 	ta := newTestApp(t)
 	region := `id="` + views.AnnouncerID + `" hx-swap-oob="innerHTML"`
 	shown := func(p *models.Progress) url.Values {
-		return url.Values{views.ShownField: {views.ShownValue(views.RowData{Item: models.ContainerItem{ContainerName: "nginx"}, Progress: p})}}
+		return url.Values{views.ShownField: {views.ShownValue(views.RowData{Item: models.ContainerItem{ContainerName: "nginx", Ref: local("nginx")}, Progress: p})}}
 	}
-	if _, body := ta.htmx(t, "GET", views.RowPath("nginx")+"?"+shown(nil).Encode(), nil); strings.Contains(body, region) {
+	if _, body := ta.htmx(t, "GET", views.RowPath(local("nginx"))+"?"+shown(nil).Encode(), nil); strings.Contains(body, region) {
 		t.Errorf("a poll of an idle row announces: %s", body)
 	}
-	status, body := ta.htmx(t, "POST", views.UpdatePath("nginx"), shown(nil))
+	status, body := ta.htmx(t, "POST", views.UpdatePath(local("nginx")), shown(nil))
 	if status != 200 || !strings.Contains(body, region) || !strings.Contains(body, "<p>Updating nginx</p>") {
 		t.Fatalf("update answer = %d %s; want it to announce the start", status, body)
 	}
 	var p models.Progress
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		var err error
-		if p, err = ta.deps.Updates.Progress("nginx"); err == nil && !p.Running() {
+		if p, err = ta.deps.Updates.Progress(local("nginx")); err == nil && !p.Running() {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -91,12 +91,12 @@ func TestRowAnswersAnnounceOnlyWhatChanged(t *testing.T) {
 	}
 	running := p
 	running.Phase = models.PhasePulling
-	_, body = ta.htmx(t, "GET", views.RowPath("nginx")+"?"+shown(&running).Encode(), nil)
+	_, body = ta.htmx(t, "GET", views.RowPath(local("nginx"))+"?"+shown(&running).Encode(), nil)
 	if !strings.Contains(body, region) || strings.Contains(body, "Updating nginx") ||
 		!(strings.Contains(body, "<p>nginx updated</p>") || strings.Contains(body, "<p>nginx update failed:")) {
 		t.Errorf("the poll that sees the end = %s; want it to announce the end only", body)
 	}
-	if _, body = ta.htmx(t, "GET", views.RowPath("nginx")+"?"+shown(&p).Encode(), nil); strings.Contains(body, region) {
+	if _, body = ta.htmx(t, "GET", views.RowPath(local("nginx"))+"?"+shown(&p).Encode(), nil); strings.Contains(body, region) {
 		t.Errorf("a poll after the end announces again: %s", body)
 	}
 }

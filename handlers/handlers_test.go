@@ -65,7 +65,7 @@ func newTestApp(t *testing.T) testApp {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctr := services.NewContainers(eng, reg, tog, log, 4)
 	hist := services.NewHistory(db)
-	upd := services.NewUpdates(eng, auth{}, ctr, hist, log, services.UpdateOptions{})
+	upd := services.NewUpdates(auth{}, ctr, hist, log, services.UpdateOptions{})
 	t.Cleanup(upd.Close)
 	if _, err := ctr.Check(context.Background()); err != nil {
 		t.Fatal(err)
@@ -123,7 +123,7 @@ func golden(t *testing.T, name, got string) {
 
 func TestAPIImagesMatchesGolden(t *testing.T) {
 	ta := newTestApp(t)
-	if err := ta.deps.Toggles.Set("nginx", true); err != nil {
+	if err := ta.deps.Toggles.Set(local("nginx"), true); err != nil {
 		t.Fatal(err)
 	}
 	status, body, h := ta.do(t, "GET", "/api/images", nil)
@@ -213,7 +213,7 @@ func TestAutoUpdateTogglePersistsByName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !tog2.AutoUpdate("nginx") {
+	if !tog2.AutoUpdate(local("nginx")) {
 		t.Error("toggle did not survive reopening the database")
 	}
 	_, body, _ := ta.do(t, "GET", "/api/images", nil)
@@ -245,7 +245,7 @@ func TestAPIRateLimit(t *testing.T) {
 
 func TestRowAnswerRefreshesItsGroupHeaderOutOfBand(t *testing.T) {
 	ta := newTestApp(t)
-	req := httptest.NewRequest("GET", views.RowPath("nginx"), nil)
+	req := httptest.NewRequest("GET", views.RowPath(local("nginx")), nil)
 	req.Header.Set("HX-Request", "true")
 	resp, err := ta.app.Test(req, -1)
 	if err != nil {
@@ -254,7 +254,7 @@ func TestRowAnswerRefreshesItsGroupHeaderOutOfBand(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	body := string(b)
 	head := `id="` + views.GroupHeaderID(models.GroupKey("nginx:latest")) + `"`
-	if resp.StatusCode != 200 || !strings.Contains(body, `id="`+views.RowID("nginx")+`"`) ||
+	if resp.StatusCode != 200 || !strings.Contains(body, `id="`+views.RowID(local("nginx"))+`"`) ||
 		!strings.Contains(body, "<template>") || !strings.Contains(body, head) || !strings.Contains(body, `hx-swap-oob="true"`) {
 		t.Errorf("row answer = %d %s; want the row and its group header out of band", resp.StatusCode, body)
 	}
@@ -324,3 +324,6 @@ func TestStaticAssetsAreEmbeddedAndCacheable(t *testing.T) {
 		}
 	}
 }
+
+// local is the container of that name on the one host these tests have.
+func local(name string) models.ContainerRef { return models.Ref(models.LocalHost, name) }

@@ -43,7 +43,7 @@ func metricsApp(t *testing.T) (*authApp, *ocitest.Registry) {
 	ctr.OnChecked(met.CheckDone)
 	met.Watch(ctr)
 	hist := services.NewHistory(a.db).Observe(met.UpdateDone)
-	upd := services.NewUpdates(eng, auth{}, ctr, hist, d.Log, services.UpdateOptions{Settle: time.Millisecond})
+	upd := services.NewUpdates(auth{}, ctr, hist, d.Log, services.UpdateOptions{Settle: time.Millisecond})
 	t.Cleanup(upd.Close)
 	d.Containers, d.Updates, d.History = ctr, upd, hist
 	d.Metrics, d.MetricsToken = met.Handler(), "scrape-me"
@@ -61,7 +61,7 @@ func TestMetricsAfterACheckAndAnUpdate(t *testing.T) {
 		t.Fatalf("POST /api/images/app/update = %d %s", status, body)
 	}
 	for end := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if p, err := a.deps.Updates.Progress("app"); err == nil && !p.Running() {
+		if p, err := a.deps.Updates.Progress(local("app")); err == nil && !p.Running() {
 			if p.Phase != models.PhaseDone {
 				t.Fatalf("update ended %+v", p)
 			}

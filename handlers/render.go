@@ -67,8 +67,8 @@ const localViewer = "viewer"
 // jobsOf adapts the update service for the view builders.
 func jobsOf(upd *services.Updates) views.Jobs {
 	return views.Jobs{
-		Progress: func(name string) *models.Progress {
-			p, ok := upd.ProgressOf(name)
+		Progress: func(ref models.ContainerRef) *models.Progress {
+			p, ok := upd.ProgressOf(ref)
 			if !ok {
 				return nil
 			}

@@ -44,6 +44,7 @@ func routes(app *fiber.App, d Deps) {
 	api.Post("/groups/*", requireAPI(auth, operate), audited(aud, auditGroupUpdate), apiUpdateGroup(d.Updates))
 	api.Post("/check", requireAPI(auth, operate), audited(aud, auditAs(models.AuditCheck, "")), apiCheck(d.Containers))
 	api.Get("/ratelimit", apiRateLimit(d.Containers))
+	api.Get("/hosts", apiHosts(d.Containers))
 	api.Get("/history", apiHistory(d.History))
 	api.Get("/tokens", apiListTokens(auth)) // every role manages its own tokens
 	api.Post("/tokens", apiCreateToken(auth))
@@ -61,10 +62,10 @@ func routes(app *fiber.App, d Deps) {
 	web.Get("/", handleContainersPage(d.Containers, d.Updates, dc))
 	web.Get("/fragments/images", handleImagesTable(d.Containers, d.Updates, dc))
 	web.Post("/check", requireWeb(auth, operate), audited(aud, auditAs(models.AuditCheck, "")), handleCheck(d.Containers, d.Updates, dc))
-	web.Get("/containers/:name/row", handleContainerRow(d.Containers, d.Updates))
-	web.Post("/containers/:name/update", requireWeb(auth, operate), audited(aud, auditAs(models.AuditUpdate, "name")),
+	web.Get("/containers/:host/:name/row", handleContainerRow(d.Containers, d.Updates))
+	web.Post("/containers/:host/:name/update", requireWeb(auth, operate), audited(aud, auditContainer(d.Containers, models.AuditUpdate)),
 		handleUpdateContainer(d.Containers, d.Updates))
-	web.Post("/containers/:name/auto-update", requireWeb(auth, operate), audited(aud, auditAs(models.AuditToggle, "name")),
+	web.Post("/containers/:host/:name/auto-update", requireWeb(auth, operate), audited(aud, auditContainer(d.Containers, models.AuditToggle)),
 		handleToggleAutoUpdate(d.Containers, d.Toggles))
 	web.Get("/groups/:key", handleGroup(d.Containers, d.Updates))
 	web.Post("/groups/:key/update", requireWeb(auth, operate), audited(aud, auditGroupKey(d.Containers)),

@@ -10,6 +10,7 @@ import (
 // (ConfiguredImage, from the container's Config.Image) and what it runs
 // (ImageID and what the engine knows of that image).
 type Container struct {
+	Host            string // the host it runs on (Containers sets it)
 	ID              string
 	Name            string   // without the leading "/"
 	ConfiguredImage string   // Config.Image, e.g. "nginx" or "ghcr.io/org/app:1"
@@ -42,12 +43,17 @@ type ContainerItem struct {
 	LocalDigest   string `json:"local_digest"`
 	Status        Status `json:"status"`
 	AutoUpdate    bool   `json:"auto_update"`
+	// Host names the container's host, and is set only when refit has
+	// several: with one, the item is the contract's shape byte for byte.
+	Host string `json:"host,omitempty"`
 
 	// Not part of the contract; kept for the UI and the update engine.
-	FullID     string `json:"-"`
-	LocalFull  string `json:"-"` // full local digest for the group's repository
-	ImageID    string `json:"-"`
-	Configured string `json:"-"` // Config.Image as the user wrote it
+	Ref        ContainerRef `json:"-"` // the identity, host always set
+	Reason     string       `json:"-"` // why this container alone is unknown (its host is down)
+	FullID     string       `json:"-"`
+	LocalFull  string       `json:"-"` // full local digest for the group's repository
+	ImageID    string       `json:"-"`
+	Configured string       `json:"-"` // Config.Image as the user wrote it
 }
 
 // ImageGroup is every running container of one normalised image reference.
@@ -86,9 +92,10 @@ func (g ImageGroup) OutdatedCount() int {
 }
 
 // EngineState is whether refit reaches the Docker engine, and since when
-// it does not.
+// it does not. With several hosts it speaks of those out of reach.
 type EngineState struct {
 	Down   bool
+	Hosts  string    // with several hosts, those out of reach ("nas, vps"); "" with one
 	Since  time.Time // when the engine was first found unreachable
 	Reason string    // the error that said so
 }

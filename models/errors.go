@@ -33,6 +33,7 @@ func (k *Kind) Unwrap() error { return k.kind }
 // The errors the API names in its contract, with their exact texts.
 var (
 	ErrContainerNotFound  = NewKind("container not found", ErrNotFound)
+	ErrAmbiguousContainer = NewKind("ambiguous container: use host/name", ErrConflict)
 	ErrImageNotFound      = NewKind("image not found", ErrNotFound)
 	ErrNoProgress         = NewKind("no progress", ErrNotFound)
 	ErrInvalidCredentials = NewKind("invalid credentials", ErrUnauthorized)

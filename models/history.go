@@ -3,8 +3,10 @@ package models
 import "time"
 
 // UpdateRecord is one finished update, kept in SQLite for GET /api/history.
+// Records written before refit knew of hosts belong to LocalHost.
 type UpdateRecord struct {
 	ID         uint      `gorm:"primaryKey" json:"id"`
+	Host       string    `gorm:"index" json:"host"`
 	Container  string    `gorm:"index" json:"container"`
 	Image      string    `json:"image"`
 	FromDigest string    `json:"from_digest"`

@@ -33,6 +33,14 @@ func Ref(host, name string) ContainerRef { return ContainerRef{Host: host, Name:
 // String is "host/name", the form the API and the UI accept.
 func (r ContainerRef) String() string { return r.Host + "/" + r.Name }
 
+// CompareRefs orders refs by host, then name.
+func CompareRefs(a, b ContainerRef) int {
+	if c := strings.Compare(a.Host, b.Host); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Name, b.Name)
+}
+
 // ParseContainerRef reads "host/name"; ok is false for anything else.
 func ParseContainerRef(s string) (ContainerRef, bool) {
 	host, name, ok := strings.Cut(s, "/")

@@ -36,10 +36,14 @@ type Progress struct {
 	Overall    int    `json:"overall_percent"` // download and extraction of all layers, never going back
 	// ContainerID is the 12-character ID of the container the job is about:
 	// the old one until the recreate succeeds, then the new one.
-	ContainerID string    `json:"container_id"`
-	RolledBack  bool      `json:"rolled_back,omitempty"` // failed, and the old container runs again
-	StartedAt   time.Time `json:"started_at"`
-	EndedAt     time.Time `json:"ended_at,omitzero"`
+	ContainerID string `json:"container_id"`
+	RolledBack  bool   `json:"rolled_back,omitempty"` // failed, and the old container runs again
+	// Host is the container's host, set only when refit has several.
+	Host string `json:"host,omitempty"`
+	// Ref is the job's container; Container is its name.
+	Ref       ContainerRef `json:"-"`
+	StartedAt time.Time    `json:"started_at"`
+	EndedAt   time.Time    `json:"ended_at,omitzero"`
 }
 
 // Running reports whether the update is still going on.

@@ -36,8 +36,10 @@ const (
 
 // RecreateState is the journal entry of one container being recreated,
 // written before each engine call so that recovery after a crash knows
-// what may still be in flight. Keyed by the container's name.
+// what may still be in flight. Keyed by the container's host and name; the
+// adapter, which talks to one host, leaves Host to the caller.
 type RecreateState struct {
+	Host        string `gorm:"primaryKey"`
 	Name        string `gorm:"primaryKey"`
 	Step        string // the step about to be taken, or being taken
 	OldID       string

@@ -411,7 +411,7 @@ func newUpdateBench(t *testing.T) *updateBench {
 	oc := mustOCI(t, oci.Options{})
 	_, tog, hist := mustStore(t)
 	ctr := services.NewContainers(eng, oc, tog, quiet, benchConcurrency)
-	upd := services.NewUpdates(eng, oc, ctr, hist, quiet, services.UpdateOptions{
+	upd := services.NewUpdates(oc, ctr, hist, quiet, services.UpdateOptions{
 		Settle: benchSettle, HealthTimeout: 30 * time.Second,
 	})
 	t.Cleanup(upd.Close)
@@ -538,7 +538,7 @@ func (b *updateBench) refit(t *testing.T, n int) updateRun {
 	}
 	wall := time.Since(start)
 	for _, name := range f.names {
-		if p, ok := b.upd.ProgressOf(name); !ok || p.Phase != models.PhaseDone {
+		if p, ok := b.upd.ProgressOf(local(name)); !ok || p.Phase != models.PhaseDone {
 			t.Fatalf("refit's update of %s: %+v", name, p)
 		}
 	}

@@ -23,35 +23,33 @@ type remoteResult struct {
 	at     time.Time
 }
 
-// Containers checks running containers against their registries and keeps
-// the result as the current snapshot, which the API and UI read without
-// touching the network.
+// Containers checks running containers on every host against their
+// registries and keeps the result as the current snapshot, which the API and
+// UI read without touching the network. The check is shared: a reference
+// running on five hosts costs one HEAD.
 type Containers struct {
-	engine      Engine
+	hosts       []*hostState // in the order configured
+	byName      map[string]*hostState
 	reg         Registry
 	toggles     *Toggles
 	log         *slog.Logger
 	concurrency int
 
 	checkMu  sync.Mutex // one check at a time
-	listMu   sync.Mutex // one engine list at a time
 	checking atomic.Bool
 
-	mu         sync.RWMutex
-	containers []models.Container
-	remote     map[string]remoteResult // by imageRef.Remote
-	inFlight   map[string]bool         // references a check or refresh is asking about
-	groups     []models.ImageGroup
-	checkedAt  time.Time
-	engineSt   models.EngineState
-	version    atomic.Uint64 // bumped by every rebuild of groups
+	mu        sync.RWMutex
+	remote    map[string]remoteResult // by imageRef.Remote
+	inFlight  map[string]bool         // references a check or refresh is asking about
+	groups    []models.ImageGroup
+	checkedAt time.Time
+	version   atomic.Uint64 // bumped by every rebuild of groups
 
-	held map[string]*held // by name: containers update jobs work on
+	held map[models.ContainerRef]*held // containers update jobs work on
 
 	onCheck     []func([]models.ImageGroup)
 	onChecked   []func(time.Duration, error)
-	onReachable []func()
-	reached     bool // the engine has answered at least once
+	onReachable []func(host string)
 }
 
 // held is a container an update job works on. While the engine lists it
@@ -64,27 +62,37 @@ type held struct {
 	until time.Time        // zero while the job runs; the IDs answer until then
 }
 
-// NewContainers returns a Containers with an empty snapshot. concurrency
-// bounds the HEAD requests in flight to each registry during a check.
-func NewContainers(engine Engine, reg Registry, toggles *Toggles, log *slog.Logger, concurrency int) *Containers {
+// NewContainers returns a Containers over one engine, the host
+// models.LocalHost, with an empty snapshot. concurrency bounds the HEAD
+// requests in flight to each registry during a check.
+func NewContainers(engine Updater, reg Registry, toggles *Toggles, log *slog.Logger, concurrency int) *Containers {
+	return NewContainersOn(OneHost(engine), reg, toggles, log, concurrency)
+}
+
+// NewContainersOn returns a Containers over several hosts, whose names must
+// be distinct.
+func NewContainersOn(hosts []Host, reg Registry, toggles *Toggles, log *slog.Logger, concurrency int) *Containers {
 	if concurrency < 1 {
 		concurrency = 1
 	}
-	return &Containers{engine: engine, reg: reg, toggles: toggles, log: log, concurrency: concurrency,
-		remote: map[string]remoteResult{}, inFlight: map[string]bool{}, held: map[string]*held{}}
+	s := &Containers{byName: map[string]*hostState{}, reg: reg, toggles: toggles, log: log, concurrency: concurrency,
+		remote: map[string]remoteResult{}, inFlight: map[string]bool{}, held: map[models.ContainerRef]*held{}}
+	for _, h := range hosts {
+		hs := &hostState{Host: h}
+		s.hosts = append(s.hosts, hs)
+		s.byName[h.Name] = hs
+	}
+	return s
 }
 
-// OnReachable registers f to run, on its own goroutine, whenever the engine
+// OnReachable registers f to run, on its own goroutine, whenever a host
 // answers after being unreachable, and when it first answers. Recovery of
 // interrupted updates hangs here. Not safe to call once checks run.
-func (s *Containers) OnReachable(f func()) { s.onReachable = append(s.onReachable, f) }
+func (s *Containers) OnReachable(f func(host string)) { s.onReachable = append(s.onReachable, f) }
 
-func (s *Containers) fireReachable(back bool) {
-	if !back {
-		return
-	}
+func (s *Containers) fireReachable(host string) {
 	for _, f := range s.onReachable {
-		go f()
+		go f(host)
 	}
 }
 
@@ -96,10 +104,11 @@ func (s *Containers) OnCheck(f func([]models.ImageGroup)) { s.onCheck = append(s
 // long it took; metrics hang here. Not safe to call once checks run.
 func (s *Containers) OnChecked(f func(time.Duration, error)) { s.onChecked = append(s.onChecked, f) }
 
-// Check lists running containers, asks the registry once per unique image
-// (HEAD only, bounded concurrency), and replaces the remote results. The
-// list goes into the snapshot at once: a slow registry never keeps a
-// stopped container listed.
+// Check lists the running containers of every host, asks the registry once
+// per unique image (HEAD only, bounded concurrency), and replaces the remote
+// results. The lists go into the snapshot at once: a slow registry never
+// keeps a stopped container listed. A host that does not answer keeps its
+// containers as last seen; the check fails only when no host answers.
 func (s *Containers) Check(ctx context.Context) (groups []models.ImageGroup, err error) {
 	s.checking.Store(true)
 	defer s.checking.Store(false)
@@ -110,17 +119,20 @@ func (s *Containers) Check(ctx context.Context) (groups []models.ImageGroup, err
 			f(time.Since(start), err)
 		}
 	}(time.Now())
-	cs, refs, err := s.relist(ctx, true)
-	if err != nil {
+	mark := map[string]bool{}
+	if err := s.relistAll(ctx, mark); err != nil {
 		return nil, fmt.Errorf("check: %w", err)
 	}
+	s.mu.Lock()
+	refs := slices.Sorted(maps.Keys(mark))
+	s.mu.Unlock()
 	results := s.head(ctx, refs)
 	s.mu.Lock()
 	for _, r := range refs {
 		delete(s.inFlight, r)
 	}
 	inUse := map[string]bool{}
-	for _, r := range uniqueRemotes(s.containers) { // the latest list: a refresh may have run meanwhile
+	for _, r := range uniqueRemotes(s.allLocked()) { // the latest lists: a refresh may have run meanwhile
 		inUse[r] = true
 	}
 	for r := range s.remote {
@@ -131,28 +143,59 @@ func (s *Containers) Check(ctx context.Context) (groups []models.ImageGroup, err
 	maps.Copy(s.remote, results)
 	s.checkedAt = time.Now()
 	s.rebuildLocked()
+	n := len(s.allLocked())
 	s.mu.Unlock()
 
 	groups = s.Groups()
-	s.log.Info("check finished", "images", len(refs), "containers", len(cs))
+	s.log.Info("check finished", "images", len(refs), "containers", n, "hosts", len(s.hosts))
 	for _, f := range s.onCheck {
 		f(groups)
 	}
 	return groups, nil
 }
 
-// Refresh relists containers and asks the registry only about images never
-// seen before. Engine events call it, so containers started, stopped or
-// recreated outside refit show up at once without spending registry
-// requests. The snapshot follows the list before any registry is asked.
+// allLocked is every host's containers as last listed.
+func (s *Containers) allLocked() []models.Container {
+	if len(s.hosts) == 1 {
+		return s.hosts[0].containers
+	}
+	var out []models.Container
+	for _, h := range s.hosts {
+		out = append(out, h.containers...)
+	}
+	return out
+}
+
+// Refresh relists every host's containers and asks the registry only about
+// images never seen before. Engine events call it (for their host), so
+// containers started, stopped or recreated outside refit show up at once
+// without spending registry requests. The snapshot follows the lists before
+// any registry is asked.
 func (s *Containers) Refresh(ctx context.Context) error {
-	cs, _, err := s.relist(ctx, false)
-	if err != nil {
+	if err := s.relistAll(ctx, nil); err != nil {
 		return fmt.Errorf("refresh: %w", err)
 	}
+	return s.headMissing(ctx)
+}
+
+// RefreshHost is Refresh for one host.
+func (s *Containers) RefreshHost(ctx context.Context, host string) error {
+	h := s.byName[host]
+	if h == nil {
+		return fmt.Errorf("refresh: host %q: %w", host, models.ErrNotFound)
+	}
+	if err := s.relistHost(ctx, h, nil); err != nil {
+		return fmt.Errorf("refresh %s: %w", host, err)
+	}
+	return s.headMissing(ctx)
+}
+
+// headMissing asks about the references listed containers use that no check
+// has asked about yet.
+func (s *Containers) headMissing(ctx context.Context) error {
 	var missing []string
 	s.mu.Lock()
-	for _, r := range uniqueRemotes(cs) {
+	for _, r := range uniqueRemotes(s.allLocked()) {
 		if _, ok := s.remote[r]; !ok && !s.inFlight[r] {
 			missing = append(missing, r)
 			s.inFlight[r] = true
@@ -173,77 +216,28 @@ func (s *Containers) Refresh(ctx context.Context) error {
 	return nil
 }
 
-// relist reads the running containers and puts them in the snapshot. Lists
-// run one at a time, so an older list never overwrites a newer one. For a
-// check it returns every reference to ask about, marked in flight in the
-// same step, so a refresh meanwhile does not ask about them again.
-func (s *Containers) relist(ctx context.Context, check bool) ([]models.Container, []string, error) {
-	s.listMu.Lock()
-	defer s.listMu.Unlock()
-	cs, err := s.engine.Running(ctx)
-	if err != nil {
-		s.engineLost(err)
-		return nil, nil, err
-	}
-	var refs []string
-	s.mu.Lock()
-	s.containers = cs
-	if check {
-		refs = uniqueRemotes(cs)
-		for _, r := range refs {
-			s.inFlight[r] = true
-		}
-	}
-	back := s.engineBackLocked()
-	s.rebuildLocked()
-	s.mu.Unlock()
-	s.fireReachable(back)
-	return cs, refs, nil
-}
-
-// engineLost records that the engine did not answer. Only the first failure
-// of an outage is logged: the snapshot stays as last seen meanwhile.
-func (s *Containers) engineLost(err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st := &s.engineSt
-	if !st.Down {
-		st.Down, st.Since = true, time.Now()
-		s.log.Warn("docker engine not reachable", "error", err)
-	}
-	if st.Reason != err.Error() {
-		st.Reason = err.Error()
-		s.version.Add(1) // the dashboard shows the state
-	}
-}
-
-// engineBackLocked records that the engine answered, logging the end of an
-// outage once. It reports whether the engine is back (or here for the first
-// time), for fireReachable once the lock is released.
-func (s *Containers) engineBackLocked() bool {
-	back := !s.reached || s.engineSt.Down
-	if s.engineSt.Down {
-		s.log.Info("docker engine reachable again", "down_for", time.Since(s.engineSt.Since).Round(time.Second))
-	}
-	s.engineSt, s.reached = models.EngineState{}, true
-	return back
-}
-
-// EngineState reports whether the engine answered the last list, and since
-// when it has not.
-func (s *Containers) EngineState() models.EngineState {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.engineSt
-}
-
-// Watch keeps the snapshot fresh from engine events until ctx ends, and
-// runs the OnReachable callbacks after each reconnect. Bursts
-// of events cost one refresh, and one more shortly after: the engine sends
-// "die" before its container list shows the container stopped. While the
-// engine is unreachable it retries, backing off from 1 s to 30 s, and the
-// snapshot stays as last seen.
+// Watch keeps the snapshot fresh from every host's engine events until ctx
+// ends, one connection per host, so one host down never holds the others
+// back. See watchHost.
 func (s *Containers) Watch(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, h := range s.hosts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.watchHost(ctx, h)
+		}()
+	}
+	wg.Wait()
+}
+
+// watchHost follows one host's events and runs the OnReachable callbacks
+// after each reconnect. It subscribes before it refreshes, so nothing
+// between the two is missed. Bursts of events cost one refresh, and one more
+// shortly after: the engine sends "die" before its container list shows the
+// container stopped. While the engine is unreachable it retries, backing off
+// from 1 s to 30 s, and the host's containers stay as last seen.
+func (s *Containers) watchHost(ctx context.Context, h *hostState) {
 	const (
 		debounce   = 150 * time.Millisecond
 		trailing   = 500 * time.Millisecond
@@ -252,19 +246,25 @@ func (s *Containers) Watch(ctx context.Context) {
 	)
 	backoff := minBackoff
 	broken := false
+	refresh := func() error {
+		if err := s.relistHost(ctx, h, nil); err != nil {
+			return err
+		}
+		return s.headMissing(ctx)
+	}
 	for ctx.Err() == nil {
 		sctx, cancel := context.WithCancel(ctx)
-		evs, errs := s.engine.Events(sctx)
+		evs, errs := h.Engine.Events(sctx)
 		// Events missed while disconnected are covered by a refresh on (re)connect.
-		if err := s.Refresh(ctx); err == nil {
+		if err := refresh(); err == nil {
 			if broken {
 				// A restarting engine can answer until it is gone and again
 				// before the next try, so no list ever fails: a broken event
 				// stream counts as a possible restart, and recovery looks.
-				s.fireReachable(true)
+				s.fireReachable(h.Name)
 			}
 			backoff = minBackoff
-			s.follow(ctx, evs, errs, debounce, trailing)
+			s.follow(ctx, evs, errs, debounce, trailing, refresh)
 			broken = true
 		}
 		cancel()
@@ -277,7 +277,7 @@ func (s *Containers) Watch(ctx context.Context) {
 }
 
 // follow refreshes on events until the stream breaks or ctx ends.
-func (s *Containers) follow(ctx context.Context, evs <-chan models.EngineEvent, errs <-chan error, debounce, trailing time.Duration) {
+func (s *Containers) follow(ctx context.Context, evs <-chan models.EngineEvent, errs <-chan error, debounce, trailing time.Duration, refresh func() error) {
 	var timer, trail <-chan time.Time
 	for {
 		select {
@@ -292,10 +292,10 @@ func (s *Containers) follow(ctx context.Context, evs <-chan models.EngineEvent, 
 			}
 		case <-timer:
 			timer, trail = nil, time.After(trailing)
-			_ = s.Refresh(ctx) // an outage is logged once, by engineLost
+			_ = refresh() // an outage is logged once, by hostLost
 		case <-trail:
 			trail = nil
-			_ = s.Refresh(ctx)
+			_ = refresh()
 		case err := <-errs:
 			s.log.Debug("engine events interrupted", "error", err)
 			return
@@ -361,17 +361,17 @@ func registryReason(err error) string {
 	return msg
 }
 
-// shown is what the snapshot lists: each container under its own name, a
-// parked one (name+OldSuffix) under the original name unless that name is
-// taken, and a container an update job holds while the engine lists it
-// under neither.
-func (s *Containers) shownLocked() []models.Container {
-	present := make(map[string]bool, len(s.containers))
-	for _, c := range s.containers {
+// shownLocked is what the snapshot lists of host h: each container under
+// its own name, a parked one (name+OldSuffix) under the original name unless
+// that name is taken, and a container an update job holds while the engine
+// lists it under neither.
+func (s *Containers) shownLocked(h *hostState) []models.Container {
+	present := make(map[string]bool, len(h.containers))
+	for _, c := range h.containers {
 		present[c.Name] = true
 	}
-	out := make([]models.Container, 0, len(s.containers))
-	for _, c := range s.containers {
+	out := make([]models.Container, 0, len(h.containers))
+	for _, c := range h.containers {
 		if base, ok := strings.CutSuffix(c.Name, models.OldSuffix); ok {
 			if present[base] {
 				continue
@@ -380,49 +380,51 @@ func (s *Containers) shownLocked() []models.Container {
 		}
 		out = append(out, c)
 	}
-	for name, h := range s.held {
-		if h.until.IsZero() && !present[name] {
-			out = append(out, h.c)
+	for ref, hd := range s.held {
+		if ref.Host == h.Name && hd.until.IsZero() && !present[ref.Name] {
+			out = append(out, hd.c)
 		}
 	}
 	return out
 }
 
 // hold keeps it listed under its name while an update job works on it.
-func (s *Containers) hold(it models.ContainerItem, g models.ImageGroup) {
+func (s *Containers) hold(it models.ContainerItem) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	h := &held{c: models.Container{ID: it.FullID, Name: it.ContainerName, ConfiguredImage: it.Configured, ImageID: it.ImageID}}
-	for _, c := range s.containers {
-		if c.ID == it.FullID {
-			h.c = c
-			h.c.Name = it.ContainerName
+	hd := &held{c: models.Container{Host: it.Ref.Host, ID: it.FullID, Name: it.Ref.Name, ConfiguredImage: it.Configured, ImageID: it.ImageID}}
+	if h := s.byName[it.Ref.Host]; h != nil {
+		for _, c := range h.containers {
+			if c.ID == it.FullID {
+				hd.c = c
+				hd.c.Name = it.Ref.Name
+			}
 		}
 	}
-	if old := s.held[it.ContainerName]; old != nil {
-		h.ids = old.ids
+	if old := s.held[it.Ref]; old != nil {
+		hd.ids = old.ids
 	}
-	if !slices.Contains(h.ids, it.FullID) {
-		h.ids = append(h.ids, it.FullID)
+	if !slices.Contains(hd.ids, it.FullID) {
+		hd.ids = append(hd.ids, it.FullID)
 	}
-	s.held[it.ContainerName] = h
+	s.held[it.Ref] = hd
 	s.pruneHeldLocked()
 }
 
 // alias makes the new container's ID find the job's container too.
-func (s *Containers) alias(name, id string) {
+func (s *Containers) alias(ref models.ContainerRef, id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if h := s.held[name]; h != nil && !slices.Contains(h.ids, id) {
+	if h := s.held[ref]; h != nil && !slices.Contains(h.ids, id) {
 		h.ids = append(h.ids, id)
 	}
 }
 
 // release ends a hold when its job ends; its IDs keep answering for keep.
-func (s *Containers) release(name string, keep time.Duration) {
+func (s *Containers) release(ref models.ContainerRef, keep time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if h := s.held[name]; h != nil && h.until.IsZero() {
+	if h := s.held[ref]; h != nil && h.until.IsZero() {
 		h.until = time.Now().Add(keep)
 		s.rebuildLocked()
 	}
@@ -430,70 +432,90 @@ func (s *Containers) release(name string, keep time.Duration) {
 
 func (s *Containers) pruneHeldLocked() {
 	now := time.Now()
-	for n, h := range s.held {
+	for r, h := range s.held {
 		if !h.until.IsZero() && now.After(h.until) {
-			delete(s.held, n)
+			delete(s.held, r)
 		}
 	}
 }
 
-// heldName returns the name of the held container that id names (a name
-// or any of its IDs, full or 12-character).
-func (s *Containers) heldName(id string) (string, bool) {
+// heldRefs returns the held containers that id names (a name or any of
+// their IDs, full or 12-character).
+func (s *Containers) heldRefs(id string) []models.ContainerRef {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	now := time.Now()
-	for n, h := range s.held {
+	var out []models.ContainerRef
+	for r, h := range s.held {
 		if !h.until.IsZero() && now.After(h.until) {
 			continue
 		}
-		if n == id || slices.ContainsFunc(h.ids, func(full string) bool { return full == id || models.ShortID(full) == id }) {
-			return n, true
+		if r.Name == id || slices.ContainsFunc(h.ids, func(full string) bool { return full == id || models.ShortID(full) == id }) {
+			out = append(out, r)
 		}
 	}
-	return "", false
+	return out
 }
 
-// rebuildLocked recomputes groups from containers and remote results.
+// rebuildLocked recomputes groups from every host's containers and the
+// remote results. Groups span hosts.
 func (s *Containers) rebuildLocked() {
 	byGroup := map[string]*models.ImageGroup{}
 	var order []string
-	for _, c := range s.shownLocked() {
-		if isImageID(c.ConfiguredImage, c.ImageID) {
-			continue
-		}
-		ref, err := parseImageRef(c.ConfiguredImage)
-		if err != nil {
-			continue
-		}
-		res, asked := s.remote[ref.Remote]
-		g := byGroup[ref.Group]
-		if g == nil {
-			g = &models.ImageGroup{Image: ref.Group, RemoteFull: res.digest, RemoteDigest: models.ShortDigest(res.digest),
-				Reason: res.reason, CheckedAt: res.at}
-			if !asked {
-				g.Reason = "not checked yet"
+	several := len(s.hosts) > 1
+	for _, h := range s.hosts {
+		down := s.downReasonLocked(h)
+		for _, c := range s.shownLocked(h) {
+			if isImageID(c.ConfiguredImage, c.ImageID) {
+				continue
 			}
-			byGroup[ref.Group] = g
-			order = append(order, ref.Group)
+			ref, err := parseImageRef(c.ConfiguredImage)
+			if err != nil {
+				continue
+			}
+			res, asked := s.remote[ref.Remote]
+			g := byGroup[ref.Group]
+			if g == nil {
+				g = &models.ImageGroup{Image: ref.Group, RemoteFull: res.digest, RemoteDigest: models.ShortDigest(res.digest),
+					Reason: res.reason, CheckedAt: res.at}
+				if !asked {
+					g.Reason = "not checked yet"
+				}
+				byGroup[ref.Group] = g
+				order = append(order, ref.Group)
+			}
+			st, local := containerStatus(ref, res.digest, c)
+			it := models.ContainerItem{
+				ContainerID:   models.ShortID(c.ID),
+				ContainerName: c.Name,
+				LocalDigest:   models.ShortDigest(local),
+				Status:        st,
+				Ref:           models.Ref(h.Name, c.Name),
+				FullID:        c.ID,
+				LocalFull:     local,
+				ImageID:       c.ImageID,
+				Configured:    c.ConfiguredImage,
+			}
+			if several {
+				it.Host = h.Name
+			}
+			if down != "" {
+				it.Status, it.Reason = models.StatusUnknown, down
+			}
+			g.Containers = append(g.Containers, it)
 		}
-		st, local := containerStatus(ref, res.digest, c)
-		g.Containers = append(g.Containers, models.ContainerItem{
-			ContainerID:   models.ShortID(c.ID),
-			ContainerName: c.Name,
-			LocalDigest:   models.ShortDigest(local),
-			Status:        st,
-			FullID:        c.ID,
-			LocalFull:     local,
-			ImageID:       c.ImageID,
-			Configured:    c.ConfiguredImage,
-		})
 	}
 	sort.Strings(order)
 	groups := make([]models.ImageGroup, 0, len(order))
 	for _, k := range order {
 		g := byGroup[k]
-		sort.Slice(g.Containers, func(i, j int) bool { return g.Containers[i].ContainerName < g.Containers[j].ContainerName })
+		sort.Slice(g.Containers, func(i, j int) bool {
+			a, b := g.Containers[i], g.Containers[j]
+			if a.ContainerName != b.ContainerName {
+				return a.ContainerName < b.ContainerName
+			}
+			return a.Ref.Host < b.Ref.Host
+		})
 		g.Status = groupStatus(g.RemoteFull, g.Containers)
 		g.Reason = groupReason(g.Reason, g.Status, g.Containers)
 		groups = append(groups, *g)
@@ -515,7 +537,7 @@ func (s *Containers) Groups() []models.ImageGroup {
 	for i, g := range s.groups {
 		g.Containers = append([]models.ContainerItem(nil), g.Containers...)
 		for j := range g.Containers {
-			g.Containers[j].AutoUpdate = s.toggles.AutoUpdate(g.Containers[j].ContainerName)
+			g.Containers[j].AutoUpdate = s.toggles.AutoUpdate(g.Containers[j].Ref)
 		}
 		out[i] = g
 	}
@@ -530,36 +552,61 @@ func (s *Containers) CheckedAt() time.Time {
 }
 
 // Find returns the container that id names in the snapshot: its 12-character
-// ID, its full ID, or its name. Returns models.ErrNotFound otherwise.
+// ID, its full ID, "host/name", or its name when only one host has a
+// container of that name (models.ErrAmbiguousContainer otherwise). Returns
+// models.ErrContainerNotFound when none matches.
 //
 // An ID a container had before an update replaced it keeps finding it by
 // name for as long as the update's progress is kept.
 func (s *Containers) Find(id string) (models.ContainerItem, models.ImageGroup, error) {
 	id = strings.TrimPrefix(id, "/")
 	groups := s.Groups()
-	match := func(want func(models.ContainerItem) bool) (models.ContainerItem, models.ImageGroup, bool) {
+	matches := func(want func(models.ContainerItem) bool) (items []models.ContainerItem, gs []models.ImageGroup) {
 		for _, g := range groups {
 			for _, c := range g.Containers {
 				if want(c) {
-					return c, g, true
+					items, gs = append(items, c), append(gs, g)
 				}
 			}
 		}
-		return models.ContainerItem{}, models.ImageGroup{}, false
+		return items, gs
+	}
+	one := func(items []models.ContainerItem, gs []models.ImageGroup) (models.ContainerItem, models.ImageGroup, error) {
+		if len(items) > 1 {
+			return models.ContainerItem{}, models.ImageGroup{}, fmt.Errorf("container %q: %w", id, models.ErrAmbiguousContainer)
+		}
+		return items[0], gs[0], nil
 	}
 	if id != "" {
-		if c, g, ok := match(func(c models.ContainerItem) bool {
-			return c.ContainerID == id || c.FullID == id || c.ContainerName == id
-		}); ok {
-			return c, g, nil
+		if ref, ok := models.ParseContainerRef(id); ok && s.byName[ref.Host] != nil {
+			return s.FindRef(ref)
 		}
-		if name, ok := s.heldName(id); ok {
-			if c, g, ok := match(func(c models.ContainerItem) bool { return c.ContainerName == name }); ok {
-				return c, g, nil
+		if items, gs := matches(func(c models.ContainerItem) bool { return c.ContainerID == id || c.FullID == id }); len(items) > 0 {
+			return items[0], gs[0], nil // IDs are unique enough across hosts
+		}
+		if items, gs := matches(func(c models.ContainerItem) bool { return c.Ref.Name == id }); len(items) > 0 {
+			return one(items, gs)
+		}
+		if refs := s.heldRefs(id); len(refs) > 0 {
+			if items, gs := matches(func(c models.ContainerItem) bool { return slices.Contains(refs, c.Ref) }); len(items) > 0 {
+				return one(items, gs)
 			}
 		}
 	}
 	return models.ContainerItem{}, models.ImageGroup{}, fmt.Errorf("container %q: %w", id, models.ErrContainerNotFound)
+}
+
+// FindRef returns the container ref names in the snapshot, or one an update
+// holds under it.
+func (s *Containers) FindRef(ref models.ContainerRef) (models.ContainerItem, models.ImageGroup, error) {
+	for _, g := range s.Groups() {
+		for _, c := range g.Containers {
+			if c.Ref == ref {
+				return c, g, nil
+			}
+		}
+	}
+	return models.ContainerItem{}, models.ImageGroup{}, fmt.Errorf("container %s: %w", ref, models.ErrContainerNotFound)
 }
 
 // Group returns the group of an image reference, written any way that

@@ -14,6 +14,9 @@ type Engine interface {
 	// Events streams container events until ctx ends. The error channel gets
 	// one value when the stream breaks; callers reconnect.
 	Events(ctx context.Context) (<-chan models.EngineEvent, <-chan error)
+	// Info tells the engine's version and the API version negotiated with
+	// it, for the hosts page.
+	Info(ctx context.Context) (models.HostInfo, error)
 }
 
 // Registry reports the digest a tag currently resolves to.

@@ -8,6 +8,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"refit/models"
 	"refit/services"
 	"refit/services/dockerengine"
 	"refit/services/dockerengine/dockertest"
@@ -53,3 +54,6 @@ func mustOCI(t *testing.T, opts oci.Options) *oci.Client {
 	}
 	return oc
 }
+
+// local is the container of that name on the one host tests have.
+func local(name string) models.ContainerRef { return models.Ref(models.LocalHost, name) }

@@ -14,9 +14,10 @@ import (
 
 // History records finished updates.
 type History struct {
-	db      *gorm.DB
-	aud     *Audit
-	observe func(models.UpdateRecord)
+	db        *gorm.DB
+	aud       *Audit
+	hostNames bool // audit targets are host/name: refit has several hosts
+	observe   func(models.UpdateRecord)
 
 	mu      sync.Mutex
 	problem string // why the last write failed, "" once one succeeds
@@ -33,6 +34,13 @@ func (h *History) AuditTo(aud *Audit) *History {
 	return h
 }
 
+// NameHosts makes audit entries name their container as host/name, which
+// refit does when it has several hosts.
+func (h *History) NameHosts(on bool) *History {
+	h.hostNames = on
+	return h
+}
+
 // Observe makes every record also reach f, stored or not; metrics count
 // updates here, where each one ends exactly once.
 func (h *History) Observe(f func(models.UpdateRecord)) *History {
@@ -40,8 +48,12 @@ func (h *History) Observe(f func(models.UpdateRecord)) *History {
 	return h
 }
 
-// Add stores one record.
+// Add stores one record. A record that names no host belongs to
+// models.LocalHost.
 func (h *History) Add(r models.UpdateRecord) error {
+	if r.Host == "" {
+		r.Host = models.LocalHost
+	}
 	if h.observe != nil {
 		h.observe(r)
 	}
@@ -54,7 +66,11 @@ func (h *History) Add(r models.UpdateRecord) error {
 		if r.Error != "" {
 			result += ": " + r.Error
 		}
-		h.aud.Record(models.AuditEntry{Actor: r.By, Action: models.AuditUpdateResult, Target: r.Container, Result: result})
+		target := r.Container
+		if h.hostNames {
+			target = models.Ref(r.Host, r.Container).String()
+		}
+		h.aud.Record(models.AuditEntry{Actor: r.By, Action: models.AuditUpdateResult, Target: target, Result: result})
 	}
 	return nil
 }
@@ -109,10 +125,10 @@ func (h *History) Problem() string {
 	return h.problem
 }
 
-// LatestFor returns the newest record of the named container that started
-// at or after since; ok is false when there is none.
-func (h *History) LatestFor(name string, since time.Time) (rec models.UpdateRecord, ok bool, err error) {
-	res := h.db.Where("container = ? AND started_at >= ?", name, since).Order("started_at desc, id desc").Limit(1).Find(&rec)
+// LatestFor returns the newest record of the container that started at or
+// after since; ok is false when there is none.
+func (h *History) LatestFor(ref models.ContainerRef, since time.Time) (rec models.UpdateRecord, ok bool, err error) {
+	res := h.db.Where("host = ? AND container = ? AND started_at >= ?", ref.Host, ref.Name, since).Order("started_at desc, id desc").Limit(1).Find(&rec)
 	if res.Error != nil {
 		return rec, false, fmt.Errorf("read history: %w", res.Error)
 	}

@@ -9,58 +9,70 @@ import (
 	"refit/models"
 )
 
-// RecoverInBackground runs Recover on a goroutine of its own, so serving
-// never waits for it. refit serve hangs it on Containers.OnReachable: it runs
-// when the engine first answers and whenever it is back after an outage.
-func (u *Updates) RecoverInBackground() {
+// RecoverInBackground runs Recover for host on a goroutine of its own, so
+// serving never waits for it. refit serve hangs it on
+// Containers.OnReachable: it runs when a host first answers and whenever it
+// is back after an outage.
+func (u *Updates) RecoverInBackground(host string) {
 	u.background(func() {
-		if _, err := u.Recover(u.ctx); err != nil && u.ctx.Err() == nil {
-			u.log.Error("recovering interrupted updates failed; will try again when the engine is back", "error", err)
+		if _, err := u.Recover(u.ctx, host); err != nil && u.ctx.Err() == nil {
+			u.log.Error("recovering interrupted updates failed; will try again when the engine is back", "host", host, "error", err)
 		}
 	})
 }
 
 // Recover finishes or undoes updates that were interrupted: by a crash or a
-// kill of refit, or by an engine that went away during the recreate. The
-// containers it looks at show "recovering" meanwhile.
-func (u *Updates) Recover(ctx context.Context) ([]models.Recovery, error) {
+// kill of refit, or by an engine that went away during the recreate, on one
+// host. The containers it looks at show "recovering" meanwhile.
+func (u *Updates) Recover(ctx context.Context, host string) ([]models.Recovery, error) {
+	engine, err := u.ctr.updater(host)
+	if err != nil {
+		return nil, err
+	}
 	u.recoverMu.Lock()
 	defer u.recoverMu.Unlock()
-	pending, err := u.journal.Pending()
+	pending, err := u.journal.Pending(host)
 	if err != nil {
 		return nil, err
 	}
 	now := time.Now()
-	var mine []string
+	shown := ""
+	if u.ctr.Several() {
+		shown = host
+	}
+	var mine []models.ContainerRef
 	u.mu.Lock()
 	for _, st := range pending {
-		if j := u.jobs[st.Name]; j != nil && j.p.Running() {
+		ref := models.Ref(host, st.Name)
+		if j := u.jobs[ref]; j != nil && j.p.Running() {
 			continue // this process is updating it: its own rollback answers for it
 		}
-		u.jobs[st.Name] = &job{p: models.Progress{Phase: models.PhaseRecovering, Status: string(models.PhaseRecovering),
-			Container: st.Name, Image: st.Image, ContainerID: models.ShortID(st.OldID), StartedAt: now}, layers: map[string]*layer{}}
-		mine = append(mine, st.Name)
+		u.jobs[ref] = &job{p: models.Progress{Phase: models.PhaseRecovering, Status: string(models.PhaseRecovering),
+			Container: st.Name, Host: shown, Ref: ref, Image: st.Image, ContainerID: models.ShortID(st.OldID), StartedAt: now},
+			layers: map[string]*layer{}}
+		mine = append(mine, ref)
 	}
 	if len(mine) > 0 {
 		u.ver.Add(1)
 	}
 	u.mu.Unlock()
 
-	recs, err := u.engine.Recover(ctx, models.RecoverOptions{Pending: pending, Settle: u.opts.Settle, HealthTimeout: u.opts.HealthTimeout})
-	settled := map[string]bool{}
+	recs, err := engine.Recover(ctx, models.RecoverOptions{Pending: pending, Settle: u.opts.Settle, HealthTimeout: u.opts.HealthTimeout})
+	settled := map[models.ContainerRef]bool{}
 	for _, r := range recs {
-		settled[r.Container] = true
-		if cerr := u.journal.Clear(r.Container); cerr != nil {
-			u.log.Error("journal entry not cleared", "container", r.Container, "error", cerr)
+		ref := models.Ref(host, r.Container)
+		settled[ref] = true
+		if cerr := u.journal.Clear(ref); cerr != nil {
+			u.log.Error("journal entry not cleared", "container", r.Container, "host", host, "error", cerr)
 		}
 		if r.Action == models.RecoveryUntouched {
-			u.log.Info("interrupted update had changed nothing", "container", r.Container, "detail", r.Detail)
+			u.log.Info("interrupted update had changed nothing", "container", r.Container, "host", host, "detail", r.Detail)
 		} else {
-			u.log.Warn("recovered interrupted update", "container", r.Container, "action", r.Action, "detail", r.Detail)
+			u.log.Warn("recovered interrupted update", "container", r.Container, "host", host, "action", r.Action, "detail", r.Detail)
 		}
-		u.recordRecovery(r, now)
+		u.recordRecovery(ref, r, now)
 	}
-	if rerr := u.ctr.Refresh(ctx); rerr != nil {
+	if rerr := u.ctr.RefreshHost(ctx, host); rerr != nil {
 		u.log.Warn("refresh after recovery failed", "error", rerr)
 	}
 	for _, n := range mine {
@@ -77,9 +89,9 @@ func (u *Updates) Recover(ctx context.Context) ([]models.Recovery, error) {
 }
 
 // recordRecovery ends a recovered container's job and keeps its record.
-func (u *Updates) recordRecovery(r models.Recovery, started time.Time) {
+func (u *Updates) recordRecovery(ref models.ContainerRef, r models.Recovery, started time.Time) {
 	var endErr error
-	rec := models.UpdateRecord{Container: r.Container, By: "recovery", StartedAt: started}
+	rec := models.UpdateRecord{Host: ref.Host, Container: ref.Name, By: "recovery", StartedAt: started}
 	switch r.Action {
 	case models.RecoveryFinished:
 		rec.Result = "recovered" // the new container was kept; the log has the details
@@ -88,21 +100,21 @@ func (u *Updates) recordRecovery(r models.Recovery, started time.Time) {
 		rec.Error = "interrupted update: " + r.Detail
 		endErr = &models.RecreateError{Reason: rec.Error, RolledBack: true}
 	default:
-		u.drop(r.Container)
+		u.drop(ref)
 		return
 	}
-	if p, ok := u.ProgressOf(r.Container); ok {
+	if p, ok := u.ProgressOf(ref); ok {
 		rec.Image = p.Image
 	}
 	rec.DurationMS = time.Since(started).Milliseconds()
 	if err := u.hist.Add(rec); err != nil {
 		u.log.Error("history not recorded", "error", err)
 	}
-	u.finish(r.Container, "", endErr)
+	u.finish(ref, "", endErr)
 }
 
 // drop forgets a job that turned out to have nothing to show.
-func (u *Updates) drop(name string) {
+func (u *Updates) drop(name models.ContainerRef) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if j := u.jobs[name]; j != nil && j.p.Phase == models.PhaseRecovering {
@@ -112,11 +124,11 @@ func (u *Updates) drop(name string) {
 }
 
 // recoverUntilSettled runs Recover in the background, backing off from 1 s
-// to 30 s, until name has no journal entry left. It follows an update that
+// to 30 s, until the container has no journal entry left. It follows an update that
 // ended without a rollback, typically because the engine went away half way:
 // an engine restarted before the watch reconnects never looks like an
 // outage, so OnReachable alone would leave the entry to the next start.
-func (u *Updates) recoverUntilSettled(name string) {
+func (u *Updates) recoverUntilSettled(name models.ContainerRef) {
 	u.background(func() {
 		for backoff := time.Second; ; backoff = min(2*backoff, 30*time.Second) {
 			select {
@@ -124,12 +136,12 @@ func (u *Updates) recoverUntilSettled(name string) {
 				return
 			case <-time.After(backoff):
 			}
-			pending, err := u.journal.Pending()
-			if err == nil && !slices.ContainsFunc(pending, func(st models.RecreateState) bool { return st.Name == name }) {
+			pending, err := u.journal.Pending(name.Host)
+			if err == nil && !slices.ContainsFunc(pending, func(st models.RecreateState) bool { return st.Name == name.Name }) {
 				return
 			}
-			if _, err := u.Recover(u.ctx); err != nil && u.ctx.Err() == nil {
-				u.log.Warn("recovering an interrupted update failed; trying again", "container", name, "in", min(2*backoff, 30*time.Second), "error", err)
+			if _, err := u.Recover(u.ctx, name.Host); err != nil && u.ctx.Err() == nil {
+				u.log.Warn("recovering an interrupted update failed; trying again", "container", name.Name, "host", name.Host, "in", min(2*backoff, 30*time.Second), "error", err)
 			}
 		}
 	})

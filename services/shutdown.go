@@ -27,7 +27,7 @@ type recreating struct {
 // recreateContext is the context of name's recreate: not the engine's
 // own, so Shutdown can let one recreate finish while it ends the rest. Call
 // done when the recreate returns.
-func (u *Updates) recreateContext(name string) (ctx context.Context, done func()) {
+func (u *Updates) recreateContext(name models.ContainerRef) (ctx context.Context, done func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -45,7 +45,7 @@ func (u *Updates) recreateContext(name string) (ctx context.Context, done func()
 	}
 }
 
-func (u *Updates) noteStep(name, step string) {
+func (u *Updates) noteStep(name models.ContainerRef, step string) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if j := u.jobs[name]; j != nil && j.rc != nil {
@@ -53,7 +53,7 @@ func (u *Updates) noteStep(name, step string) {
 	}
 }
 
-func (u *Updates) noteWaiting(name string, health bool) {
+func (u *Updates) noteWaiting(name models.ContainerRef, health bool) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if j := u.jobs[name]; j != nil && j.rc != nil {
@@ -99,7 +99,7 @@ func (u *Updates) Shutdown(ctx context.Context) error {
 			var left []string
 			for n, j := range u.jobs {
 				if j.p.Running() {
-					left = append(left, n)
+					left = append(left, u.shown(n))
 				}
 			}
 			u.mu.Unlock()
@@ -141,7 +141,7 @@ func (u *Updates) cutShort(ctx context.Context) {
 			}
 		}
 		if why != "" {
-			u.log.Info("shutdown: rolling back an update", "container", name, "step", rc.step, "because", why)
+			u.log.Info("shutdown: rolling back an update", "container", name.Name, "host", name.Host, "step", rc.step, "because", why)
 			rc.cancelled = true
 			rc.cancel()
 		}

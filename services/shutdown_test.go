@@ -23,7 +23,7 @@ func (a blockedAuth) Auth(ctx context.Context, _ string) (models.RegistryAuth, e
 func shutdownWorld(t *testing.T, auth services.Authenticator, opts services.UpdateOptions) fakeWorld {
 	t.Helper()
 	w := newFakeWorld(t)
-	w.upd = services.NewUpdates(w.eng, auth, w.ctr, w.hist, quiet, opts)
+	w.upd = services.NewUpdates(auth, w.ctr, w.hist, quiet, opts)
 	t.Cleanup(w.upd.Close)
 	return w
 }
@@ -61,14 +61,14 @@ func TestShutdownCancelsAPull(t *testing.T) {
 	if err != nil || took > time.Second {
 		t.Errorf("Shutdown during a pull = %v after %s, want nil at once", err, took)
 	}
-	if p, _ := w.upd.Progress("a"); p.Phase != models.PhaseFailed {
+	if p, _ := w.upd.Progress(local("a")); p.Phase != models.PhaseFailed {
 		t.Errorf("progress = %+v, want failed", p)
 	}
 	runsAlone(t, w, "a", oldImg)
 	if _, err := w.upd.StartContainer("b", "x"); err != nil {
 		t.Fatal(err)
 	}
-	if p, err := w.upd.Progress("b"); err == nil && p.Running() {
+	if p, err := w.upd.Progress(local("b")); err == nil && p.Running() {
 		t.Errorf("an update started after Shutdown: %+v", p)
 	}
 }
@@ -90,7 +90,7 @@ func TestShutdownRollsBackARecreateBeforeItsStop(t *testing.T) {
 	if err != nil || took > time.Second {
 		t.Errorf("Shutdown after the rename = %v after %s, want nil at once", err, took)
 	}
-	if p, _ := w.upd.Progress("a"); !p.RolledBack {
+	if p, _ := w.upd.Progress(local("a")); !p.RolledBack {
 		t.Errorf("progress = %+v, want rolled back", p)
 	}
 	runsAlone(t, w, "a", oldImg)
@@ -114,7 +114,7 @@ func TestShutdownWaitsForAStopInFlightAndRestartsTheOld(t *testing.T) {
 	if err != nil || took < 300*time.Millisecond || took > 1500*time.Millisecond {
 		t.Errorf("Shutdown during a 0.5s stop = %v after %s, want nil after the stop", err, took)
 	}
-	if p, _ := w.upd.Progress("a"); !p.RolledBack {
+	if p, _ := w.upd.Progress(local("a")); !p.RolledBack {
 		t.Errorf("progress = %+v, want rolled back", p)
 	}
 	runsAlone(t, w, "a", oldImg)
@@ -138,7 +138,7 @@ func TestShutdownLetsASettleThatEndsInTimeFinish(t *testing.T) {
 	if err != nil || took > 1500*time.Millisecond {
 		t.Errorf("Shutdown during the settle = %v after %s, want nil once it ends", err, took)
 	}
-	if p, _ := w.upd.Progress("a"); p.Phase != models.PhaseDone {
+	if p, _ := w.upd.Progress(local("a")); p.Phase != models.PhaseDone {
 		t.Errorf("progress = %+v, want done", p)
 	}
 	runsAlone(t, w, "a", newImg)

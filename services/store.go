@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -76,8 +77,59 @@ func OpenDB(path string) (*gorm.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("database %s: %w", path, err)
 	}
+	if err := migrateHostKeys(db); err != nil {
+		return nil, fmt.Errorf("database %s: %w", path, err)
+	}
 	if err := db.AutoMigrate(persisted...); err != nil {
 		return nil, fmt.Errorf("database %s: %w", path, err)
 	}
+	// Records from before hosts, and any written by an older refit since.
+	if err := db.Model(&models.UpdateRecord{}).Where("host = '' OR host IS NULL").Update("host", models.LocalHost).Error; err != nil {
+		return nil, fmt.Errorf("database %s: %w", path, err)
+	}
 	return db, nil
+}
+
+// migrateHostKeys moves the tables that were keyed by container name alone,
+// before refit knew of hosts, to a key of host and name, every row to
+// models.LocalHost. SQLite cannot change a primary key in place, so each
+// table is renamed, created anew and refilled, in one transaction: a crash
+// half way leaves the old table as it was.
+func migrateHostKeys(db *gorm.DB) error {
+	for _, model := range []any{&models.Toggle{}, &models.RecreateState{}} {
+		m := db.Migrator()
+		if !m.HasTable(model) || m.HasColumn(model, "Host") {
+			continue
+		}
+		stmt := &gorm.Statement{DB: db}
+		if err := stmt.Parse(model); err != nil {
+			return err
+		}
+		table, old := stmt.Schema.Table, stmt.Schema.Table+"_before_hosts"
+		err := db.Transaction(func(tx *gorm.DB) error {
+			if err := tx.Migrator().RenameTable(table, old); err != nil {
+				return err
+			}
+			if err := tx.Migrator().CreateTable(model); err != nil {
+				return err
+			}
+			cols, err := tx.Migrator().ColumnTypes(old)
+			if err != nil {
+				return err
+			}
+			names := make([]string, 0, len(cols))
+			for _, c := range cols {
+				names = append(names, "`"+c.Name()+"`")
+			}
+			list := strings.Join(names, ", ")
+			if err := tx.Exec("INSERT INTO `"+table+"` (`host`, "+list+") SELECT ?, "+list+" FROM `"+old+"`", models.LocalHost).Error; err != nil {
+				return err
+			}
+			return tx.Migrator().DropTable(old)
+		})
+		if err != nil {
+			return fmt.Errorf("migrate %s to host keys: %w", table, err)
+		}
+	}
+	return nil
 }

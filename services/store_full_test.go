@@ -57,7 +57,7 @@ func TestUpdatesAreRefusedWhenTheDatabaseCannotBeWritten(t *testing.T) {
 	}
 	w := newFakeWorld(t)
 	hist := services.NewHistory(db)
-	upd := services.NewUpdates(w.eng, anon{}, w.ctr, hist, quiet, services.UpdateOptions{Settle: time.Millisecond})
+	upd := services.NewUpdates(anon{}, w.ctr, hist, quiet, services.UpdateOptions{Settle: time.Millisecond})
 	t.Cleanup(upd.Close)
 
 	filler := fill(t, dir)

@@ -28,7 +28,7 @@ func TestOpenDBCreatesFilesOnlyItsUserReads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := tog.Set("web", true); err != nil { // a write, so the WAL exists
+	if err := tog.Set(local("web"), true); err != nil { // a write, so the WAL exists
 		t.Fatal(err)
 	}
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {

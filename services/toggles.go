@@ -2,7 +2,7 @@ package services
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -13,13 +13,13 @@ import (
 )
 
 // Toggles keeps the per-container auto-update flags. They are keyed by
-// container name, because a recreate changes the ID, and cached in memory so
-// listing images never waits on SQLite.
+// host and container name, because a recreate changes the ID, and cached in
+// memory so listing images never waits on SQLite.
 type Toggles struct {
 	db *gorm.DB
 
 	mu  sync.RWMutex
-	on  map[string]bool
+	on  map[models.ContainerRef]bool
 	ver atomic.Uint64 // bumped on every change
 }
 
@@ -29,63 +29,63 @@ func NewToggles(db *gorm.DB) (*Toggles, error) {
 	if err := db.Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("load toggles: %w", err)
 	}
-	t := &Toggles{db: db, on: make(map[string]bool, len(rows))}
+	t := &Toggles{db: db, on: make(map[models.ContainerRef]bool, len(rows))}
 	for _, r := range rows {
-		t.on[r.Name] = r.AutoUpdate
+		t.on[r.Ref()] = r.AutoUpdate
 	}
 	return t, nil
 }
 
-// AutoUpdate reports whether auto-update is on for the named container.
-func (t *Toggles) AutoUpdate(name string) bool {
+// AutoUpdate reports whether auto-update is on for the container.
+func (t *Toggles) AutoUpdate(ref models.ContainerRef) bool {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	return t.on[name]
+	return t.on[ref]
 }
 
-// Flip turns the named container's flag over, persists it, and returns the
-// new value.
-func (t *Toggles) Flip(name string) (bool, error) {
+// Flip turns the container's flag over, persists it, and returns the new
+// value.
+func (t *Toggles) Flip(ref models.ContainerRef) (bool, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	v := !t.on[name]
-	if err := t.save(name, v); err != nil {
+	v := !t.on[ref]
+	if err := t.save(ref, v); err != nil {
 		return !v, err
 	}
 	return v, nil
 }
 
-// Set sets the named container's flag.
-func (t *Toggles) Set(name string, on bool) error {
+// Set sets the container's flag.
+func (t *Toggles) Set(ref models.ContainerRef, on bool) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.save(name, on)
+	return t.save(ref, on)
 }
 
-// Enabled lists the containers with auto-update on, sorted.
-func (t *Toggles) Enabled() []string {
+// Enabled lists the containers with auto-update on, sorted by host and name.
+func (t *Toggles) Enabled() []models.ContainerRef {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	var out []string
-	for n, v := range t.on {
+	var out []models.ContainerRef
+	for r, v := range t.on {
 		if v {
-			out = append(out, n)
+			out = append(out, r)
 		}
 	}
-	sort.Strings(out)
+	slices.SortFunc(out, models.CompareRefs)
 	return out
 }
 
-func (t *Toggles) save(name string, on bool) error {
-	row := models.Toggle{Name: name, AutoUpdate: on}
+func (t *Toggles) save(ref models.ContainerRef, on bool) error {
+	row := models.Toggle{Host: ref.Host, Name: ref.Name, AutoUpdate: on}
 	err := t.db.Clauses(clause.OnConflict{
-		Columns:   []clause.Column{{Name: "name"}},
+		Columns:   []clause.Column{{Name: "host"}, {Name: "name"}},
 		DoUpdates: clause.AssignmentColumns([]string{"auto_update", "updated_at"}),
 	}).Create(&row).Error
 	if err != nil {
-		return fmt.Errorf("save toggle %q: %w", name, err)
+		return fmt.Errorf("save toggle %s: %w", ref, err)
 	}
-	t.on[name] = on
+	t.on[ref] = on
 	t.ver.Add(1)
 	return nil
 }

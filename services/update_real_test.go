@@ -30,7 +30,7 @@ func newRealUpdater(t *testing.T, hook func(container, step string) error) realU
 	oc := mustOCI(t, oci.Options{})
 	_, tog, hist := mustStore(t)
 	ctr := services.NewContainers(eng, oc, tog, quiet, 8)
-	upd := services.NewUpdates(eng, oc, ctr, hist, quiet, services.UpdateOptions{
+	upd := services.NewUpdates(oc, ctr, hist, quiet, services.UpdateOptions{
 		Settle: 500 * time.Millisecond, HealthTimeout: 20 * time.Second, Hook: hook,
 	})
 	t.Cleanup(upd.Close)
@@ -44,7 +44,7 @@ func (ru realUpdater) waitDone(t *testing.T, name string, timeout time.Duration)
 	var seen []models.Progress
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
-		p, err := ru.upd.Progress(name)
+		p, err := ru.upd.Progress(local(name))
 		if err == nil {
 			seen = append(seen, p)
 			if !p.Running() {

@@ -33,14 +33,12 @@ type UpdateOptions struct {
 // the request that started them: a closed browser tab never cancels a
 // half-done recreate. Close cancels and waits.
 type Updates struct {
-	engine  Updater
 	auth    Authenticator
 	ctr     *Containers
 	hist    *History
 	journal *Journal
 	log     *slog.Logger
 	opts    UpdateOptions
-	pullSem chan struct{}
 
 	ctx       context.Context
 	cancel    context.CancelFunc
@@ -49,12 +47,16 @@ type Updates struct {
 
 	recoverMu sync.Mutex // one recovery at a time
 
-	mu    sync.Mutex
-	jobs  map[string]*job  // by container name
-	runs  map[string]*run  // by image: the one run that pulls it and recreates its queue
-	pulls map[string]*pull // in-flight pulls by reference
-	ver   atomic.Uint64    // bumped (under mu) on every change of jobs or runs
+	mu      sync.Mutex
+	jobs    map[models.ContainerRef]*job
+	runs    map[onHost]*run          // by host and image: the one run that pulls it there and recreates its queue
+	pulls   map[onHost]*pull         // in-flight pulls by host and reference
+	pullSem map[string]chan struct{} // per host: at most MaxPulls at once on each
+	ver     atomic.Uint64            // bumped (under mu) on every change of jobs or runs
 }
+
+// onHost is an image reference on one host: a pull happens once per host.
+type onHost struct{ host, image string }
 
 type job struct {
 	p      models.Progress
@@ -62,15 +64,16 @@ type job struct {
 	rc     *recreating // while its recreate runs; see shutdown.go
 }
 
-// run is the work on one image: one pull, then the recreate of each queued
-// container in turn. Containers asked for while it runs join its queue.
+// run is the work on one image on one host: one pull, then the recreate of
+// each queued container in turn. Containers asked for while it runs join its
+// queue.
 type run struct {
-	image  string
-	group  bool     // a group update joined: the UI shows the group as busy
-	names  []string // every container of the run, for the pull's progress
-	queue  []string // those still waiting for their recreate
-	by     map[string]string
-	pulled bool // past the pull: newcomers wait for a recreate, not for bytes
+	host, image string
+	group       bool                  // a group update joined: the UI shows the group as busy
+	refs        []models.ContainerRef // every container of the run, for the pull's progress
+	queue       []models.ContainerRef // those still waiting for their recreate
+	by          map[models.ContainerRef]string
+	pulled      bool // past the pull: newcomers wait for a recreate, not for bytes
 }
 
 // layer is one layer's bytes: current follows the engine's last message
@@ -87,8 +90,9 @@ type pull struct {
 	subs []func(models.PullEvent)
 }
 
-// NewUpdates returns an update engine. Call Close to stop it.
-func NewUpdates(engine Updater, auth Authenticator, ctr *Containers, hist *History, log *slog.Logger, opts UpdateOptions) *Updates {
+// NewUpdates returns an update engine over the hosts of ctr. Call Close to
+// stop it.
+func NewUpdates(auth Authenticator, ctr *Containers, hist *History, log *slog.Logger, opts UpdateOptions) *Updates {
 	if opts.MaxPulls < 1 {
 		opts.MaxPulls = 2
 	}
@@ -105,9 +109,9 @@ func NewUpdates(engine Updater, auth Authenticator, ctr *Containers, hist *Histo
 		opts.Journal = NewJournal(nil)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	u := &Updates{engine: engine, auth: auth, ctr: ctr, hist: hist, journal: opts.Journal, log: log, opts: opts,
-		pullSem: make(chan struct{}, opts.MaxPulls), ctx: ctx, cancel: cancel,
-		jobs: map[string]*job{}, runs: map[string]*run{}, pulls: map[string]*pull{}}
+	u := &Updates{auth: auth, ctr: ctr, hist: hist, journal: opts.Journal, log: log, opts: opts,
+		ctx: ctx, cancel: cancel, pullSem: map[string]chan struct{}{},
+		jobs: map[models.ContainerRef]*job{}, runs: map[onHost]*run{}, pulls: map[onHost]*pull{}}
 	return u
 }
 
@@ -124,8 +128,8 @@ func (u *Updates) Close() {
 	}
 }
 
-// StartContainer starts updating the container id names (short ID, full ID
-// or name). While an update of it runs, it starts nothing and returns the
+// StartContainer starts updating the container id names (as Containers.Find
+// reads it). While an update of it runs, it starts nothing and returns the
 // running job's progress.
 func (u *Updates) StartContainer(id, by string) (models.Progress, error) {
 	item, g, err := u.ctr.Find(id)
@@ -137,14 +141,15 @@ func (u *Updates) StartContainer(id, by string) (models.Progress, error) {
 	}
 	started := u.start(g, []models.ContainerItem{item}, by, false)
 	if len(started) == 0 {
-		p, _ := u.Progress(item.ContainerName)
+		p, _ := u.Progress(item.Ref)
 		return p, nil
 	}
 	return started[0], nil
 }
 
-// StartGroup pulls the image once and recreates each outdated container of
-// its group, one after the other; up-to-date containers are left alone. It
+// StartGroup pulls the image once per host and recreates each outdated
+// container of its group there, one after the other; hosts go in parallel,
+// and up-to-date containers are left alone. It
 // reports whether anything is being updated: false means the group has
 // nothing outdated.
 func (u *Updates) StartGroup(image, by string) (bool, error) {
@@ -163,23 +168,23 @@ func (u *Updates) StartGroup(image, by string) (bool, error) {
 	return true, nil
 }
 
-// Progress returns a copy of the named container's progress: the running
-// job's, or the last one for a while after it ended. Returns an error
-// wrapping models.ErrNoProgress when there is none.
-func (u *Updates) Progress(name string) (models.Progress, error) {
-	p, ok := u.ProgressOf(name)
+// Progress returns a copy of the container's progress: the running job's,
+// or the last one for a while after it ended. Returns an error wrapping
+// models.ErrNoProgress when there is none.
+func (u *Updates) Progress(ref models.ContainerRef) (models.Progress, error) {
+	p, ok := u.ProgressOf(ref)
 	if !ok {
-		return models.Progress{}, fmt.Errorf("container %q: %w", name, models.ErrNoProgress)
+		return models.Progress{}, fmt.Errorf("container %s: %w", ref, models.ErrNoProgress)
 	}
 	return p, nil
 }
 
 // ProgressOf is Progress without the error: ok is false when the container
 // has no progress to show. The dashboard asks it once per row.
-func (u *Updates) ProgressOf(name string) (p models.Progress, ok bool) {
+func (u *Updates) ProgressOf(ref models.ContainerRef) (p models.Progress, ok bool) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	j := u.jobs[name]
+	j := u.jobs[ref]
 	if j == nil || (!j.p.Running() && time.Since(j.p.EndedAt) > u.opts.Keep) {
 		return models.Progress{}, false
 	}
@@ -192,12 +197,17 @@ func (u *Updates) ProgressOf(name string) (p models.Progress, ok bool) {
 // expire by time.
 func (u *Updates) Version() uint64 { return u.ver.Load() }
 
-// GroupRunning reports whether a group update of image is running.
+// GroupRunning reports whether a group update of image is running on any
+// host.
 func (u *Updates) GroupRunning(image string) bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	r := u.runs[image]
-	return r != nil && r.group
+	for k, r := range u.runs {
+		if k.image == image && r.group {
+			return true
+		}
+	}
+	return false
 }
 
 // RecordsProblem says why updates are refused (the database took no write),
@@ -217,7 +227,7 @@ func (u *Updates) Busy() bool {
 }
 
 // AutoUpdate updates every outdated container whose toggle is on, one pull
-// per image. It is registered to run after each check.
+// per image and host. It is registered to run after each check.
 func (u *Updates) AutoUpdate(groups []models.ImageGroup) {
 	for _, g := range groups {
 		var due []models.ContainerItem
@@ -239,7 +249,7 @@ func (u *Updates) AutoUpdate(groups []models.ImageGroup) {
 }
 
 // start registers a job for each container not already updating and queues
-// it on the image's run, starting the run when there is none.
+// it on its host's run of the image, starting the run when there is none.
 func (u *Updates) start(g models.ImageGroup, items []models.ContainerItem, by string, group bool) []models.Progress {
 	now := time.Now()
 	u.mu.Lock()
@@ -247,59 +257,61 @@ func (u *Updates) start(g models.ImageGroup, items []models.ContainerItem, by st
 	if u.ctx.Err() != nil {
 		return nil
 	}
-	r := u.runs[g.Image]
-	fresh := r == nil
-	if fresh {
-		r = &run{image: g.Image, by: map[string]string{}}
-	}
 	var out []models.Progress
 	for _, it := range items {
-		if j := u.jobs[it.ContainerName]; j != nil && j.p.Running() {
+		if j := u.jobs[it.Ref]; j != nil && j.p.Running() {
 			continue
 		}
+		key := onHost{it.Ref.Host, g.Image}
+		r := u.runs[key]
+		if r == nil {
+			r = &run{host: key.host, image: key.image, by: map[models.ContainerRef]string{}}
+			u.runs[key] = r
+			u.wg.Add(1)
+			go func() {
+				defer u.wg.Done()
+				u.run(r)
+			}()
+		}
 		p := models.Progress{Status: string(models.PhaseConnecting), Phase: models.PhaseConnecting,
-			Container: it.ContainerName, ContainerID: it.ContainerID, Image: g.Image, StartedAt: now}
+			Container: it.Ref.Name, Host: it.Host, Ref: it.Ref, ContainerID: it.ContainerID, Image: g.Image, StartedAt: now}
 		if r.pulled {
 			p.Phase, p.Status = models.PhaseQueued, string(models.PhaseQueued)
 		}
-		u.jobs[it.ContainerName] = &job{p: p, layers: map[string]*layer{}}
-		u.ctr.hold(it, g)
-		r.names = append(r.names, it.ContainerName)
-		r.queue = append(r.queue, it.ContainerName)
-		r.by[it.ContainerName] = by
+		u.jobs[it.Ref] = &job{p: p, layers: map[string]*layer{}}
+		u.ctr.hold(it)
+		r.refs = append(r.refs, it.Ref)
+		r.queue = append(r.queue, it.Ref)
+		r.by[it.Ref] = by
+		r.group = r.group || group
 		out = append(out, p)
 	}
-	if len(out) == 0 {
-		return nil
-	}
-	r.group = r.group || group
-	u.ver.Add(1)
-	if fresh {
-		u.runs[g.Image] = r
-		u.wg.Add(1)
-		go func() {
-			defer u.wg.Done()
-			u.run(r)
-		}()
+	if len(out) > 0 {
+		u.ver.Add(1)
 	}
 	return out
 }
 
-// run is one pull followed by the recreate of each queued container in
-// turn, until the queue is empty.
+// run is one pull on its host followed by the recreate of each queued
+// container in turn, until the queue is empty. The run's goroutine starts
+// under mu, so it waits for its first container to be queued.
 func (u *Updates) run(r *run) {
-	log := u.log.With("image", r.image)
+	log := u.log.With("image", r.image, "host", r.host)
 	ref, err := parseImageRef(r.image)
 	var img models.ImageInfo
+	engine, eerr := u.ctr.updater(r.host)
+	if err == nil {
+		err = eerr
+	}
 	if err == nil {
 		u.mu.Lock()
-		names := slices.Clone(r.names)
+		refs := slices.Clone(r.refs)
 		u.mu.Unlock()
-		log.Info("update started", "containers", names)
-		err = u.pull(ref.Remote, func(ev models.PullEvent) {
+		log.Info("update started", "containers", refs)
+		err = u.pull(engine, r.host, ref.Remote, func(ev models.PullEvent) {
 			u.mu.Lock()
 			defer u.mu.Unlock()
-			for _, n := range r.names {
+			for _, n := range r.refs {
 				if j := u.jobs[n]; j != nil && (j.p.Phase == models.PhaseConnecting || j.p.Phase == models.PhasePulling) {
 					applyPullEvent(j, ev)
 				}
@@ -309,7 +321,7 @@ func (u *Updates) run(r *run) {
 		if err != nil {
 			log.Warn("pull failed", "error", err)
 			err = fmt.Errorf("pull: %w", err)
-		} else if img, err = u.engine.Image(u.ctx, ref.Remote); err != nil {
+		} else if img, err = engine.Image(u.ctx, ref.Remote); err != nil {
 			err = fmt.Errorf("pulled image: %w", err)
 		}
 	}
@@ -327,31 +339,31 @@ func (u *Updates) run(r *run) {
 	for {
 		u.mu.Lock()
 		if len(r.queue) == 0 {
-			delete(u.runs, r.image)
+			delete(u.runs, onHost{r.host, r.image})
 			u.ver.Add(1)
 			u.mu.Unlock()
 			return
 		}
-		name := r.queue[0]
+		cref := r.queue[0]
 		r.queue = r.queue[1:]
-		by := r.by[name]
+		by := r.by[cref]
 		u.mu.Unlock()
 		if err != nil {
-			u.fail(name, r.image, by, err)
+			u.fail(cref, r.image, by, err)
 			continue
 		}
-		u.recreate(log, ref, img, name, by)
+		u.recreate(log, engine, ref, img, cref, by)
 	}
 }
 
 // recreate replaces one container and records the outcome. The container is
 // looked up by name at its turn: an earlier recreate of the run may have
 // replaced it already (one that shares its network namespace).
-func (u *Updates) recreate(log *slog.Logger, ref imageRef, img models.ImageInfo, name, by string) {
-	log = log.With("container", name, "by", by)
+func (u *Updates) recreate(log *slog.Logger, engine Updater, ref imageRef, img models.ImageInfo, name models.ContainerRef, by string) {
+	log = log.With("container", name.Name, "by", by)
 	started := u.startedAt(name)
-	it, g, ferr := u.ctr.Find(name)
-	rec := models.UpdateRecord{Container: name, Image: ref.Group, FromDigest: it.LocalFull, By: by, StartedAt: started}
+	it, g, ferr := u.ctr.FindRef(name)
+	rec := models.UpdateRecord{Host: name.Host, Container: name.Name, Image: ref.Group, FromDigest: it.LocalFull, By: by, StartedAt: started}
 	if d := repoDigests(img.RepoDigests, ref.Repo); len(d) > 0 {
 		rec.ToDigest = d[0]
 	}
@@ -365,12 +377,12 @@ func (u *Updates) recreate(log *slog.Logger, ref imageRef, img models.ImageInfo,
 	case u.ctx.Err() != nil:
 		err = u.ctx.Err()
 	case u.opts.Self != "" && it.FullID == u.opts.Self:
-		u.handOver(log, name, it, by, started)
+		u.handOver(log, engine, name, it, by, started)
 		return
 	default:
 		u.setPhase(name, models.PhaseRecreating, "recreating")
 		rctx, done := u.recreateContext(name)
-		newID, err = u.engine.Recreate(rctx, it.FullID, models.RecreateOptions{
+		newID, err = engine.Recreate(rctx, it.FullID, models.RecreateOptions{
 			HealthTimeout: u.opts.HealthTimeout,
 			Settle:        u.opts.Settle,
 			Step:          u.stepStatus(log, name),
@@ -382,7 +394,7 @@ func (u *Updates) recreate(log *slog.Logger, ref imageRef, img models.ImageInfo,
 					u.setPhase(name, models.PhaseRecreating, "settling "+u.opts.Settle.String())
 				}
 			},
-			Journal: u.journal.Note,
+			Journal: u.journal.On(name.Host),
 			Hook:    u.hook(name),
 		})
 		done()
@@ -409,7 +421,7 @@ func (u *Updates) recreate(log *slog.Logger, ref imageRef, img models.ImageInfo,
 	}
 	// Refresh first, so a poller that sees the end also sees the new
 	// container (or the old one back) in the snapshot.
-	if rerr := u.ctr.Refresh(u.ctx); rerr != nil && u.ctx.Err() == nil {
+	if rerr := u.ctr.RefreshHost(u.ctx, name.Host); rerr != nil && u.ctx.Err() == nil {
 		log.Warn("refresh after update failed", "error", rerr)
 	}
 	// History before finish, so a poller that sees the end also finds the record.
@@ -439,7 +451,7 @@ func (u *Updates) background(f func()) {
 }
 
 // stepStatus turns the recreate's steps into what the job shows.
-func (u *Updates) stepStatus(log *slog.Logger, name string) func(string) {
+func (u *Updates) stepStatus(log *slog.Logger, name models.ContainerRef) func(string) {
 	return func(step string) {
 		log.Debug("recreate step", "step", step)
 		u.noteStep(name, step)
@@ -449,36 +461,43 @@ func (u *Updates) stepStatus(log *slog.Logger, name string) func(string) {
 	}
 }
 
-func (u *Updates) hook(name string) func(string) error {
+func (u *Updates) hook(name models.ContainerRef) func(string) error {
 	if u.opts.Hook == nil {
 		return nil
 	}
-	return func(step string) error { return u.opts.Hook(name, step) }
+	return func(step string) error { return u.opts.Hook(name.Name, step) }
 }
 
-// pull runs one pull per reference at a time: a request for a reference
-// already being pulled subscribes to that pull instead of starting another.
-func (u *Updates) pull(ref string, sub func(models.PullEvent)) error {
+// pull runs one pull per host and reference at a time, at most MaxPulls at
+// once on each host: a request for a reference already being pulled there
+// subscribes to that pull instead of starting another.
+func (u *Updates) pull(engine Updater, host, ref string, sub func(models.PullEvent)) error {
+	key := onHost{host, ref}
 	u.mu.Lock()
-	if p := u.pulls[ref]; p != nil {
+	if p := u.pulls[key]; p != nil {
 		p.subs = append(p.subs, sub)
 		u.mu.Unlock()
 		<-p.done
 		return p.err
 	}
 	p := &pull{done: make(chan struct{}), subs: []func(models.PullEvent){sub}}
-	u.pulls[ref] = p
+	u.pulls[key] = p
+	sem := u.pullSem[host]
+	if sem == nil {
+		sem = make(chan struct{}, u.opts.MaxPulls)
+		u.pullSem[host] = sem
+	}
 	u.mu.Unlock()
 
 	defer func() {
 		u.mu.Lock()
-		delete(u.pulls, ref)
+		delete(u.pulls, key)
 		u.mu.Unlock()
 		close(p.done)
 	}()
 	select {
-	case u.pullSem <- struct{}{}:
-		defer func() { <-u.pullSem }()
+	case sem <- struct{}{}:
+		defer func() { <-sem }()
 	case <-u.ctx.Done():
 		p.err = u.ctx.Err()
 		return p.err
@@ -488,7 +507,7 @@ func (u *Updates) pull(ref string, sub func(models.PullEvent)) error {
 		u.log.Info("no registry credentials, pulling anonymously", "image", ref, "error", err)
 		auth = models.RegistryAuth{}
 	}
-	p.err = u.engine.Pull(u.ctx, ref, auth, func(ev models.PullEvent) {
+	p.err = engine.Pull(u.ctx, ref, auth, func(ev models.PullEvent) {
 		u.mu.Lock()
 		subs := append([]func(models.PullEvent){}, p.subs...)
 		u.mu.Unlock()
@@ -577,7 +596,7 @@ func percent(cur, total int64) int {
 	return min(max(p, 0), 100)
 }
 
-func (u *Updates) setPhase(name string, ph models.Phase, status string) {
+func (u *Updates) setPhase(name models.ContainerRef, ph models.Phase, status string) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if j := u.jobs[name]; j != nil {
@@ -586,7 +605,7 @@ func (u *Updates) setPhase(name string, ph models.Phase, status string) {
 	}
 }
 
-func (u *Updates) startedAt(name string) time.Time {
+func (u *Updates) startedAt(name models.ContainerRef) time.Time {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if j := u.jobs[name]; j != nil {
@@ -595,9 +614,9 @@ func (u *Updates) startedAt(name string) time.Time {
 	return time.Now()
 }
 
-// finish ends the named job: done, or failed with err. newID, when set, is
-// the container that now runs under the name.
-func (u *Updates) finish(name, newID string, err error) {
+// finish ends the container's job: done, or failed with err. newID, when
+// set, is the container that now runs under the name.
+func (u *Updates) finish(name models.ContainerRef, newID string, err error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.ctr.release(name, u.opts.Keep)
@@ -623,15 +642,24 @@ func (u *Updates) finish(name, newID string, err error) {
 }
 
 // fail records and ends a job that never reached its recreate.
-func (u *Updates) fail(name, image, by string, err error) {
-	it, _, _ := u.ctr.Find(name)
-	rec := models.UpdateRecord{Container: name, Image: image, FromDigest: it.LocalFull, By: by,
+func (u *Updates) fail(name models.ContainerRef, image, by string, err error) {
+	it, _, _ := u.ctr.FindRef(name)
+	rec := models.UpdateRecord{Host: name.Host, Container: name.Name, Image: image, FromDigest: it.LocalFull, By: by,
 		StartedAt: u.startedAt(name), Result: "failed", Error: err.Error()}
 	rec.DurationMS = time.Since(rec.StartedAt).Milliseconds()
 	if herr := u.hist.Add(rec); herr != nil {
 		u.log.Error("history not recorded", "error", herr)
 	}
 	u.finish(name, "", err) // after the record, as in recreate
+}
+
+// shown is how logs and errors name a container: by name with one host, as
+// host/name with several.
+func (u *Updates) shown(ref models.ContainerRef) string {
+	if u.ctr.Several() {
+		return ref.String()
+	}
+	return ref.Name
 }
 
 func contains(xs []string, s string) bool { return slices.Contains(xs, s) }

@@ -55,7 +55,7 @@ func newFakeWorld(t *testing.T) fakeWorld {
 	_, tog, hist := mustStore(t)
 	log := quiet
 	ctr := services.NewContainers(eng, reg, tog, log, 4)
-	upd := services.NewUpdates(eng, anon{}, ctr, hist, log, services.UpdateOptions{Settle: time.Millisecond})
+	upd := services.NewUpdates(anon{}, ctr, hist, log, services.UpdateOptions{Settle: time.Millisecond})
 	t.Cleanup(upd.Close)
 	if _, err := ctr.Check(context.Background()); err != nil {
 		t.Fatal(err)
@@ -70,7 +70,7 @@ func (w fakeWorld) wait(t *testing.T, name string) models.Progress {
 
 func TestNoProgressBeforeAnyUpdate(t *testing.T) {
 	w := newFakeWorld(t)
-	if _, err := w.upd.Progress("a"); !errors.Is(err, models.ErrNoProgress) {
+	if _, err := w.upd.Progress(local("a")); !errors.Is(err, models.ErrNoProgress) {
 		t.Errorf("Progress() = %v, want ErrNoProgress", err)
 	}
 	if _, err := w.upd.StartContainer("nope", "test"); !errors.Is(err, models.ErrContainerNotFound) {
@@ -85,7 +85,7 @@ func TestAutoUpdateTakesOnlyToggledContainersWithOnePull(t *testing.T) {
 	w := newFakeWorld(t)
 	w.ctr.OnCheck(w.upd.AutoUpdate)
 	for _, n := range []string{"a", "c"} {
-		if err := w.tog.Set(n, true); err != nil {
+		if err := w.tog.Set(local(n), true); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -97,7 +97,7 @@ func TestAutoUpdateTakesOnlyToggledContainersWithOnePull(t *testing.T) {
 			t.Errorf("%s: %+v, want done", n, p)
 		}
 	}
-	if _, err := w.upd.Progress("b"); err == nil {
+	if _, err := w.upd.Progress(local("b")); err == nil {
 		t.Error("b was updated although its toggle is off")
 	}
 	if n := w.eng.PullCount(ref); n != 1 {
@@ -148,7 +148,7 @@ func TestSimultaneousRequestsShareOnePull(t *testing.T) {
 	// update could otherwise end before the last request, which then rightly
 	// starts a second one.
 	gate := make(chan struct{})
-	w.upd = services.NewUpdates(w.eng, anon{}, w.ctr, w.hist, quiet, services.UpdateOptions{Settle: time.Millisecond,
+	w.upd = services.NewUpdates(anon{}, w.ctr, w.hist, quiet, services.UpdateOptions{Settle: time.Millisecond,
 		Hook: func(string, string) error { <-gate; return nil }})
 	t.Cleanup(w.upd.Close)
 	if _, err := w.upd.StartGroup(ref, "x"); err != nil {
@@ -211,7 +211,7 @@ func TestOldIDFollowsTheJobToItsEnd(t *testing.T) {
 	w := newFakeWorld(t)
 	seen := map[models.Phase]bool{}
 	gate := make(chan struct{})
-	w.upd = services.NewUpdates(w.eng, anon{}, w.ctr, w.hist, quiet, services.UpdateOptions{Settle: time.Millisecond,
+	w.upd = services.NewUpdates(anon{}, w.ctr, w.hist, quiet, services.UpdateOptions{Settle: time.Millisecond,
 		Hook: func(_, step string) error {
 			if step == models.StepStopping {
 				<-gate // hold the job between the stop and the start: the engine lists neither container
@@ -228,7 +228,7 @@ func TestOldIDFollowsTheJobToItsEnd(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Find(old ID) during the update: %v", err)
 		}
-		p, err := w.upd.Progress(it.ContainerName)
+		p, err := w.upd.Progress(local(it.ContainerName))
 		if err != nil {
 			t.Fatalf("Progress during the update: %v", err)
 		}
@@ -288,7 +288,7 @@ func TestGroupWithNothingOutdatedSaysSo(t *testing.T) {
 func TestGroupUpdateJoinsARunningUpdateOfTheImage(t *testing.T) {
 	w := newFakeWorld(t)
 	gate := make(chan struct{})
-	w.upd = services.NewUpdates(w.eng, anon{}, w.ctr, w.hist, quiet, services.UpdateOptions{Settle: time.Millisecond,
+	w.upd = services.NewUpdates(anon{}, w.ctr, w.hist, quiet, services.UpdateOptions{Settle: time.Millisecond,
 		Hook: func(string, string) error { <-gate; return nil }})
 	t.Cleanup(w.upd.Close)
 	if _, err := w.upd.StartContainer("a", "auto"); err != nil {
@@ -298,7 +298,7 @@ func TestGroupUpdateJoinsARunningUpdateOfTheImage(t *testing.T) {
 		t.Fatalf("StartGroup = %v, %v", updating, err)
 	}
 	for _, n := range []string{"b", "c"} {
-		if p, err := w.upd.Progress(n); err != nil || !p.Running() {
+		if p, err := w.upd.Progress(local(n)); err != nil || !p.Running() {
 			t.Errorf("%s after joining: %+v, %v; want a queued job", n, p, err)
 		}
 	}
@@ -319,12 +319,12 @@ func TestQueuedAndSettlingStatuses(t *testing.T) {
 	w := newFakeWorld(t)
 	statuses := map[string][]string{}
 	var mu sync.Mutex
-	w.upd = services.NewUpdates(w.eng, anon{}, w.ctr, w.hist, quiet, services.UpdateOptions{Settle: 10 * time.Second,
+	w.upd = services.NewUpdates(anon{}, w.ctr, w.hist, quiet, services.UpdateOptions{Settle: 10 * time.Second,
 		Hook: func(name, step string) error {
 			mu.Lock()
 			defer mu.Unlock()
 			for _, n := range []string{"a", "b", "c"} {
-				if p, err := w.upd.Progress(n); err == nil {
+				if p, err := w.upd.Progress(local(n)); err == nil {
 					statuses[n] = append(statuses[n], p.Status)
 				}
 			}
@@ -352,7 +352,7 @@ func TestQueuedAndSettlingStatuses(t *testing.T) {
 func TestGroupLooksEachContainerUpByNameAtItsTurn(t *testing.T) {
 	w := newFakeWorld(t)
 	gate := make(chan struct{})
-	w.upd = services.NewUpdates(w.eng, anon{}, w.ctr, w.hist, quiet, services.UpdateOptions{Settle: time.Millisecond,
+	w.upd = services.NewUpdates(anon{}, w.ctr, w.hist, quiet, services.UpdateOptions{Settle: time.Millisecond,
 		Hook: func(name, step string) error {
 			if name == "a" && step == models.StepRemovingOld {
 				// Someone (compose, say) replaced b meanwhile, on the new image.
@@ -378,7 +378,7 @@ func TestOutcomesGoToTheAuditLog(t *testing.T) {
 	hist := services.NewHistory(db).AuditTo(aud)
 	w := newFakeWorld(t)
 	ctr := services.NewContainers(w.eng, w.reg, tog, quiet, 4)
-	upd := services.NewUpdates(w.eng, anon{}, ctr, hist, quiet, services.UpdateOptions{Settle: time.Millisecond})
+	upd := services.NewUpdates(anon{}, ctr, hist, quiet, services.UpdateOptions{Settle: time.Millisecond})
 	t.Cleanup(upd.Close)
 	if _, err := ctr.Check(t.Context()); err != nil {
 		t.Fatal(err)
@@ -424,7 +424,7 @@ func TestRecoveryRunsWhenTheEngineAnswers(t *testing.T) {
 	}
 	eng.ListErr = errors.New("engine down")
 	ctr := services.NewContainers(eng, reg, tog, quiet, 4)
-	upd := services.NewUpdates(eng, anon{}, ctr, hist, quiet, services.UpdateOptions{Settle: time.Millisecond, Journal: j})
+	upd := services.NewUpdates(anon{}, ctr, hist, quiet, services.UpdateOptions{Settle: time.Millisecond, Journal: j})
 	t.Cleanup(upd.Close)
 	ctr.OnReachable(upd.RecoverInBackground)
 	if err := ctr.Refresh(t.Context()); err == nil || !ctr.EngineState().Down {
@@ -451,7 +451,7 @@ func TestRecoveryRunsWhenTheEngineAnswers(t *testing.T) {
 	if p.Phase != models.PhaseFailed || !p.RolledBack {
 		t.Errorf("progress after recovery = %+v, want failed and rolled back", p)
 	}
-	if pend, _ := j.Pending(); len(pend) != 0 {
+	if pend, _ := j.Pending(models.LocalHost); len(pend) != 0 {
 		t.Errorf("journal still holds %+v", pend)
 	}
 	if recs, _ := hist.Recent(1); len(recs) != 1 || recs[0].Result != "rolled back" || recs[0].By != "recovery" {
@@ -465,7 +465,7 @@ func waitEnded(t *testing.T, upd *services.Updates, name string) models.Progress
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
-		if p, err := upd.Progress(name); err == nil && !p.Running() {
+		if p, err := upd.Progress(local(name)); err == nil && !p.Running() {
 			return p
 		}
 		time.Sleep(5 * time.Millisecond)
@@ -478,16 +478,16 @@ func waitEnded(t *testing.T, upd *services.Updates, name string) models.Progress
 // process half way); the job shows the outcome the helper records.
 func TestOwnContainerIsHandedOverToAHelper(t *testing.T) {
 	w := newFakeWorld(t)
-	upd := services.NewUpdates(w.eng, anon{}, w.ctr, w.hist, quiet, services.UpdateOptions{Settle: time.Millisecond, Self: idA})
+	upd := services.NewUpdates(anon{}, w.ctr, w.hist, quiet, services.UpdateOptions{Settle: time.Millisecond, Self: idA})
 	t.Cleanup(upd.Close)
 	if _, err := upd.StartContainer("a", "alice"); err != nil {
 		t.Fatal(err)
 	}
 	waitUntil(t, "the hand-over", 5*time.Second, func() bool { return len(w.eng.HandOvers()) == 1 })
-	if got, want := strings.Join(w.eng.HandOvers()[0], " "), "self-update -container "+idA+" -by alice"; got != want {
+	if got, want := strings.Join(w.eng.HandOvers()[0], " "), "self-update -container "+idA+" -by alice -host local"; got != want {
 		t.Errorf("helper command %q, want %q", got, want)
 	}
-	if p, _ := upd.Progress("a"); !p.Running() || p.Status != "handing over to a helper container" {
+	if p, _ := upd.Progress(local("a")); !p.Running() || p.Status != "handing over to a helper container" {
 		t.Errorf("progress while the helper works: %+v", p)
 	}
 	// What the helper writes into the shared database when it is done.

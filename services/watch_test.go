@@ -136,7 +136,7 @@ func TestABrokenEventStreamCountsAsAPossibleRestart(t *testing.T) {
 	ctr := services.NewContainers(eng, reg, tog, quiet, 4)
 	var mu sync.Mutex
 	calls := 0
-	ctr.OnReachable(func() { mu.Lock(); calls++; mu.Unlock() })
+	ctr.OnReachable(func(string) { mu.Lock(); calls++; mu.Unlock() })
 	count := func() int { mu.Lock(); defer mu.Unlock(); return calls }
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()

@@ -79,7 +79,7 @@ func ShownValue(rows ...RowData) string {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		b.WriteString(r.Item.ContainerName)
+		b.WriteString(r.Item.Ref.String())
 		b.WriteByte('=')
 		b.WriteString(markOf(r.Progress).token())
 	}
@@ -109,8 +109,8 @@ func Announcements(rows []RowData, shown string) []string {
 	}
 	var out []string
 	for _, r := range rows {
-		name := r.Item.ContainerName
-		prev, ok := seen[name]
+		name := Who(r.Item)
+		prev, ok := seen[r.Item.Ref.String()]
 		cur := markOf(r.Progress)
 		if !ok || cur.state == "" || cur == prev {
 			continue

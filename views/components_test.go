@@ -86,7 +86,7 @@ var editor = views.Viewer{User: "admin", Role: "admin", CanUpdate: true}
 
 func TestContainerRowStates(t *testing.T) {
 	const name = "web.1"
-	rowSel := "#" + views.RowID(name)
+	rowSel := "#" + views.RowID(local(name))
 	tests := []struct {
 		name         string
 		row          views.RowData
@@ -135,11 +135,11 @@ func TestContainerRowStates(t *testing.T) {
 			tc.row.Viewer = editor
 			doc := render(t, views.ContainerRow(tc.row))
 			tr := one(t, doc, "tr")
-			if got, want := attr(tr, "id"), views.RowID(name); got != want {
+			if got, want := attr(tr, "id"), views.RowID(local(name)); got != want {
 				t.Errorf("tr id = %q, want %q", got, want)
 			}
 			if tc.polls {
-				for a, want := range map[string]string{"hx-get": views.RowPath(name), "hx-trigger": "every 1s", "hx-swap": "outerHTML", "hx-target": "this"} {
+				for a, want := range map[string]string{"hx-get": views.RowPath(local(name)), "hx-trigger": "every 1s", "hx-swap": "outerHTML", "hx-target": "this"} {
 					if got := attr(tr, a); got != want {
 						t.Errorf("tr %s = %q, want %q", a, got, want)
 					}
@@ -154,12 +154,12 @@ func TestContainerRowStates(t *testing.T) {
 					}
 				}
 			}
-			if got := doc.Find("#" + views.UpdateButtonID(name)).Length(); (got == 1) != tc.updateButton {
+			if got := doc.Find("#" + views.UpdateButtonID(local(name))).Length(); (got == 1) != tc.updateButton {
 				t.Errorf("update buttons = %d, want present=%v", got, tc.updateButton)
 			}
 			if tc.updateButton {
-				form := one(t, doc, "form[action='"+views.UpdatePath(name)+"']")
-				assertForm(t, form, views.UpdatePath(name), rowSel)
+				form := one(t, doc, "form[action='"+views.UpdatePath(local(name))+"']")
+				assertForm(t, form, views.UpdatePath(local(name)), rowSel)
 			}
 			prog := doc.Find("progress")
 			if (prog.Length() == 1) != tc.progress {
@@ -175,7 +175,7 @@ func TestContainerRowStates(t *testing.T) {
 				if attr(prog, "aria-label") == "" {
 					t.Error("progress has no aria-label")
 				}
-				one(t, doc, "#"+views.ProgressID(name))
+				one(t, doc, "#"+views.ProgressID(local(name)))
 			}
 			got := text(tr)
 			for _, want := range tc.texts {
@@ -184,8 +184,8 @@ func TestContainerRowStates(t *testing.T) {
 				}
 			}
 			// The toggle is there in every state and works without JavaScript.
-			toggle := one(t, doc, "#"+views.ToggleID(name))
-			assertForm(t, toggle, views.AutoUpdatePath(name), "this")
+			toggle := one(t, doc, "#"+views.ToggleID(local(name)))
+			assertForm(t, toggle, views.AutoUpdatePath(local(name)), "this")
 		})
 	}
 }
@@ -195,7 +195,7 @@ func TestContainerRowForReadOnlyViewer(t *testing.T) {
 	if n := doc.Find("form").Length(); n != 0 {
 		t.Errorf("forms = %d, want 0 for a viewer who may not update", n)
 	}
-	box := one(t, doc, "#"+views.ToggleInputID("web"))
+	box := one(t, doc, "#"+views.ToggleInputID(local("web")))
 	if !hasAttr(box, "disabled") {
 		t.Error("toggle checkbox is not disabled")
 	}
@@ -204,12 +204,12 @@ func TestContainerRowForReadOnlyViewer(t *testing.T) {
 func TestAutoUpdateToggle(t *testing.T) {
 	const name = "db_1"
 	for _, on := range []bool{true, false} {
-		doc := render(t, views.AutoUpdateToggle(name, on, views.Viewer{CanUpdate: true, CSRFToken: "tok"}))
+		doc := render(t, views.AutoUpdateToggle(item(name, models.StatusOutdated), on, views.Viewer{CanUpdate: true, CSRFToken: "tok"}))
 		form := one(t, doc, "form")
-		if got, want := attr(form, "id"), views.ToggleID(name); got != want {
+		if got, want := attr(form, "id"), views.ToggleID(local(name)); got != want {
 			t.Errorf("root id = %q, want %q", got, want)
 		}
-		assertForm(t, form, views.AutoUpdatePath(name), "this")
+		assertForm(t, form, views.AutoUpdatePath(local(name)), "this")
 		if got := attr(form, "hx-trigger"); got != "change" {
 			t.Errorf("hx-trigger = %q, want change", got)
 		}
@@ -220,7 +220,7 @@ func TestAutoUpdateToggle(t *testing.T) {
 		if got := attr(box, "name"); got != views.AutoUpdateField {
 			t.Errorf("checkbox name = %q, want %q", got, views.AutoUpdateField)
 		}
-		label := one(t, doc, "label[for='"+views.ToggleInputID(name)+"']")
+		label := one(t, doc, "label[for='"+views.ToggleInputID(local(name))+"']")
 		if !strings.Contains(text(label), "Auto-update "+name) {
 			t.Errorf("label = %q, want it to name the container", text(label))
 		}
@@ -240,7 +240,10 @@ func TestImageGroupPolling(t *testing.T) {
 		Containers: []models.ContainerItem{item("a", models.StatusOutdated), item("b", models.StatusOutdated)},
 	}
 	key := models.GroupKey(g.Image)
-	progress := func(name string) *models.Progress { return map[string]*models.Progress{"a": running("a", 30)}[name] }
+	progress := func(ref models.ContainerRef) *models.Progress {
+		name := ref.Name
+		return map[string]*models.Progress{"a": running("a", 30)}[name]
+	}
 
 	t.Run("idle", func(t *testing.T) {
 		doc := render(t, views.ImageGroup(views.NewGroupData(g, views.Jobs{}, editor, testNow)))
@@ -282,10 +285,10 @@ func TestImageGroupPolling(t *testing.T) {
 		if doc.Find("progress").Length() != 1 {
 			t.Error("the running container shows no progress")
 		}
-		if doc.Find("form[action='"+views.GroupUpdatePath(key)+"']").Length() != 0 || doc.Find("#"+views.UpdateButtonID("b")).Length() != 0 {
+		if doc.Find("form[action='"+views.GroupUpdatePath(key)+"']").Length() != 0 || doc.Find("#"+views.UpdateButtonID(local("b"))).Length() != 0 {
 			t.Error("update buttons offered while the group updates")
 		}
-		if !strings.Contains(text(one(t, doc, "#"+views.RowID("b"))), "queued") {
+		if !strings.Contains(text(one(t, doc, "#"+views.RowID(local("b")))), "queued") {
 			t.Error("the waiting container does not say queued")
 		}
 	})
@@ -294,7 +297,10 @@ func TestImageGroupPolling(t *testing.T) {
 		done := g
 		done.Status = models.StatusUpToDate
 		done.Containers = []models.ContainerItem{item("a", models.StatusUpToDate), item("b", models.StatusUpToDate)}
-		jobs := views.Jobs{Progress: func(name string) *models.Progress { return finished(name, models.PhaseDone, "done") }}
+		jobs := views.Jobs{Progress: func(ref models.ContainerRef) *models.Progress {
+			name := ref.Name
+			return finished(name, models.PhaseDone, "done")
+		}}
 		doc := render(t, views.ImageGroup(views.NewGroupData(done, jobs, editor, testNow)))
 		if n := doc.Find("[hx-trigger*=every]").Length(); n != 0 {
 			t.Errorf("%d elements still poll after the group job", n)
@@ -454,7 +460,8 @@ func TestPageIDsAreUnique(t *testing.T) {
 		{Image: "nginx:latest", Status: models.StatusPartial, Containers: []models.ContainerItem{item("web", models.StatusOutdated), item("web.1", models.StatusUpToDate), item("web_1", models.StatusOutdated)}},
 		{Image: "ghcr.io/org/app:1", Status: models.StatusOutdated, Containers: []models.ContainerItem{item("app", models.StatusOutdated)}},
 	}
-	jobs := views.Jobs{Progress: func(name string) *models.Progress {
+	jobs := views.Jobs{Progress: func(ref models.ContainerRef) *models.Progress {
+		name := ref.Name
 		if name == "web_1" {
 			return running(name, 50)
 		}
@@ -470,7 +477,7 @@ func TestPageIDsAreUnique(t *testing.T) {
 		}
 		seen[id] = true
 	})
-	for _, want := range []string{views.RowID("web"), views.RowID("web.1"), views.RowID("web_1"), views.GroupID(models.GroupKey("nginx:latest")), views.ProgressID("web_1")} {
+	for _, want := range []string{views.RowID(local("web")), views.RowID(local("web.1")), views.RowID(local("web_1")), views.GroupID(models.GroupKey("nginx:latest")), views.ProgressID(local("web_1"))} {
 		if !seen[want] {
 			t.Errorf("id %q missing", want)
 		}
@@ -517,8 +524,8 @@ func TestErrorPage(t *testing.T) {
 }
 
 func TestMissingRowStopsPolling(t *testing.T) {
-	doc := render(t, views.MissingRow("web"))
-	tr := one(t, doc, "#"+views.RowID("web"))
+	doc := render(t, views.MissingRow(local("web")))
+	tr := one(t, doc, "#"+views.RowID(local("web")))
 	if hasAttr(tr, "hx-trigger") {
 		t.Error("missing row polls")
 	}

@@ -41,19 +41,19 @@ func (v Viewer) csrfHeaders() string {
 // Jobs lets the builders look up update jobs without importing services.
 // Handlers fill it from the update service; a nil func means "no jobs".
 type Jobs struct {
-	// Progress returns the latest update snapshot of the named container,
-	// running or finished, or nil when it has none.
-	Progress func(containerName string) *models.Progress
+	// Progress returns the latest update snapshot of the container, running
+	// or finished, or nil when it has none.
+	Progress func(models.ContainerRef) *models.Progress
 	// GroupRunning reports whether a group update of the image (an
 	// ImageGroup's Image) is running.
 	GroupRunning func(image string) bool
 }
 
-func (j Jobs) progress(name string) *models.Progress {
+func (j Jobs) progress(ref models.ContainerRef) *models.Progress {
 	if j.Progress == nil {
 		return nil
 	}
-	return j.Progress(name)
+	return j.Progress(ref)
 }
 
 func (j Jobs) groupRunning(image string) bool {
@@ -160,10 +160,14 @@ func NewGroupData(g models.ImageGroup, jobs Jobs, v Viewer, now time.Time) Group
 // POST /containers/{name}/update. A row rendered alone polls itself while
 // its update runs.
 func NewRowData(g models.ImageGroup, item models.ContainerItem, jobs Jobs, v Viewer) RowData {
-	r := RowData{Item: item, Image: g.Image, Progress: jobs.progress(item.ContainerName), Viewer: v}
+	r := RowData{Item: item, Image: g.Image, Progress: jobs.progress(item.Ref), Viewer: v}
 	// The group header already says why a whole group is unknown; a row
-	// repeats it only when it alone is unknown (a local image in a group).
-	if item.Status == models.StatusUnknown && g.Status != models.StatusUnknown {
+	// repeats it only when it alone is unknown (a local image in a group,
+	// a host out of reach).
+	switch {
+	case item.Reason != "":
+		r.Reason = item.Reason
+	case item.Status == models.StatusUnknown && g.Status != models.StatusUnknown:
 		r.Reason = "no registry digest for this container's image (built or loaded locally)"
 	}
 	return r

@@ -13,16 +13,16 @@ import (
 var testNow = time.Date(2026, 1, 2, 15, 0, 0, 0, time.UTC)
 
 func item(name string, s models.Status) models.ContainerItem {
-	return models.ContainerItem{ContainerID: "3d4c5b6a7f8e", ContainerName: name, LocalDigest: "sha256:1111111111", Status: s}
+	return models.ContainerItem{ContainerID: "3d4c5b6a7f8e", ContainerName: name, Ref: local(name), LocalDigest: "sha256:1111111111", Status: s}
 }
 
 func running(name string, pct int) *models.Progress {
-	return &models.Progress{Container: name, Layer: "a3ed95caeb02", Current: 1048576, Total: 8388608, Percent: pct, Status: "Downloading", Phase: models.PhasePulling,
+	return &models.Progress{Container: name, Ref: local(name), Layer: "a3ed95caeb02", Current: 1048576, Total: 8388608, Percent: pct, Status: "Downloading", Phase: models.PhasePulling,
 		BytesDone: 3145728, BytesTotal: 8388608, Overall: pct}
 }
 
 func finished(name string, phase models.Phase, status string) *models.Progress {
-	return &models.Progress{Container: name, Percent: 100, Status: status, Phase: phase}
+	return &models.Progress{Container: name, Ref: local(name), Percent: 100, Status: status, Phase: phase}
 }
 
 func TestNewDashboardData(t *testing.T) {
@@ -35,7 +35,7 @@ func TestNewDashboardData(t *testing.T) {
 		}},
 	}
 	progress := map[string]*models.Progress{"web": running("web", 40)}
-	jobs := views.Jobs{Progress: func(name string) *models.Progress { return progress[name] }}
+	jobs := views.Jobs{Progress: func(ref models.ContainerRef) *models.Progress { name := ref.Name; return progress[name] }}
 	v := views.Viewer{User: "admin", Role: "admin", CanUpdate: true, CSRFToken: "tok"}
 
 	d := views.NewDashboardData(groups, jobs, v, testNow)
@@ -94,7 +94,10 @@ func TestGroupJobMovesPollingToTheGroup(t *testing.T) {
 		item("a", models.StatusOutdated), item("b", models.StatusOutdated), item("c", models.StatusUpToDate),
 	}}
 	jobs := views.Jobs{
-		Progress:     func(name string) *models.Progress { return map[string]*models.Progress{"a": running("a", 10)}[name] },
+		Progress: func(ref models.ContainerRef) *models.Progress {
+			name := ref.Name
+			return map[string]*models.Progress{"a": running("a", 10)}[name]
+		},
 		GroupRunning: func(image string) bool { return image == "nginx:latest" },
 	}
 	gd := views.NewGroupData(g, jobs, views.Viewer{CanUpdate: true}, testNow)
@@ -149,3 +152,6 @@ func TestRefreshTrigger(t *testing.T) {
 		t.Errorf("checking RefreshTrigger() = %q", fast)
 	}
 }
+
+// local is the container of that name on the one host these tests have.
+func local(name string) models.ContainerRef { return models.Ref(models.LocalHost, name) }

@@ -214,3 +214,12 @@ func plural(n int, noun string) string {
 // never goes back. A layer's own percent restarts at extraction and jumps
 // between layers, so it is never shown.
 func barPercent(p models.Progress) int { return ClampPercent(p.Overall) }
+
+// Who names a container for people: its name, and its host when refit has
+// several ("web on nas").
+func Who(it models.ContainerItem) string {
+	if it.Host == "" {
+		return it.ContainerName
+	}
+	return it.ContainerName + " on " + it.Host
+}

@@ -1,6 +1,10 @@
 package views
 
-import "strings"
+import (
+	"strings"
+
+	"refit/models"
+)
 
 // Ids of the elements that htmx swaps or that keep focus across a swap.
 // Templates and tests use the same helpers, so every id= and hx-target agree.
@@ -34,8 +38,9 @@ const (
 	CheckNowID = "check-now"
 )
 
-// RowID is the id of a container's <tr>.
-func RowID(name string) string { return "row-" + safeID(name) }
+// RowID is the id of a container's <tr>. Container ids come from
+// "host/name", whose "/" safeID escapes, so equal names on two hosts differ.
+func RowID(ref models.ContainerRef) string { return "row-" + refID(ref) }
 
 // GroupID is the id of an image group's <tbody>; key is models.GroupKey(image).
 func GroupID(key string) string { return "group-" + safeID(key) }
@@ -45,18 +50,20 @@ func GroupID(key string) string { return "group-" + safeID(key) }
 func GroupHeaderID(key string) string { return "grouphead-" + safeID(key) }
 
 // ToggleID is the id of a container's auto-update form.
-func ToggleID(name string) string { return "toggle-" + safeID(name) }
+func ToggleID(ref models.ContainerRef) string { return "toggle-" + refID(ref) }
 
 // ToggleInputID is the id of the checkbox inside the auto-update form, the
 // target of its <label for>. htmx restores focus to it after a swap because
 // it has an id.
-func ToggleInputID(name string) string { return "autoupdate-" + safeID(name) }
+func ToggleInputID(ref models.ContainerRef) string { return "autoupdate-" + refID(ref) }
 
 // ProgressID is the id of a container's UpdateProgress.
-func ProgressID(name string) string { return "progress-" + safeID(name) }
+func ProgressID(ref models.ContainerRef) string { return "progress-" + refID(ref) }
 
 // UpdateButtonID is the id of a container's Update button.
-func UpdateButtonID(name string) string { return "update-" + safeID(name) }
+func UpdateButtonID(ref models.ContainerRef) string { return "update-" + refID(ref) }
+
+func refID(ref models.ContainerRef) string { return safeID(ref.String()) }
 
 // UpdateAllID is the id of a group's "Update all" button.
 func UpdateAllID(key string) string { return "updateall-" + safeID(key) }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/andybalholm/cascadia"
 
+	"refit/models"
 	"refit/views"
 )
 
@@ -14,9 +15,22 @@ var selectorSafe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]*$`)
 
 func TestIDsAreSelectorSafeAndDistinct(t *testing.T) {
 	names := []string{"web", "web.1", "web-1", "web_1", "a.b", "a-b", "a_b", "a_2eb", "A", "a", "x:y", "ünï", "input-x", "all-3f2a"}
+	// Container ids take host/name: the same name on two hosts must differ too.
+	onHosts := func(id func(models.ContainerRef) string) func(string) string {
+		return func(name string) string {
+			host, n, ok := strings.Cut(name, "@")
+			if !ok {
+				host, n = models.LocalHost, name
+			}
+			return id(models.Ref(host, n))
+		}
+	}
+	for _, n := range []string{"web", "a_b", "a-b"} {
+		names = append(names, "nas@"+n, "nas-2@"+n, "local-2@"+n)
+	}
 	kinds := map[string]func(string) string{
-		"row": views.RowID, "group": views.GroupID, "toggle": views.ToggleID, "toggle input": views.ToggleInputID,
-		"progress": views.ProgressID, "update": views.UpdateButtonID, "update all": views.UpdateAllID,
+		"row": onHosts(views.RowID), "group": views.GroupID, "toggle": onHosts(views.ToggleID), "toggle input": onHosts(views.ToggleInputID),
+		"progress": onHosts(views.ProgressID), "update": onHosts(views.UpdateButtonID), "update all": views.UpdateAllID,
 	}
 	seen := map[string]string{}
 	for _, fixed := range []string{views.TableID, views.ToastsID, views.EmptyID, views.ContentID, views.ErrorID, views.CheckNowID, views.DashboardID, views.AnnouncerID, views.EngineBannerID, views.RecordsBannerID} {
@@ -43,10 +57,10 @@ func TestIDsAreSelectorSafeAndDistinct(t *testing.T) {
 }
 
 func TestRowIDKeepsPlainNamesReadable(t *testing.T) {
-	if got, want := views.RowID("web-1"), "row-web-1"; got != want {
+	if got, want := views.RowID(local("web-1")), "row-local_2fweb-1"; got != want {
 		t.Errorf("RowID() = %q, want %q", got, want)
 	}
-	if got, want := views.RowID("web.1"), "row-web_2e1"; got != want {
+	if got, want := views.RowID(models.Ref("nas", "web.1")), "row-nas_2fweb_2e1"; got != want {
 		t.Errorf("RowID() = %q, want %q", got, want)
 	}
 	if got, want := views.GroupID("0a1b2c3d4e5f"), "group-0a1b2c3d4e5f"; got != want {
@@ -58,9 +72,9 @@ func TestPathsEscapeNames(t *testing.T) {
 	tests := []struct {
 		got, want string
 	}{
-		{views.RowPath("web"), "/containers/web/row"},
-		{views.UpdatePath("web.1"), "/containers/web.1/update"},
-		{views.AutoUpdatePath("a b/c"), "/containers/a%20b%2Fc/auto-update"},
+		{views.RowPath(local("web")), "/containers/local/web/row"},
+		{views.UpdatePath(models.Ref("nas", "web.1")), "/containers/nas/web.1/update"},
+		{views.AutoUpdatePath(local("a b/c")), "/containers/local/a%20b%2Fc/auto-update"},
 		{views.GroupPath("0a1b2c3d4e5f"), "/groups/0a1b2c3d4e5f"},
 		{views.GroupUpdatePath("0a1b2c3d4e5f"), "/groups/0a1b2c3d4e5f/update"},
 	}

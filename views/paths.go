@@ -1,6 +1,10 @@
 package views
 
-import "net/url"
+import (
+	"net/url"
+
+	"refit/models"
+)
 
 // Web routes of the browser UI. Handlers register exactly these; templates
 // and tests build URLs only through the helpers below.
@@ -24,14 +28,14 @@ const (
 )
 
 // RowPath answers one ContainerRow (GET); rows poll it while updating.
-func RowPath(name string) string { return containerPath(name, "row") }
+func RowPath(ref models.ContainerRef) string { return containerPath(ref, "row") }
 
 // UpdatePath starts updating a container (POST) and answers its ContainerRow.
-func UpdatePath(name string) string { return containerPath(name, "update") }
+func UpdatePath(ref models.ContainerRef) string { return containerPath(ref, "update") }
 
 // AutoUpdatePath sets a container's auto-update flag (POST) and answers the
 // AutoUpdateToggle, or 303 to / for a plain form post.
-func AutoUpdatePath(name string) string { return containerPath(name, "auto-update") }
+func AutoUpdatePath(ref models.ContainerRef) string { return containerPath(ref, "auto-update") }
 
 // GroupPath answers one ImageGroup (GET); the group polls it while updating.
 func GroupPath(key string) string { return "/groups/" + url.PathEscape(key) }
@@ -40,6 +44,8 @@ func GroupPath(key string) string { return "/groups/" + url.PathEscape(key) }
 // answers the ImageGroup.
 func GroupUpdatePath(key string) string { return GroupPath(key) + "/update" }
 
-func containerPath(name, action string) string {
-	return "/containers/" + url.PathEscape(name) + "/" + action
+// containerPath is /containers/{host}/{name}/{action}: a host name needs no
+// escaping.
+func containerPath(ref models.ContainerRef, action string) string {
+	return "/containers/" + ref.Host + "/" + url.PathEscape(ref.Name) + "/" + action
 }

@@ -97,7 +97,7 @@ func TestUpdateProgressShowsTheOverallPercent(t *testing.T) {
 	if got := attr(one(t, doc, "progress"), "value"); got != "17" {
 		t.Errorf("progress value = %q, want 17", got)
 	}
-	got := text(one(t, doc, "#"+views.ProgressID("web")))
+	got := text(one(t, doc, "#"+views.ProgressID(local("web"))))
 	if !strings.Contains(got, "17%") || strings.Contains(got, "90%") {
 		t.Errorf("progress text = %q, want 17%% and not the layer's 90%%", got)
 	}
@@ -114,8 +114,8 @@ func TestGroupHeaderFollowsTheJob(t *testing.T) {
 		doc := render(t, views.ImageGroup(views.NewGroupData(g, jobs, editor, testNow)))
 		return text(one(t, doc, "#"+views.GroupHeaderID(models.GroupKey(g.Image))+" .badge"))
 	}
-	progress := func(m map[string]*models.Progress) func(string) *models.Progress {
-		return func(name string) *models.Progress { return m[name] }
+	progress := func(m map[string]*models.Progress) func(models.ContainerRef) *models.Progress {
+		return func(ref models.ContainerRef) *models.Progress { name := ref.Name; return m[name] }
 	}
 	if got := headerBadge(t, views.Jobs{}); got != "up to date" {
 		t.Errorf("idle header badge = %q, want up to date", got)
@@ -268,7 +268,7 @@ func TestPollingElementsSayWhatTheyShow(t *testing.T) {
 
 	idle := views.NewGroupData(g, views.Jobs{}, editor, testNow)
 	doc := render(t, views.ImageGroup(idle))
-	for _, form := range []string{views.UpdatePath("a"), views.GroupUpdatePath(idle.Key)} {
+	for _, form := range []string{views.UpdatePath(local("a")), views.GroupUpdatePath(idle.Key)} {
 		in := one(t, doc, "form[action='"+form+"'] input[name="+views.ShownField+"]")
 		if attr(in, "type") != "hidden" || attr(in, "value") == "" {
 			t.Errorf("form %s carries %s = %q, want a hidden value", form, views.ShownField, attr(in, "value"))
@@ -309,7 +309,7 @@ func TestEngineBanner(t *testing.T) {
 	if got := attr(one(t, doc, "#"+views.TableID), "hx-trigger"); !strings.HasPrefix(got, "every 5s") {
 		t.Errorf("table hx-trigger = %q, want a quicker refresh while the engine is out of reach", got)
 	}
-	one(t, doc, "#"+views.RowID("web")) // the last seen rows stay
+	one(t, doc, "#"+views.RowID(local("web"))) // the last seen rows stay
 
 	d.Engine = models.EngineState{}
 	if render(t, views.ImagesTable(d)).Find("#"+views.EngineBannerID).Length() != 0 {

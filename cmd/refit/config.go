@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"refit/models"
 )
 
 // Config is every option refit takes, parsed once here and handed to
@@ -37,10 +39,18 @@ type Config struct {
 	AuditRetention   time.Duration
 	MetricsToken     string
 	ShutdownTimeout  time.Duration
+	// Hosts are the -hosts entries in their order; none means one host,
+	// models.LocalHost, from DOCKER_HOST.
+	Hosts []HostSpec
 	// AdminUser and AdminPassword create the first admin on first start.
 	// Environment only: a password in argv shows in ps.
 	AdminUser     string
 	AdminPassword string
+}
+
+// HostSpec is one -hosts entry: name=url.
+type HostSpec struct {
+	Name, URL string
 }
 
 // option is one flag with its environment fallback.
@@ -53,7 +63,8 @@ var options = []option{
 	{"db", "REFIT_DB", "refit.db", "SQLite database file"},
 	{"check-interval", "REFIT_CHECK_INTERVAL", "6h", "time between registry checks (0 turns periodic checks off)"},
 	{"check-concurrency", "REFIT_CHECK_CONCURRENCY", "16", "registry HEAD requests in flight to each registry during a check"},
-	{"max-pulls", "REFIT_MAX_PULLS", "2", "image pulls running at once"},
+	{"max-pulls", "REFIT_MAX_PULLS", "2", "image pulls running at once on each host"},
+	{"hosts", "REFIT_HOSTS", "", "space-separated name=url Docker hosts, url in DOCKER_HOST form: unix:///var/run/docker.sock, tcp://10.0.0.5:2376?certs=/certs/nas (or ?ca=…&cert=…&key=…), ssh://user@host[:port]; none means one host named local from DOCKER_HOST"},
 	{"health-timeout", "REFIT_HEALTH_TIMEOUT", "2m", "how long a new container with a healthcheck may take to become healthy"},
 	{"settle", "REFIT_SETTLE", "10s", "how long a new container without a healthcheck must keep running"},
 	{"log-level", "REFIT_LOG_LEVEL", "info", "debug, info, warn or error"},
@@ -146,6 +157,9 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	if c.ShutdownTimeout, err = duration("shutdown-timeout", *vals["shutdown-timeout"], false); err != nil {
 		return Config{}, err
 	}
+	if c.Hosts, err = parseHosts(*vals["hosts"]); err != nil {
+		return Config{}, err
+	}
 	c.MetricsToken = strings.TrimSpace(*vals["metrics-token"])
 	if err := c.LogLevel.UnmarshalText([]byte(*vals["log-level"])); err != nil {
 		return Config{}, fmt.Errorf("invalid -log-level %q: want debug, info, warn or error", *vals["log-level"])
@@ -214,6 +228,32 @@ func (c *Config) parseAuth(vals map[string]*string, getenv func(string) string) 
 	}
 	c.AdminUser, c.AdminPassword = getenv("REFIT_ADMIN_USER"), getenv("REFIT_ADMIN_PASSWORD")
 	return nil
+}
+
+// parseHosts reads -hosts: name=url entries separated by spaces. A bad
+// entry is an error naming it; the URL's details (certificates, ssh) are
+// checked when refit connects.
+func parseHosts(v string) ([]HostSpec, error) {
+	var out []HostSpec
+	seen := map[string]bool{}
+	for _, e := range strings.Fields(v) {
+		name, raw, ok := strings.Cut(e, "=")
+		switch {
+		case !ok || raw == "":
+			return nil, fmt.Errorf("invalid -hosts entry %q: want name=url, e.g. nas=tcp://10.0.0.5:2376", e)
+		case !models.ValidHostName(name):
+			return nil, fmt.Errorf("invalid -hosts entry %q: a host name is lower-case letters, digits and '-', starting with a letter or digit", e)
+		case seen[name]:
+			return nil, fmt.Errorf("invalid -hosts entry %q: host %s is named twice", e, name)
+		}
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "unix" && u.Scheme != "tcp" && u.Scheme != "ssh") || (u.Scheme != "unix" && u.Host == "") || (u.Scheme == "unix" && u.Path == "") {
+			return nil, fmt.Errorf("invalid -hosts entry %q: want a url such as unix:///var/run/docker.sock, tcp://host:2376 or ssh://user@host", e)
+		}
+		seen[name] = true
+		out = append(out, HostSpec{Name: name, URL: raw})
+	}
+	return out, nil
 }
 
 // onOff parses on/off, true/false, yes/no or 1/0.

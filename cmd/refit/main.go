@@ -98,9 +98,43 @@ func newLogger(cfg Config, w io.Writer) *slog.Logger {
 
 // app is every long-lived piece, wired once.
 type app struct {
-	engine *dockerengine.Engine
-	deps   handlers.Deps
-	close  func()
+	deps  handlers.Deps
+	close func()
+}
+
+// connectHosts makes a client per host: the -hosts entries, or one host
+// named local from DOCKER_HOST. Each negotiates its own API version when it
+// first answers. A bad entry is an error naming it.
+func connectHosts(specs []HostSpec) ([]services.Host, func(), error) {
+	var engines []*dockerengine.Engine
+	closeAll := func() {
+		for _, e := range engines {
+			e.Close()
+		}
+	}
+	if len(specs) == 0 {
+		e, err := dockerengine.New(dockerengine.Options{})
+		if err != nil {
+			return nil, nil, err
+		}
+		engines = append(engines, e)
+		url := os.Getenv("DOCKER_HOST") // what the client's FromEnv reads
+		if url == "" {
+			url = "unix:///var/run/docker.sock"
+		}
+		return []services.Host{{Name: models.LocalHost, URL: dockerengine.MaskURL(url), Engine: e}}, closeAll, nil
+	}
+	hosts := make([]services.Host, 0, len(specs))
+	for _, s := range specs {
+		e, err := dockerengine.New(dockerengine.Options{Host: s.URL})
+		if err != nil {
+			closeAll()
+			return nil, nil, fmt.Errorf("invalid -hosts entry %s=%s: %w", s.Name, dockerengine.MaskURL(s.URL), err)
+		}
+		engines = append(engines, e)
+		hosts = append(hosts, services.Host{Name: s.Name, URL: dockerengine.MaskURL(s.URL), Engine: e})
+	}
+	return hosts, closeAll, nil
 }
 
 func build(cfg Config, log *slog.Logger) (*app, error) {
@@ -115,7 +149,7 @@ func build(cfg Config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	sqlDB, _ := db.DB()
-	engine, err := dockerengine.New(dockerengine.Options{})
+	hosts, closeHosts, err := connectHosts(cfg.Hosts)
 	if err != nil {
 		sqlDB.Close()
 		return nil, err
@@ -137,11 +171,11 @@ func build(cfg Config, log *slog.Logger) (*app, error) {
 		sqlDB.Close()
 		return nil, err
 	}
-	ctr := services.NewContainers(engine, reg, tog, log, cfg.CheckConcurrency)
+	ctr := services.NewContainersOn(hosts, reg, tog, log, cfg.CheckConcurrency)
 	ctr.OnChecked(met.CheckDone)
 	met.Watch(ctr)
-	hist := services.NewHistory(db).AuditTo(aud).Observe(met.UpdateDone)
-	upd := services.NewUpdates(engine, reg, ctr, hist, log, services.UpdateOptions{
+	hist := services.NewHistory(db).AuditTo(aud).NameHosts(ctr.Several()).Observe(met.UpdateDone)
+	upd := services.NewUpdates(reg, ctr, hist, log, services.UpdateOptions{
 		MaxPulls: cfg.MaxPulls, HealthTimeout: cfg.HealthTimeout, Settle: cfg.Settle,
 		Journal: services.NewJournal(db), Self: dockerengine.SelfID(),
 	})
@@ -150,14 +184,13 @@ func build(cfg Config, log *slog.Logger) (*app, error) {
 	ctr.OnCheck(func([]models.ImageGroup) { _ = hist.Writable() })
 	ctr.OnCheck(upd.AutoUpdate)
 	return &app{
-		engine: engine,
 		deps: handlers.Deps{Log: log, Containers: ctr, Toggles: tog, Updates: upd, History: hist,
 			Auth: auth, Audit: aud, TrustedProxies: cfg.TrustedProxies,
 			AllowedHosts: append(cfg.AllowedHosts, cfg.Addr), // a name in -addr is one of refit's
 			Metrics:      met.Handler(), MetricsToken: cfg.MetricsToken, Build: buildInfo()},
 		close: func() {
 			upd.Close()
-			engine.Close()
+			closeHosts()
 			sqlDB.Close()
 		},
 	}, nil
@@ -175,11 +208,6 @@ func serve(ctx context.Context, a *app, cfg Config, log *slog.Logger) error {
 	// engine answers, so the server answers at once. Only serve recovers:
 	// `refit check` must change nothing.
 	a.deps.Containers.OnReachable(a.deps.Updates.RecoverInBackground)
-	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	if v, err := a.engine.Ping(pctx); err == nil {
-		log.Info("docker engine", "api_version", v)
-	}
-	cancel()
 	ctr := a.deps.Containers
 	go ctr.Watch(ctx)
 	go checkLoop(ctx, ctr, cfg.CheckInterval, log)
@@ -292,13 +320,26 @@ func checkOnce(ctx context.Context, a *app, asJSON bool, w io.Writer) error {
 		return enc.Encode(groups)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "IMAGE\tCONTAINER\tID\tLOCAL\tREMOTE\tSTATUS")
+	several := a.deps.Containers.Several()
+	if several {
+		fmt.Fprintln(tw, "IMAGE\tHOST\tCONTAINER\tID\tLOCAL\tREMOTE\tSTATUS")
+	} else {
+		fmt.Fprintln(tw, "IMAGE\tCONTAINER\tID\tLOCAL\tREMOTE\tSTATUS")
+	}
 	for _, g := range groups {
 		for _, c := range g.Containers {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", g.Image, c.ContainerName, c.ContainerID, c.LocalDigest, g.RemoteDigest, c.Status)
+			name := c.ContainerName
+			if several {
+				name = c.Host + "\t" + name
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", g.Image, name, c.ContainerID, c.LocalDigest, g.RemoteDigest, c.Status)
 		}
 		if g.Reason != "" && g.Status == "unknown" {
-			fmt.Fprintf(tw, "%s\t\t\t\t\t(%s)\n", g.Image, g.Reason)
+			pad := "\t\t\t\t\t"
+			if several {
+				pad += "\t"
+			}
+			fmt.Fprintf(tw, "%s%s(%s)\n", g.Image, pad, g.Reason)
 		}
 	}
 	return tw.Flush()

@@ -26,6 +26,7 @@ func selfUpdateCommand(ctx context.Context, args []string, getenv func(string) s
 	fs.SetOutput(stderr)
 	target := fs.String("container", "", "ID of the refit container to replace")
 	by := fs.String("by", "", "who asked for the update, for the history")
+	host := fs.String("host", models.LocalHost, "the -hosts name of the host the container runs on")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -45,16 +46,23 @@ func selfUpdateCommand(ctx context.Context, args []string, getenv func(string) s
 	if sqlDB, err := db.DB(); err == nil {
 		defer sqlDB.Close()
 	}
-	engine, err := dockerengine.New(dockerengine.Options{})
+	// The host this helper runs on, as the refit that started it reaches it.
+	eopts := dockerengine.Options{}
+	for _, h := range cfg.Hosts {
+		if h.Name == *host {
+			eopts.Host = h.URL
+		}
+	}
+	engine, err := dockerengine.New(eopts)
 	if err != nil {
 		return err
 	}
 	defer engine.Close()
 	journal, hist := services.NewJournal(db), services.NewHistory(db)
-	opts := models.RecreateOptions{HealthTimeout: cfg.HealthTimeout, Settle: cfg.Settle, Journal: journal.Note}
+	opts := models.RecreateOptions{HealthTimeout: cfg.HealthTimeout, Settle: cfg.Settle, Journal: journal.On(*host)}
 	started := time.Now()
 
-	pending, err := journal.Pending()
+	pending, err := journal.Pending(*host)
 	if err != nil {
 		return err
 	}
@@ -63,12 +71,12 @@ func selfUpdateCommand(ctx context.Context, args []string, getenv func(string) s
 		recs, err := engine.Recover(ctx, models.RecoverOptions{Pending: pending, Settle: cfg.Settle, HealthTimeout: cfg.HealthTimeout})
 		for _, r := range recs {
 			log.Warn("recovered the interrupted self-update", "action", r.Action, "detail", r.Detail)
-			_ = journal.Clear(r.Container)
+			_ = journal.Clear(models.Ref(*host, r.Container))
 			result := "recovered"
 			if r.Action == models.RecoveryRestored {
 				result = "rolled back"
 			}
-			_ = hist.Add(models.UpdateRecord{Container: r.Container, By: *by, StartedAt: started, Result: result,
+			_ = hist.Add(models.UpdateRecord{Host: *host, Container: r.Container, By: *by, StartedAt: started, Result: result,
 				Error: r.Detail, DurationMS: time.Since(started).Milliseconds()})
 		}
 		if err != nil {
@@ -77,7 +85,7 @@ func selfUpdateCommand(ctx context.Context, args []string, getenv func(string) s
 		return engine.RemoveSelf(ctx)
 	}
 
-	rec := models.UpdateRecord{By: *by, StartedAt: started}
+	rec := models.UpdateRecord{Host: *host, By: *by, StartedAt: started}
 	old, err := engine.Inspect(ctx, *target)
 	if errors.Is(err, models.ErrNotFound) {
 		log.Info("nothing to do: the container is gone (replaced already)")

@@ -366,7 +366,7 @@ func newJournal() *services.Journal { return services.NewJournal(nil) }
 
 // pending is the journal's entries; an in-memory journal does not fail.
 func pending(j *services.Journal) []models.RecreateState {
-	out, _ := j.Pending()
+	out, _ := j.Pending(models.LocalHost)
 	return out
 }
 
@@ -379,7 +379,7 @@ func crash(t *testing.T, e services.Updater, j *services.Journal, id, step strin
 	go func() {
 		defer close(done)
 		opts := recreateOpts
-		opts.Journal = j.Note
+		opts.Journal = j.On(models.LocalHost)
 		opts.Hook = func(s string) error {
 			if s == step {
 				reached = true
@@ -495,7 +495,7 @@ func testRecoverStopInFlight(t *testing.T, f Fixture) {
 	go func() {
 		defer close(done)
 		opts := recreateOpts
-		opts.Journal = j.Note
+		opts.Journal = j.On(models.LocalHost)
 		opts.Step = func(s string) {
 			switch s {
 			case "stopping":

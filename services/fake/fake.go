@@ -189,6 +189,22 @@ func (e *Engine) Running(ctx context.Context) ([]models.Container, error) {
 	return out, nil
 }
 
+// Info answers like an engine of the current API, or ListErr while down.
+func (e *Engine) Info(ctx context.Context) (models.HostInfo, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ListErr != nil {
+		return models.HostInfo{}, e.ListErr
+	}
+	return models.HostInfo{EngineVersion: FakeVersion, APIVersion: FakeAPIVersion}, nil
+}
+
+// The versions Info reports.
+const (
+	FakeVersion    = "fake"
+	FakeAPIVersion = "1.51"
+)
+
 // SetDown makes the engine unreachable (err) or reachable again (nil): lists
 // fail, open event streams break, new ones fail at once.
 func (e *Engine) SetDown(err error) {
