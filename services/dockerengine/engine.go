@@ -25,8 +25,10 @@ import (
 
 // Options configure an Engine.
 type Options struct {
-	// Host overrides DOCKER_HOST, e.g. "unix:///run/docker.sock". Empty means
-	// the standard DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH.
+	// Host is one explicit host, a URL of a form CheckHostURL accepts, e.g.
+	// "unix:///run/docker.sock" or "tcp://10.0.0.5:2376?certs=/p"; the
+	// environment's DOCKER_* variables are not read for it. Empty means the
+	// local host: DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH.
 	Host string
 	// RecoverScope, when set, limits Recover to the original container names
 	// it accepts. refit leaves it nil; tests that share one engine scope
@@ -48,11 +50,17 @@ type Engine struct {
 }
 
 // New connects to the engine named by opts (lazily: the first call
-// negotiates the API version).
+// negotiates the API version). An explicit Host that CheckHostURL refuses is
+// refused with the same error.
 func New(opts Options) (*Engine, error) {
 	o := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
 	if opts.Host != "" {
-		o = append(o, client.WithHost(opts.Host))
+		// Not FromEnv: DOCKER_CERT_PATH and DOCKER_API_VERSION belong to the local host.
+		h, err := hostOpts(opts.Host)
+		if err != nil {
+			return nil, err
+		}
+		o = append([]client.Opt{client.WithAPIVersionNegotiation()}, h...)
 	}
 	cli, err := client.NewClientWithOpts(o...)
 	if err != nil {
