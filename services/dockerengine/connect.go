@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/docker/cli/cli/connhelper"
 	"github.com/docker/docker/client"
 	"github.com/docker/go-connections/tlsconfig"
 
@@ -18,14 +22,14 @@ import (
 
 // hostURL is an explicit host's URL, checked.
 type hostURL struct {
-	scheme string // "unix" or "tcp"
-	host   string // for client.WithHost: the URL without its query
+	scheme string // "unix", "tcp" or "ssh"
+	host   string // for client.WithHost: the URL without its query; ssh: the URL as given
 	tls    *tlsconfig.Options
 }
 
 // CheckHostURL reports whether New can connect to raw as an explicit host,
 // with one error naming what is wrong: the scheme, the address, a query
-// parameter, or a certificate file that cannot be read. It
+// parameter, a certificate file that cannot be read, or no ssh command. It
 // reads the certificate files but connects to nothing. The forms, as in
 // DOCKER_HOST:
 //
@@ -34,11 +38,12 @@ type hostURL struct {
 //	tcp://10.0.0.5:2376?ca=/p/ca.pem&cert=/p/cert.pem&key=/p/key.pem
 //	tcp://10.0.0.5:2376?ca=/p/ca.pem                      TLS without a client certificate
 //	tcp://10.0.0.5:2376?certs=/p                          /p holds ca.pem, cert.pem and key.pem (DOCKER_CERT_PATH)
+//	ssh://deploy@vps.example[:22][/run/docker.sock]       ssh runs `docker system dial-stdio` there, as the docker CLI does
 //
 // TLS always verifies the engine's certificate against ca: there is no
 // DOCKER_TLS_VERIFY to leave unset.
 func CheckHostURL(raw string) error {
-	_, err := hostOpts(raw)
+	_, err := hostOpts(raw, nil)
 	return err
 }
 
@@ -69,12 +74,25 @@ func MaskURL(raw string) string {
 
 // hostOpts returns the client options that reach raw, an explicit host:
 // none from the environment, which describes the local host.
-func hostOpts(raw string) ([]client.Opt, error) {
+func hostOpts(raw string, sshFlags []string) ([]client.Opt, error) {
 	h, err := parseHostURL(raw)
 	if err != nil {
 		return nil, fmt.Errorf("host URL %s: %w", MaskURL(raw), err)
 	}
 	switch {
+	case h.scheme == "ssh":
+		if _, err := exec.LookPath("ssh"); err != nil {
+			return nil, fmt.Errorf("host URL %s: ssh:// needs the ssh command: %w", MaskURL(raw), err)
+		}
+		helper, err := connhelper.GetConnectionHelperWithSSHOpts(h.host, sshFlags)
+		if err != nil {
+			return nil, fmt.Errorf("host URL %s: %w", MaskURL(raw), err)
+		}
+		return []client.Opt{
+			client.WithHost(helper.Host), // before the HTTP client: it would give the transport the environment's proxy
+			withSSHClient,
+			client.WithDialContext(helper.Dialer),
+		}, nil
 	case h.tls != nil:
 		// Loaded here only for the error, which client.WithTLSClientConfig
 		// words less clearly; it loads them again for each client it makes.
@@ -87,9 +105,25 @@ func hostOpts(raw string) ([]client.Opt, error) {
 	}
 }
 
+// withSSHClient gives the client an HTTP client of its own without a proxy,
+// as the docker CLI does for a connection helper: the dialer runs ssh
+// whatever address it is asked for. A new one per client, because the
+// Identity client is made from the same options and the Docker client wraps
+// the transport it is given.
+func withSSHClient(c *client.Client) error {
+	return client.WithHTTPClient(&http.Client{
+		Transport: &http.Transport{
+			// Each connection is an ssh process: keep few idle, not for long.
+			MaxIdleConns:    6,
+			IdleConnTimeout: 30 * time.Second,
+		},
+		CheckRedirect: client.CheckRedirect,
+	})(c)
+}
+
 func parseHostURL(raw string) (hostURL, error) {
 	if !strings.Contains(raw, "://") {
-		return hostURL{}, errors.New("missing scheme: want unix:// or tcp://")
+		return hostURL{}, errors.New("missing scheme: want unix://, tcp:// or ssh://")
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -129,10 +163,21 @@ func parseHostURL(raw string) (hostURL, error) {
 			return hostURL{}, err
 		}
 		return hostURL{scheme: "tcp", host: "tcp://" + u.Host + u.Path, tls: tls}, nil
+	case "ssh":
+		if u.Hostname() == "" {
+			return hostURL{}, errors.New("missing host, as in ssh://deploy@vps.example")
+		}
+		if _, ok := u.User.Password(); ok {
+			return hostURL{}, errors.New("ssh:// takes no password: use a key, in ssh-agent or ~/.ssh/config")
+		}
+		if err := knownParams(q); err != nil {
+			return hostURL{}, err
+		}
+		return hostURL{scheme: "ssh", host: raw}, nil
 	case "":
-		return hostURL{}, errors.New("missing scheme: want unix:// or tcp://")
+		return hostURL{}, errors.New("missing scheme: want unix://, tcp:// or ssh://")
 	default:
-		return hostURL{}, fmt.Errorf("unsupported scheme %q: want unix:// or tcp://", u.Scheme)
+		return hostURL{}, fmt.Errorf("unsupported scheme %q: want unix://, tcp:// or ssh://", u.Scheme)
 	}
 }
 

@@ -40,10 +40,25 @@ func TestCheckHostURLAccepts(t *testing.T) {
 		"tcp://10.0.0.5:2376?ca=" + p.ca,
 		"tcp://10.0.0.5:2376?ca=" + p.ca + "&cert=" + p.cert + "&key=" + p.key,
 		"tcp://10.0.0.5:2376?certs=" + p.dir,
+		"ssh://vps.example",
+		"ssh://deploy@vps.example:2222",
+		"ssh://deploy@vps.example/run/user/1000/docker.sock",
 	} {
+		if _, err := exec.LookPath("ssh"); err != nil && strings.HasPrefix(raw, "ssh:") {
+			t.Logf("%s not checked: %v", raw, err)
+			continue
+		}
 		if err := dockerengine.CheckHostURL(raw); err != nil {
 			t.Errorf("CheckHostURL(%q) = %v, want nil", raw, err)
 		}
+	}
+}
+
+func TestCheckHostURLWantsTheSSHCommand(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	err := dockerengine.CheckHostURL("ssh://deploy@vps.example")
+	if want := `host URL ssh://deploy@vps.example: ssh:// needs the ssh command: exec: "ssh": executable file not found in $PATH`; err == nil || err.Error() != want {
+		t.Errorf("CheckHostURL without ssh on PATH = %v, want %s", err, want)
 	}
 }
 
@@ -75,7 +90,10 @@ func TestCheckHostURLRefuses(t *testing.T) {
 		{"tcp://10.0.0.5:2376?ca=" + p.key, p.key},                                                      // not a certificate
 		{"tcp://10.0.0.5:2376?ca=" + p.ca + "&cert=" + p.cert + "&key=" + p.serverKey, "X509 key pair"}, // another cert's key
 		{"tcp://admin:s3cret@10.0.0.5%zz:2376", "invalid URL escape"},
-		{"ssh://deploy@vps.example", `unsupported scheme "ssh"`},
+		{"ssh://", "missing host"},
+		{"ssh://deploy:s3cret@vps.example", "ssh:// takes no password"},
+		{"ssh://deploy@vps.example?port=22", "unknown query parameters: port"},
+		{"ssh://deploy:s3cret@vps%zz.example", "invalid URL escape"},
 	} {
 		err := dockerengine.CheckHostURL(c.raw)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

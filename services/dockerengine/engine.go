@@ -26,10 +26,14 @@ import (
 // Options configure an Engine.
 type Options struct {
 	// Host is one explicit host, a URL of a form CheckHostURL accepts, e.g.
-	// "unix:///run/docker.sock" or "tcp://10.0.0.5:2376?certs=/p"; the
+	// "unix:///run/docker.sock" or "ssh://deploy@vps.example"; the
 	// environment's DOCKER_* variables are not read for it. Empty means the
 	// local host: DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH.
 	Host string
+	// SSHFlags are extra ssh(1) arguments for an ssh:// Host, such as
+	// "-i", "key". For tests and special setups: users configure keys and
+	// known hosts in ~/.ssh/config, as for the docker CLI.
+	SSHFlags []string
 	// RecoverScope, when set, limits Recover to the original container names
 	// it accepts. refit leaves it nil; tests that share one engine scope
 	// recovery to their own containers.
@@ -56,7 +60,7 @@ func New(opts Options) (*Engine, error) {
 	o := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
 	if opts.Host != "" {
 		// Not FromEnv: DOCKER_CERT_PATH and DOCKER_API_VERSION belong to the local host.
-		h, err := hostOpts(opts.Host)
+		h, err := hostOpts(opts.Host, opts.SSHFlags)
 		if err != nil {
 			return nil, err
 		}
