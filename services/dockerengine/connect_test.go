@@ -15,6 +15,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -213,6 +214,49 @@ func TestConnectTLS(t *testing.T) {
 	}
 }
 
+// The engine behind REFIT_TEST_DOCKER_HOST reached through a loopback sshd,
+// whose side runs `docker system dial-stdio` as the docker CLI does.
+func TestConnectSSH(t *testing.T) {
+	host := dockertest.Host(t)
+	sock, ok := strings.CutPrefix(host, "unix://")
+	if !ok {
+		t.Skipf("the remote side reaches the engine by its unix socket; %s is not one", host)
+	}
+	cli := dockertest.Client(t)
+	s := startSSHD(t, sock)
+	name := runTestContainer(t, cli, "connect-ssh")
+
+	t.Run("user host port", func(t *testing.T) {
+		checkEngine(t, dockerengine.Options{Host: fmt.Sprintf("ssh://%s@127.0.0.1:%d", s.user, s.port), SSHFlags: s.flags}, cli, name)
+	})
+	t.Run("socket path", func(t *testing.T) {
+		// The path becomes the remote CLI's --host, over the DOCKER_HOST its session has.
+		checkEngine(t, dockerengine.Options{Host: fmt.Sprintf("ssh://%s@127.0.0.1:%d%s", s.user, s.port, sock), SSHFlags: s.flags}, cli, name)
+		eng, err := dockerengine.New(dockerengine.Options{Host: fmt.Sprintf("ssh://%s@127.0.0.1:%d/nonexistent/docker.sock", s.user, s.port), SSHFlags: s.flags})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer eng.Close()
+		// The client words it as for any engine that does not answer, with the helper's dummy host.
+		if _, err := eng.Info(t.Context()); err == nil || !strings.Contains(err.Error(), "Cannot connect to the Docker daemon") {
+			t.Errorf("Info through a socket path that does not exist = %v, want the client's Cannot connect", err)
+		}
+	})
+	t.Run("unknown key", func(t *testing.T) {
+		flags := append([]string{"-i", filepath.Join(t.TempDir(), "none")}, s.flags[2:]...) // s.flags starts -i key
+		eng, err := dockerengine.New(dockerengine.Options{Host: fmt.Sprintf("ssh://%s@127.0.0.1:%d", s.user, s.port), SSHFlags: flags})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer eng.Close()
+		_, err = eng.Info(t.Context())
+		if err == nil || !strings.Contains(err.Error(), "Permission denied") {
+			t.Fatalf("Info without the key = %v, want ssh's Permission denied", err)
+		}
+		t.Logf("refused: %v", err)
+	})
+}
+
 // checkEngine connects with opts and checks that Running lists the
 // container name and that Info says what cli, on the same engine, says.
 func checkEngine(t *testing.T, opts dockerengine.Options, cli *client.Client, name string) {
@@ -404,4 +448,133 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+type sshServer struct {
+	user  string
+	port  int
+	flags []string // for Options.SSHFlags: -i key first
+}
+
+// startSSHD runs Debian's sshd on a free port of 127.0.0.1 until the test
+// ends, letting in the current user with a key of the test's own. Its
+// sessions have DOCKER_HOST=unix://sock and the docker CLI on PATH: sshd
+// builds their environment afresh.
+func startSSHD(t *testing.T, sock string) sshServer {
+	t.Helper()
+	sshd, err := exec.LookPath("sshd")
+	if err != nil {
+		sshd = "/usr/sbin/sshd" // not on a user's PATH
+	}
+	docker, derr := exec.LookPath("docker")
+	keygen, kerr := exec.LookPath("ssh-keygen")
+	_, cerr := exec.LookPath("ssh")
+	for _, err := range []error{derr, kerr, cerr} {
+		if err != nil {
+			noSSHD(t, err.Error())
+		}
+	}
+	if _, err := os.Stat(sshd); err != nil {
+		noSSHD(t, err.Error())
+	}
+	me, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// sshd running as root wants its privilege separation directory, which
+	// the Debian service creates at each start.
+	if os.Geteuid() == 0 {
+		if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
+			noSSHD(t, err.Error())
+		}
+	}
+
+	dir := t.TempDir()
+	for _, k := range []string{"host_key", "client_key"} {
+		if out, err := exec.Command(keygen, "-q", "-t", "ed25519", "-N", "", "-C", "refit-test", "-f", filepath.Join(dir, k)).CombinedOutput(); err != nil {
+			t.Fatalf("ssh-keygen: %v\n%s", err, out)
+		}
+	}
+	pub, err := os.ReadFile(filepath.Join(dir, "client_key.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	authorized := fmt.Sprintf(`environment="PATH=%s:/usr/bin:/bin",environment="DOCKER_HOST=unix://%s" %s`,
+		filepath.Dir(docker), sock, pub)
+	writeFile(t, filepath.Join(dir, "authorized_keys"), authorized)
+	addr := freeAddr(t)
+	_, portStr, _ := net.SplitHostPort(addr)
+	writeFile(t, filepath.Join(dir, "sshd_config"), strings.Join([]string{
+		"ListenAddress " + addr,
+		"HostKey " + filepath.Join(dir, "host_key"),
+		"PidFile " + filepath.Join(dir, "sshd.pid"),
+		"AuthorizedKeysFile " + filepath.Join(dir, "authorized_keys"),
+		"AllowUsers " + me.Username,
+		"StrictModes no", // the temporary directory is not the user's home
+		"PermitRootLogin prohibit-password",
+		"PubkeyAuthentication yes",
+		"PasswordAuthentication no",
+		"KbdInteractiveAuthentication no",
+		"UsePAM no",
+		"PermitUserEnvironment PATH,DOCKER_HOST",
+		"AllowTcpForwarding no",
+		"X11Forwarding no",
+		"",
+	}, "\n"))
+
+	var log bytes.Buffer
+	cmd := exec.Command(sshd, "-D", "-e", "-f", filepath.Join(dir, "sshd_config"))
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		noSSHD(t, err.Error())
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-done
+		if t.Failed() {
+			t.Logf("sshd log:\n%s", log.String())
+		}
+	})
+	for end := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			break
+		}
+		select {
+		case <-done:
+			t.Fatalf("sshd exited: %s", log.String())
+		default:
+		}
+		if time.Now().After(end) {
+			t.Fatalf("sshd did not listen on %s within 10s: %s", addr, log.String())
+		}
+	}
+	port := 0
+	fmt.Sscan(portStr, &port)
+	return sshServer{user: me.Username, port: port, flags: []string{
+		"-i", filepath.Join(dir, "client_key"),
+		"-F", "/dev/null", // neither the user's nor the system's ssh_config
+		"-o", "IdentitiesOnly=yes",
+		"-o", "BatchMode=yes",
+		"-o", "StrictHostKeyChecking=no",
+		"-o", "UserKnownHostsFile=/dev/null",
+		"-o", "LogLevel=ERROR",
+	}}
+}
+
+func noSSHD(t *testing.T, why string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("cannot start a loopback sshd (.ci/run installs openssh-server): %s", why)
+	}
+	t.Skipf("cannot start a loopback sshd (openssh-server): %s", why)
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
