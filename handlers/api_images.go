@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"net/url"
 	"strings"
 	"sync/atomic"
 
@@ -98,7 +99,12 @@ func apiImageAction(ctr *services.Containers, actions map[string]imageAction) fi
 		if c.Method() != act.method {
 			return errMethod
 		}
-		item, _, err := ctr.Find(parts[0])
+		// The split is on the raw path, so host/name arrives as host%2Fname.
+		id, err := url.PathUnescape(parts[0])
+		if err != nil {
+			return errBadPath
+		}
+		item, _, err := ctr.Find(id)
 		if err != nil {
 			return err
 		}

@@ -68,6 +68,9 @@ func auditImageAction(c *fiber.Ctx) (string, string) {
 	if c.Method() != fiber.MethodPost {
 		return "", ""
 	}
+	if u, err := url.PathUnescape(id); err == nil {
+		id = u // host%2Fname is recorded as host/name
+	}
 	switch act {
 	case "update":
 		return models.AuditUpdate, id
