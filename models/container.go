@@ -34,6 +34,9 @@ type Container struct {
 	// it is empty for an image built or loaded here.
 	OriginKnown bool
 	PulledFrom  []string
+
+	// Service is set for a Swarm service (see Service); nil for a container.
+	Service *Service
 }
 
 // ContainerItem is one container inside an image group, as the API returns it.
@@ -46,10 +49,13 @@ type ContainerItem struct {
 	// Host names the container's host, and is set only when refit has
 	// several: with one, the item is the contract's shape byte for byte.
 	Host string `json:"host,omitempty"`
+	// Kind is KindService for a Swarm service, "" for a container.
+	Kind string `json:"kind,omitempty"`
 
 	// Not part of the contract; kept for the UI and the update engine.
 	Ref        ContainerRef `json:"-"` // the identity, host always set
 	Reason     string       `json:"-"` // why this container alone is unknown (its host is down)
+	Service    *Service     `json:"-"` // a Swarm service's tasks and update state
 	FullID     string       `json:"-"`
 	LocalFull  string       `json:"-"` // full local digest for the group's repository
 	ImageID    string       `json:"-"`

@@ -485,12 +485,17 @@ func (s *Containers) rebuildLocked() {
 				order = append(order, ref.Group)
 			}
 			st, local := containerStatus(ref, res.digest, c)
+			cref := models.Ref(h.Name, c.Name)
+			if c.Service != nil {
+				cref = models.ServiceRef(h.Name, c.Name)
+			}
 			it := models.ContainerItem{
 				ContainerID:   models.ShortID(c.ID),
 				ContainerName: c.Name,
 				LocalDigest:   models.ShortDigest(local),
 				Status:        st,
-				Ref:           models.Ref(h.Name, c.Name),
+				Ref:           cref,
+				Service:       c.Service,
 				FullID:        c.ID,
 				LocalFull:     local,
 				ImageID:       c.ImageID,
@@ -498,6 +503,12 @@ func (s *Containers) rebuildLocked() {
 			}
 			if several {
 				it.Host = h.Name
+			}
+			if c.Service != nil {
+				it.Kind = models.KindService
+				if c.ImageID == "" {
+					it.Reason = "the service's spec pins no digest (created with --no-resolve-image): nothing to compare"
+				}
 			}
 			if down != "" {
 				it.Status, it.Reason = models.StatusUnknown, down
@@ -584,7 +595,7 @@ func (s *Containers) Find(id string) (models.ContainerItem, models.ImageGroup, e
 		if items, gs := matches(func(c models.ContainerItem) bool { return c.ContainerID == id || c.FullID == id }); len(items) > 0 {
 			return items[0], gs[0], nil // IDs are unique enough across hosts
 		}
-		if items, gs := matches(func(c models.ContainerItem) bool { return c.Ref.Name == id }); len(items) > 0 {
+		if items, gs := matches(func(c models.ContainerItem) bool { return c.Ref.Name == id || c.ContainerName == id }); len(items) > 0 {
 			return one(items, gs)
 		}
 		if refs := s.heldRefs(id); len(refs) > 0 {

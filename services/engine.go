@@ -17,6 +17,10 @@ type Engine interface {
 	// Info tells the engine's version and the API version negotiated with
 	// it, for the hosts page.
 	Info(ctx context.Context) (models.HostInfo, error)
+	// Services lists a Swarm manager's services, each with Service set
+	// (see models.Service); an engine that is no manager has none. Running
+	// never lists their tasks.
+	Services(ctx context.Context) ([]models.Container, error)
 }
 
 // Registry reports the digest a tag currently resolves to.
@@ -52,6 +56,12 @@ type Updater interface {
 	// own, newly pulled image with its environment and mounts: how refit
 	// replaces the container it runs in. The helper outlives this process.
 	HandOver(ctx context.Context, id string, cmd []string) error
+	// UpdateService asks a Swarm manager for its own rolling update of the
+	// service to image, keeping the rest of its spec (its update and
+	// rollback config among it). Service reads the service back, with its
+	// update state.
+	UpdateService(ctx context.Context, id, image string, auth models.RegistryAuth) error
+	Service(ctx context.Context, id string) (models.Container, error)
 }
 
 // Authenticator resolves registry credentials for a pull.

@@ -92,15 +92,22 @@ func (s *Containers) updater(host string) (Updater, error) {
 func (s *Containers) relistHost(ctx context.Context, h *hostState, mark map[string]bool) error {
 	h.listMu.Lock()
 	defer h.listMu.Unlock()
+	s.mu.RLock()
+	fresh := !h.reached || h.st.Down
+	s.mu.RUnlock()
+	if fresh {
+		s.learnInfo(h) // first, so a Swarm manager's services are in its first list
+	}
 	lctx, cancel := context.WithTimeout(ctx, hostListTimeout)
+	defer cancel()
 	cs, err := h.Engine.Running(lctx)
-	cancel()
 	if err != nil {
 		if ctx.Err() == nil {
 			s.hostLost(h, err)
 		}
 		return err
 	}
+	cs = append(cs, s.services(lctx, h)...)
 	for i := range cs {
 		cs[i].Host = h.Name
 	}
@@ -116,10 +123,32 @@ func (s *Containers) relistHost(ctx context.Context, h *hostState, mark map[stri
 	s.rebuildLocked()
 	s.mu.Unlock()
 	if back {
-		s.learnInfo(h)
 		s.fireReachable(h.Name)
 	}
 	return nil
+}
+
+// services lists a Swarm manager's services. When the list fails the ones
+// last seen stay: the host answered, so it is not down.
+func (s *Containers) services(ctx context.Context, h *hostState) []models.Container {
+	s.mu.RLock()
+	manager := h.info.SwarmManager
+	var last []models.Container
+	for _, c := range h.containers {
+		if c.Service != nil {
+			last = append(last, c)
+		}
+	}
+	s.mu.RUnlock()
+	if !manager {
+		return nil
+	}
+	svcs, err := h.Engine.Services(ctx)
+	if err != nil {
+		s.log.Info("swarm services not listed; showing them as last seen", "host", h.Name, "error", err)
+		return last
+	}
+	return svcs
 }
 
 // relistAll lists every host at once. It fails only when no host answered:

@@ -125,11 +125,14 @@ func pulledFrom(repos []string, repo string) bool {
 // It returns the status and the local digest to show, which is empty
 // exactly when the image is local (see localImage).
 func containerStatus(ref imageRef, remote string, c models.Container) (models.Status, string) {
-	if localImage(ref, c) {
+	if c.Service != nil && c.ImageID == "" {
+		return models.StatusUnknown, "" // a spec without a pinned digest
+	}
+	if c.Service == nil && localImage(ref, c) {
 		return models.StatusUnknown, ""
 	}
 	var local []string
-	if c.ContainerdStore {
+	if c.ContainerdStore || c.Service != nil {
 		// The image ID is the manifest or index digest, what the HEAD answers,
 		// and it stays with the container after the tag moves on.
 		local = []string{c.ImageID}

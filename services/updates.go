@@ -52,7 +52,10 @@ type Updates struct {
 	runs    map[onHost]*run          // by host and image: the one run that pulls it there and recreates its queue
 	pulls   map[onHost]*pull         // in-flight pulls by host and reference
 	pullSem map[string]chan struct{} // per host: at most MaxPulls at once on each
-	ver     atomic.Uint64            // bumped (under mu) on every change of jobs or runs
+	// serviceGroups counts the services a group update of an image is
+	// updating: they run outside any run.
+	serviceGroups map[string]int
+	ver           atomic.Uint64 // bumped (under mu) on every change of jobs or runs
 }
 
 // onHost is an image reference on one host: a pull happens once per host.
@@ -110,7 +113,7 @@ func NewUpdates(auth Authenticator, ctr *Containers, hist *History, log *slog.Lo
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	u := &Updates{auth: auth, ctr: ctr, hist: hist, journal: opts.Journal, log: log, opts: opts,
-		ctx: ctx, cancel: cancel, pullSem: map[string]chan struct{}{},
+		ctx: ctx, cancel: cancel, pullSem: map[string]chan struct{}{}, serviceGroups: map[string]int{},
 		jobs: map[models.ContainerRef]*job{}, runs: map[onHost]*run{}, pulls: map[onHost]*pull{}}
 	return u
 }
@@ -207,7 +210,7 @@ func (u *Updates) GroupRunning(image string) bool {
 			return true
 		}
 	}
-	return false
+	return u.serviceGroups[image] > 0
 }
 
 // RecordsProblem says why updates are refused (the database took no write),
@@ -260,6 +263,10 @@ func (u *Updates) start(g models.ImageGroup, items []models.ContainerItem, by st
 	var out []models.Progress
 	for _, it := range items {
 		if j := u.jobs[it.Ref]; j != nil && j.p.Running() {
+			continue
+		}
+		if it.Kind == models.KindService {
+			out = append(out, u.startServiceLocked(g, it, by, group, now))
 			continue
 		}
 		key := onHost{it.Ref.Host, g.Image}

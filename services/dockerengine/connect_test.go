@@ -384,70 +384,10 @@ func writePEM(t *testing.T, path, typ string, der []byte) {
 // stopped when the test ends.
 func startTLSEngine(t *testing.T, p pki) (string, *client.Client) {
 	t.Helper()
-	env := os.Environ()
-	bin := os.Getenv("REFIT_TEST_DOCKERD")
-	if bin == "" {
-		bin = "dockerd"
-	}
-	path, err := exec.LookPath(bin)
-	if err != nil {
-		noEngine(t, fmt.Sprintf("no dockerd: %v", err))
-	}
-	if os.Getenv("REFIT_TEST_DOCKERD") != "" {
-		env = append(env, "DOCKERD_BIN="+filepath.Dir(path)) // and the containerd and runc next to it
-	}
-	addr := freeAddr(t)
-	env = append(env, fmt.Sprintf("DOCKERD_EXTRA_ARGS=--host tcp://%s --tlsverify --tlscacert %s --tlscert %s --tlskey %s",
+	addr := dockertest.FreeAddr(t)
+	cli := dockertest.PrivateEngine(t, fmt.Sprintf("--host tcp://%s --tlsverify --tlscacert %s --tlscert %s --tlskey %s",
 		addr, p.ca, p.serverCert, p.serverKey))
-	// Short: the socket path must fit in 108 bytes.
-	dir, err := os.MkdirTemp("", "refit-tls-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	script := filepath.Join("..", "..", ".ci", "dockerd")
-	t.Cleanup(func() {
-		if out, err := exec.Command(script, "stop", dir).CombinedOutput(); err != nil {
-			t.Errorf("stop the private engine: %v\n%s", err, out)
-		}
-	})
-	start := exec.Command(script, "start", dir)
-	start.Env = env
-	var stderr bytes.Buffer
-	start.Stderr = &stderr
-	out, err := start.Output()
-	if err != nil {
-		noEngine(t, fmt.Sprintf("%s start: %v\n%s", script, err, stderr.String()))
-	}
-	cli, err := client.NewClientWithOpts(client.WithHost(strings.TrimSpace(string(out))), client.WithAPIVersionNegotiation())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cli.Close() })
-	if _, err := cli.Ping(t.Context()); err != nil { // negotiates, so ClientVersion is the engine's
-		t.Fatal(err)
-	}
 	return addr, cli
-}
-
-// noEngine skips a test that cannot start what it needs, or fails it under
-// CI=true: CI must not pass by skipping.
-func noEngine(t *testing.T, why string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("cannot start a private Docker engine: %s", why)
-	}
-	t.Skipf("cannot start a private Docker engine: %s", why)
-}
-
-// freeAddr returns 127.0.0.1 and a port nothing listens on just now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 type sshServer struct {
@@ -502,7 +442,7 @@ func startSSHD(t *testing.T, sock string) sshServer {
 	authorized := fmt.Sprintf(`environment="PATH=%s:/usr/bin:/bin",environment="DOCKER_HOST=unix://%s" %s`,
 		filepath.Dir(docker), sock, pub)
 	writeFile(t, filepath.Join(dir, "authorized_keys"), authorized)
-	addr := freeAddr(t)
+	addr := dockertest.FreeAddr(t)
 	_, portStr, _ := net.SplitHostPort(addr)
 	writeFile(t, filepath.Join(dir, "sshd_config"), strings.Join([]string{
 		"ListenAddress " + addr,

@@ -130,6 +130,9 @@ func (e *Engine) running(ctx context.Context) ([]models.Container, error) {
 	seen := make(map[string]bool, len(list))
 	used := make(map[string]bool, len(list))
 	for _, c := range list {
+		if isSwarmTask(c.Labels) {
+			continue // its service is listed instead (Services)
+		}
 		seen[c.ID] = true
 		ref, err := e.configuredImage(ctx, c)
 		if errdefs.IsNotFound(err) {

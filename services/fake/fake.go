@@ -37,6 +37,7 @@ type Engine struct {
 	// Calls counts calls to Running.
 	Calls     int
 	handOvers [][]string // the commands HandOver was given
+	sw        swarm      // its own lock: taken with e.mu never held
 }
 
 // Container is one container of the fake engine.
@@ -189,14 +190,21 @@ func (e *Engine) Running(ctx context.Context) ([]models.Container, error) {
 	return out, nil
 }
 
-// Info answers like an engine of the current API, or ListErr while down.
-func (e *Engine) Info(ctx context.Context) (models.HostInfo, error) {
+// down is ListErr, read under the lock.
+func (e *Engine) down() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.ListErr != nil {
-		return models.HostInfo{}, e.ListErr
+	return e.ListErr
+}
+
+// Info answers like an engine of the current API, or ListErr while down.
+func (e *Engine) Info(ctx context.Context) (models.HostInfo, error) {
+	if err := e.down(); err != nil {
+		return models.HostInfo{}, err
 	}
-	return models.HostInfo{EngineVersion: FakeVersion, APIVersion: FakeAPIVersion}, nil
+	e.sw.mu.Lock()
+	defer e.sw.mu.Unlock()
+	return models.HostInfo{EngineVersion: FakeVersion, APIVersion: FakeAPIVersion, SwarmManager: e.sw.manager}, nil
 }
 
 // The versions Info reports.
