@@ -199,6 +199,7 @@ var routePerm = map[string]models.Permission{
 	"DELETE /api/users/:name":                  models.PermAdmin,
 	"GET /":                                    models.PermView,
 	"GET /fragments/images":                    models.PermView,
+	"GET /hosts":                               models.PermView,
 	"POST /check":                              models.PermOperate,
 	"GET /containers/:host/:name/row":          models.PermView,
 	"POST /containers/:host/:name/update":      models.PermOperate,

@@ -27,6 +27,9 @@ func handleImagesTable(ctr *services.Containers, upd *services.Updates, dc *dash
 // handleCheck checks every image now and answers the refreshed table.
 func handleCheck(ctr *services.Containers, upd *services.Updates, dc *dashCache) fiber.Handler {
 	return func(c *fiber.Ctx) error {
+		if _, err := hostFilter(c, ctr); err != nil { // before the check, which a bad link should not cost
+			return err
+		}
 		if _, err := ctr.Check(c.UserContext()); err != nil {
 			return err
 		}
@@ -64,8 +67,13 @@ func handleUpdateContainer(ctr *services.Containers, upd *services.Updates) fibe
 
 // renderRow answers a container's row, its group header out of band (the
 // group's status follows the row's), and what changed for the live region
-// since the row was rendered as the request's ShownField says.
+// since the row was rendered as the request's ShownField says. Both keep
+// the page's host filter: the header counts the rows the page shows.
 func renderRow(c *fiber.Ctx, ctr *services.Containers, upd *services.Updates, ref models.ContainerRef) error {
+	host, err := hostFilter(c, ctr)
+	if err != nil {
+		return err
+	}
 	item, g, err := ctr.FindRef(ref)
 	if err != nil {
 		// Gone (removed outside refit): a row without a trigger stops the polling.
@@ -73,19 +81,21 @@ func renderRow(c *fiber.Ctx, ctr *services.Containers, upd *services.Updates, re
 	}
 	jobs, v := jobsOf(upd), viewer(c)
 	row := views.NewRowData(g, item, jobs, v)
+	row.Filter = host
 	if err := render(c, views.ContainerRow(row)); err != nil {
 		return err
 	}
-	if err := render(c, views.GroupHeaderOOB(views.NewGroupData(g, jobs, v, time.Now()))); err != nil {
+	if err := render(c, views.GroupHeaderOOB(views.NewGroupData(g, jobs, v, time.Now()).OnHost(host))); err != nil {
 		return err
 	}
 	return render(c, views.Announcement(views.Announcements([]views.RowData{row}, c.FormValue(views.ShownField))))
 }
 
-// renderGroup answers a group's tbody and, as renderRow, what changed for
-// the live region.
-func renderGroup(c *fiber.Ctx, upd *services.Updates, g models.ImageGroup) error {
-	gd := views.NewGroupData(g, jobsOf(upd), viewer(c), time.Now())
+// renderGroup answers a group's tbody, with the rows on host alone when the
+// page filters ("" for every host), and, as renderRow, what changed for the
+// live region.
+func renderGroup(c *fiber.Ctx, upd *services.Updates, g models.ImageGroup, host string) error {
+	gd := views.NewGroupData(g, jobsOf(upd), viewer(c), time.Now()).OnHost(host)
 	if err := render(c, views.ImageGroup(gd)); err != nil {
 		return err
 	}
@@ -114,11 +124,15 @@ func handleToggleAutoUpdate(ctr *services.Containers, tog *services.Toggles) fib
 // handleGroup answers one group; a group polls it while it updates.
 func handleGroup(ctr *services.Containers, upd *services.Updates) fiber.Handler {
 	return func(c *fiber.Ctx) error {
+		host, err := hostFilter(c, ctr)
+		if err != nil {
+			return err
+		}
 		g, err := ctr.Group(c.Params("key"))
 		if err != nil {
 			return err
 		}
-		return renderGroup(c, upd, g)
+		return renderGroup(c, upd, g, host)
 	}
 }
 
@@ -136,6 +150,6 @@ func handleUpdateGroup(ctr *services.Containers, upd *services.Updates) fiber.Ha
 		if !isHTMX(c) {
 			return backHome(c)
 		}
-		return renderGroup(c, upd, g)
+		return renderGroup(c, upd, g, "") // Update all is offered only where every row shows
 	}
 }

@@ -37,8 +37,12 @@ func pageAlone(c *fiber.Ctx) bool {
 
 func isHTMX(c *fiber.Ctx) bool { return c.Get("HX-Request") == "true" }
 
-// backHome answers a plain form post (JavaScript off) by going back to the page.
-func backHome(c *fiber.Ctx) error { return c.Redirect(views.DashboardPath, fiber.StatusSeeOther) }
+// backHome answers a plain form post (JavaScript off) by going back to the
+// page, with the host filter the form was sent under: OnHost escapes it, so
+// whatever it says the redirect stays on the dashboard.
+func backHome(c *fiber.Ctx) error {
+	return c.Redirect(views.OnHost(views.DashboardPath, c.Query(views.HostField)), fiber.StatusSeeOther)
+}
 
 // htmlError renders an error for a browser: a toast for htmx requests, so
 // the page stays as it is, else an error page.
@@ -80,14 +84,19 @@ func jobsOf(upd *services.Updates) views.Jobs {
 }
 
 // sendDashboard answers the dashboard page (whole, or alone for htmx) or its
-// table. Both are nearly all groups: the response is rendered once per state
-// and viewer and kept with its gzip encoding (see dashCache), so a page
-// left open on many screens costs little more than one.
+// table, narrowed to the host filter when the request has one. Both are
+// nearly all groups: the response is rendered once per state, viewer and
+// filter and kept with its gzip encoding (see dashCache), so a page left
+// open on many screens costs little more than one.
 func sendDashboard(c *fiber.Ctx, ctr *services.Containers, upd *services.Updates, dc *dashCache, table bool) error {
 	v := viewer(c)
+	host, err := hostFilter(c, ctr)
+	if err != nil {
+		return err
+	}
 	// Versions before the data: what is rendered is at least as new as its key.
 	key, now := dc.key(v), time.Now()
-	key.second = now.Unix()
+	key.second, key.host = now.Unix(), host
 	head := pageHead{limits: ctr.RateLimits(), lastCheck: ctr.CheckedAt(), checking: ctr.Checking(),
 		engine: ctr.EngineState(), records: upd.RecordsProblem()}
 	view := dashTable
@@ -101,9 +110,12 @@ func sendDashboard(c *fiber.Ctx, ctr *services.Containers, upd *services.Updates
 	if body == nil {
 		d := views.DashboardData{Now: now, Viewer: v, Rendered: groups,
 			RateLimits: head.limits, LastCheck: head.lastCheck, Checking: head.checking, Engine: head.engine,
-			Records: head.records}
+			Records: head.records, Filter: host}
+		if ctr.Several() {
+			d.Hosts = ctr.HostNames()
+		}
 		if groups == nil {
-			d.Groups = views.NewDashboardData(ctr.Groups(), jobsOf(upd), v, now).Groups
+			d.Groups = views.NewDashboardData(ctr.Groups(), jobsOf(upd), v, now).OnHost(host).Groups
 			r, err := d.RenderGroups(c.UserContext())
 			if err != nil {
 				return err
@@ -135,20 +147,20 @@ func sendDashboard(c *fiber.Ctx, ctr *services.Containers, upd *services.Updates
 // second are the same: the second covers the relative times ("checked 3 min
 // ago", minute granularity) and finished jobs expiring. The viewer is part
 // of the key because the rows' forms carry its CSRF token and its permission
-// decides which buttons show. A response also keeps the page head it was
-// rendered with (rate limits, last check, a check running), which have no
-// version of their own.
+// decides which buttons show; the host filter because it decides which rows
+// there are. A response also keeps the page head it was rendered with (rate
+// limits, last check, a check running), which have no version of their own.
 type dashCache struct {
 	ctr *services.Containers
 	upd *services.Updates
 	tog *services.Toggles
 
 	mu      sync.Mutex
-	state   dashState                   // of every entry
-	entries map[views.Viewer]*dashEntry // at most maxDashEntries
+	state   dashState              // of every entry
+	entries map[dashWho]*dashEntry // at most maxDashEntries
 }
 
-const maxDashEntries = 8 // concurrent sessions' renderings of one state
+const maxDashEntries = 8 // concurrent sessions' (and filters') renderings of one state
 
 type dashState struct {
 	snap, tog, jobs uint64
@@ -157,7 +169,14 @@ type dashState struct {
 
 type dashKey struct {
 	dashState
+	dashWho
+}
+
+// dashWho is whom an entry was rendered for, and which host it shows ("" for
+// every host).
+type dashWho struct {
 	viewer views.Viewer
+	host   string
 }
 
 // dashView is one of the dashboard's responses.
@@ -192,16 +211,17 @@ type pageHead struct {
 func (h pageHead) equal(o pageHead) bool {
 	return h.checking == o.checking && h.lastCheck.Equal(o.lastCheck) && slices.Equal(h.limits, o.limits) &&
 		h.engine.Down == o.engine.Down && h.engine.Since.Equal(o.engine.Since) && h.engine.Reason == o.engine.Reason &&
-		h.records == o.records
+		h.engine.Hosts == o.engine.Hosts && h.records == o.records
 }
 
 func newDashCache(ctr *services.Containers, upd *services.Updates, tog *services.Toggles) *dashCache {
 	return &dashCache{ctr: ctr, upd: upd, tog: tog}
 }
 
+// key is the current state's key for v, showing every host.
 func (dc *dashCache) key(v views.Viewer) dashKey {
 	return dashKey{dashState: dashState{snap: dc.ctr.Version(), tog: dc.tog.Version(), jobs: dc.upd.Version()},
-		viewer: v}
+		dashWho: dashWho{viewer: v}}
 }
 
 // get returns the groups rendered under k, or nil, and view's response if it
@@ -209,7 +229,7 @@ func (dc *dashCache) key(v views.Viewer) dashKey {
 func (dc *dashCache) get(k dashKey, view dashView, head pageHead) (*views.RenderedGroups, *encoded) {
 	dc.mu.Lock()
 	defer dc.mu.Unlock()
-	e := dc.entries[k.viewer]
+	e := dc.entries[k.dashWho]
 	if dc.state != k.dashState || e == nil {
 		return nil, nil
 	}
@@ -225,18 +245,18 @@ func (dc *dashCache) put(k dashKey, view dashView, head pageHead, groups *views.
 	dc.mu.Lock()
 	defer dc.mu.Unlock()
 	if dc.state != k.dashState {
-		dc.state, dc.entries = k.dashState, map[views.Viewer]*dashEntry{}
+		dc.state, dc.entries = k.dashState, map[dashWho]*dashEntry{}
 	}
-	if len(dc.entries) >= maxDashEntries && dc.entries[k.viewer] == nil {
-		for v := range dc.entries { // one session out, not all: more sessions than slots degrade gently
-			delete(dc.entries, v)
+	if len(dc.entries) >= maxDashEntries && dc.entries[k.dashWho] == nil {
+		for w := range dc.entries { // one session out, not all: more sessions than slots degrade gently
+			delete(dc.entries, w)
 			break
 		}
 	}
-	e := dc.entries[k.viewer]
+	e := dc.entries[k.dashWho]
 	if e == nil {
 		e = &dashEntry{groups: groups}
-		dc.entries[k.viewer] = e
+		dc.entries[k.dashWho] = e
 	}
 	e.bodies[view] = &dashBody{head: head, encoded: body}
 }

@@ -186,5 +186,5 @@ func resultClass(result string) string {
 	return "badge badge-error"
 }
 
-// navLinkClass styles the header's links to the account, tokens, users and the audit log.
+// navLinkClass styles the header's links to the hosts, the account, tokens, users and the audit log.
 const navLinkClass = "rounded text-slate-600 underline-offset-4 hover:text-slate-900 hover:underline focus-visible:outline focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-slate-400 dark:hover:text-white"

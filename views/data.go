@@ -29,6 +29,11 @@ type Viewer struct {
 	CSRFToken string // "" when none; else forms carry CSRFField and htmx sends CSRFHeader
 }
 
+// browses reports whether the viewer may see refit's pages: signed in, or
+// auth is off (no user, and everyone may update). The login page renders
+// for neither.
+func (v Viewer) browses() bool { return v.User != "" || v.CanUpdate }
+
 // csrfHeaders is the hx-headers JSON for <body>, "" without a token.
 func (v Viewer) csrfHeaders() string {
 	if v.CSRFToken == "" {
@@ -69,6 +74,10 @@ type DashboardData struct {
 	Engine     models.EngineState // a banner says when refit does not reach the engine
 	Records    string             // a banner says why updates are refused: the database takes no writes
 	Now        time.Time          // reference for relative times
+	// Hosts names every host when refit has several: the page then offers
+	// HostFilter. Filter is the host the page shows alone, "" for every one.
+	Hosts  []string
+	Filter string
 	Viewer
 	// Rendered, when set, is shown instead of an ImageGroup per group, and
 	// Groups may then be empty: a cached rendering of the same groups for the
@@ -112,6 +121,10 @@ type GroupData struct {
 	Rows     []RowData
 	GroupJob bool // a group update is running: the tbody polls, its rows don't
 	Now      time.Time
+	// Filter is the host the rows are narrowed to ("" for every host), and
+	// Elsewhere how many of the image's containers that leaves out.
+	Filter    string
+	Elsewhere int
 	Viewer
 }
 
@@ -124,6 +137,7 @@ type RowData struct {
 	// InGroupJob is set when a running group update covers this row: the
 	// tbody polls instead of the row, and the row offers no Update button.
 	InGroupJob bool
+	Filter     string // the page's host filter, which the row's own requests carry
 	Viewer
 }
 
@@ -171,6 +185,45 @@ func NewRowData(g models.ImageGroup, item models.ContainerItem, jobs Jobs, v Vie
 		r.Reason = "no registry digest for this container's image (built or loaded locally)"
 	}
 	return r
+}
+
+// OnHost narrows the dashboard to the containers on host, leaving out the
+// groups with none there; "" leaves it as it is. Build it before
+// RenderGroups: Rendered holds what was rendered, filtered or not.
+func (d DashboardData) OnHost(host string) DashboardData {
+	if host == "" {
+		return d
+	}
+	d.Filter = host
+	groups := make([]GroupData, 0, len(d.Groups))
+	for _, g := range d.Groups {
+		if g = g.OnHost(host); len(g.Rows) > 0 {
+			groups = append(groups, g)
+		}
+	}
+	d.Groups = groups
+	return d
+}
+
+// OnHost narrows the group to its rows on host; "" leaves it as it is. The
+// group keeps the image's status over every host, and Elsewhere says how
+// many containers it does not show.
+func (g GroupData) OnHost(host string) GroupData {
+	if host == "" {
+		return g
+	}
+	rows := make([]RowData, 0, len(g.Rows))
+	items := make([]models.ContainerItem, 0, len(g.Rows))
+	for _, r := range g.Rows {
+		if r.Item.Ref.Host == host {
+			r.Filter = host
+			rows = append(rows, r)
+			items = append(items, r.Item)
+		}
+	}
+	g.Elsewhere += len(g.Rows) - len(rows)
+	g.Rows, g.Group.Containers, g.Filter = rows, items, host
+	return g
 }
 
 // Updating reports whether the row's update job is running.
@@ -269,8 +322,12 @@ func (g GroupData) Updatable() int {
 	return n
 }
 
-// ShowUpdateAll reports whether the group header offers "Update all".
-func (g GroupData) ShowUpdateAll() bool { return g.CanUpdate && !g.GroupJob && g.Updatable() > 0 }
+// ShowUpdateAll reports whether the group header offers "Update all". Not
+// while the host filter hides some of the group: a group update takes
+// every host's outdated containers, more than the page shows.
+func (g GroupData) ShowUpdateAll() bool {
+	return g.CanUpdate && !g.GroupJob && g.Updatable() > 0 && g.Elsewhere == 0
+}
 
 // JobsRunning reports whether any update shown on the dashboard is running.
 func (d DashboardData) JobsRunning() bool {

@@ -36,7 +36,14 @@ const (
 	// CheckNowID is the "Check now" button; like every focusable element that
 	// a refresh replaces it has an id, so htmx restores focus after the swap.
 	CheckNowID = "check-now"
+	// HostsID is the root of HostsPage, which refreshes itself.
+	HostsID = "hosts"
+	// HostFilterID is the dashboard's host filter (HostFilter).
+	HostFilterID = "hostfilter"
 )
+
+// HostRowID is the id of a host's <tr> on the hosts page.
+func HostRowID(name string) string { return "host-" + safeID(name) }
 
 // RowID is the id of a container's <tr>. Container ids come from
 // "host/name", whose "/" safeID escapes, so equal names on two hosts differ.

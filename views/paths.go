@@ -25,7 +25,22 @@ const (
 	HTMXPath = "/static/js/htmx.min.js"
 	// ScriptPath is refit's own script in static.FS (static/js/refit.js).
 	ScriptPath = "/static/js/refit.js"
+	// HostsPath is the hosts page (GET); it refreshes itself from the same
+	// URL, which answers HostsPage alone to htmx.
+	HostsPath = "/hosts"
+	// HostField is the dashboard's host filter, a query parameter of
+	// DashboardPath and of every URL that answers a part of it.
+	HostField = "host"
 )
+
+// OnHost is path with the host filter, so the answer shows only host's
+// containers; path itself for "" (every host).
+func OnHost(path, host string) string {
+	if host == "" {
+		return path
+	}
+	return path + "?" + HostField + "=" + url.QueryEscape(host)
+}
 
 // RowPath answers one ContainerRow (GET); rows poll it while updating.
 func RowPath(ref models.ContainerRef) string { return containerPath(ref, "row") }
