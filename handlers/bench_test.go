@@ -27,7 +27,9 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"refit/services"
 	"refit/services/benchtest"
+	"refit/services/fake"
 	"refit/views"
 )
 
@@ -36,9 +38,21 @@ import (
 // Every third group is outdated, so the page shows both states.
 func newBenchApp(t *testing.T, groups, perGroup int) testApp {
 	t.Helper()
+	return newBenchAppOn(t, 1, groups, perGroup)
+}
+
+// newBenchAppOn is newBenchApp over hosts fake engines (h1…, or newTestApp's
+// one engine when hosts is 1): container c of each group runs on host c mod
+// hosts, so with perGroup a multiple of hosts every image is on every host.
+func newBenchAppOn(t *testing.T, hosts, groups, perGroup int) testApp {
+	t.Helper()
 	ta := newTestApp(t)
 	for _, id := range []string{nginxID, appID, app2ID} {
 		ta.engine.Remove(id)
+	}
+	engines := []*fake.Engine{ta.engine}
+	for range hosts - 1 {
+		engines = append(engines, fake.NewEngine())
 	}
 	for g := range groups {
 		repo := fmt.Sprintf("ghcr.io/bench/app-%03d", g)
@@ -48,11 +62,24 @@ func newBenchApp(t *testing.T, groups, perGroup int) testApp {
 			local = fmt.Sprintf("sha256:%064x", 2_000_000+g)
 		}
 		img := fmt.Sprintf("sha256:%064x", 3_000_000+g)
-		ta.engine.AddImage(img, repo+"@"+local)
+		for _, e := range engines {
+			e.AddImage(img, repo+"@"+local)
+		}
 		ta.reg.Set(repo+":1", remote)
 		for c := range perGroup {
-			ta.engine.Run(fmt.Sprintf("%064x", g*perGroup+c+1), fmt.Sprintf("app-%03d-%d", g, c), repo+":1", img)
+			engines[c%hosts].Run(fmt.Sprintf("%064x", g*perGroup+c+1), fmt.Sprintf("app-%03d-%d", g, c), repo+":1", img)
 		}
+	}
+	if hosts > 1 { // the same app over a snapshot of every host
+		hs := make([]services.Host, hosts)
+		for i, e := range engines {
+			hs[i] = services.Host{Name: fmt.Sprintf("h%d", i+1), Engine: e}
+		}
+		d := ta.deps
+		d.Containers = services.NewContainersOn(hs, ta.reg, d.Toggles, d.Log, 4)
+		d.Updates = services.NewUpdates(auth{}, d.Containers, d.History, d.Log, services.UpdateOptions{})
+		t.Cleanup(d.Updates.Close)
+		ta.deps, ta.app = d, New(d)
 	}
 	got, err := ta.deps.Containers.Check(context.Background())
 	if err != nil {
@@ -60,6 +87,13 @@ func newBenchApp(t *testing.T, groups, perGroup int) testApp {
 	}
 	if len(got) != groups {
 		t.Fatalf("check found %d groups, want %d", len(got), groups)
+	}
+	for _, g := range got {
+		for _, it := range g.Containers {
+			if (it.Host != "") != (hosts > 1) {
+				t.Fatalf("%d hosts: container %s names host %q", hosts, it.ContainerName, it.Host)
+			}
+		}
 	}
 	return ta
 }
@@ -225,12 +259,18 @@ func benchGzipPage(t *testing.T, base string) testing.BenchmarkResult {
 // TestLoadBenchHarness runs the load benchmark's body small on every test
 // run and asserts only that every request answered 200.
 func TestLoadBenchHarness(t *testing.T) {
-	ta := newBenchApp(t, 2, 3)
-	base := benchServe(t, ta)
-	for _, path := range []string{"/api/images", "/"} {
-		for _, gz := range []bool{false, true} {
-			if r := benchLoad(t, base+path, gz, 2, 10); r.bytes == 0 {
-				t.Errorf("GET %s answered an empty body", path)
+	for _, hosts := range []int{1, benchHosts} {
+		ta := newBenchAppOn(t, hosts, 2, benchHosts)
+		base := benchServe(t, ta)
+		for _, ep := range benchEndpoints {
+			if r := benchLoad(t, base+ep.path, ep.gz, 2, 10); r.bytes == 0 {
+				t.Errorf("%d hosts: GET %s answered an empty body", hosts, ep.path)
+			}
+		}
+		if hosts > 1 {
+			_, body, _ := ta.do(t, http.MethodGet, "/api/images", nil)
+			if !strings.Contains(body, `"host":"h5"`) {
+				t.Errorf("%d hosts: /api/images names no container of h5: %.300s", hosts, body)
 			}
 		}
 	}
@@ -249,6 +289,74 @@ func (e benchEndpoint) encoding() string {
 	return "none"
 }
 
+// benchHosts is the many-hosts layout: the same containers spread over this many engines.
+const benchHosts = 5
+
+// benchEndpoints are the endpoints measured, with their p99 targets.
+// /fragments/images, the table the dashboard refreshes, has the page's.
+var benchEndpoints = []benchEndpoint{
+	{"/api/images", false, 5 * time.Millisecond}, {"/api/images", true, 5 * time.Millisecond},
+	{"/", false, 10 * time.Millisecond}, {"/", true, 10 * time.Millisecond},
+	{"/fragments/images", false, 10 * time.Millisecond}, {"/fragments/images", true, 10 * time.Millisecond},
+}
+
+// benchRun is one load run of benchEndpoints[ep].
+type benchRun struct {
+	ep  int
+	res benchLoadResult
+}
+
+// benchMeasured is every endpoint of one app, under load and alone.
+type benchMeasured struct {
+	runs     []benchRun                // clients, then one client, per endpoint
+	costs    []testing.BenchmarkResult // by endpoint
+	uncached testing.BenchmarkResult
+}
+
+// run is the load run of endpoint ep at clients clients.
+func (m benchMeasured) run(ep, clients int) benchLoadResult {
+	for _, r := range m.runs {
+		if r.ep == ep && r.res.clients == clients {
+			return r.res
+		}
+	}
+	panic("no such run")
+}
+
+// benchMeasure measures every endpoint of each app (served at bases): its
+// cost alone, then total requests from clients clients after a warm-up, then
+// a tenth of that from one. The apps take turns per endpoint, so a change in
+// the machine's load meanwhile falls on all of them.
+func benchMeasure(t *testing.T, apps []testApp, bases []string, clients, total int) []benchMeasured {
+	t.Helper()
+	ms := make([]benchMeasured, len(apps))
+	for i := range ms {
+		ms[i].costs = make([]testing.BenchmarkResult, len(benchEndpoints))
+	}
+	for i, ep := range benchEndpoints {
+		for a, ta := range apps {
+			m, base := &ms[a], bases[a]
+			m.costs[i] = benchHandlerCost(ta, ep.path, ep.gz)
+			benchLoad(t, base+ep.path, ep.gz, clients, 1000) // warm up connections and caches
+			for _, n := range []int{clients, 1} {
+				reqs := total
+				if n == 1 {
+					reqs = max(total/10, 100)
+				}
+				r := benchLoad(t, base+ep.path, ep.gz, n, reqs)
+				m.runs = append(m.runs, benchRun{ep: i, res: r})
+				t.Logf("app %d: GET %s (gzip %v), %d clients: p50 %v p99 %v, %.0f req/s", a, ep.path, ep.gz, n,
+					r.p50, r.p99, r.rps())
+			}
+			t.Logf("app %d: GET %s: %v", a, ep.path, m.costs[i])
+		}
+	}
+	for a, ta := range apps {
+		ms[a].uncached = benchUncachedPage(ta)
+	}
+	return ms
+}
+
 // TestBenchReport measures the API and the dashboard under load and writes a
 // markdown report (see `make bench`); cmd/refit's measures the footprint.
 func TestBenchReport(t *testing.T) {
@@ -260,17 +368,7 @@ func TestBenchReport(t *testing.T) {
 	}
 	ta := newBenchApp(t, groups, perGroup)
 	base := benchServe(t, ta)
-
-	endpoints := []benchEndpoint{
-		{"/api/images", false, 5 * time.Millisecond}, {"/api/images", true, 5 * time.Millisecond},
-		{"/", false, 10 * time.Millisecond}, {"/", true, 10 * time.Millisecond},
-	}
-	type run struct {
-		ep  int // index in endpoints
-		res benchLoadResult
-	}
-	var runs []run
-	costs := make([]testing.BenchmarkResult, len(endpoints))
+	endpoints := benchEndpoints
 	if dir := os.Getenv("REFIT_BENCH_DUMP"); dir != "" { // to see what a response weighs
 		for _, ep := range endpoints {
 			resp, err := http.Get(base + ep.path)
@@ -285,21 +383,10 @@ func TestBenchReport(t *testing.T) {
 			}
 		}
 	}
-	for i, ep := range endpoints {
-		costs[i] = benchHandlerCost(ta, ep.path, ep.gz)
-		benchLoad(t, base+ep.path, ep.gz, clients, 1000) // warm up connections and caches
-		for _, n := range []int{clients, 1} {
-			reqs := total
-			if n == 1 {
-				reqs = max(total/10, 100)
-			}
-			r := benchLoad(t, base+ep.path, ep.gz, n, reqs)
-			runs = append(runs, run{ep: i, res: r})
-			t.Logf("GET %s (gzip %v), %d clients: p50 %v p99 %v, %.0f req/s", ep.path, ep.gz, n, r.p50, r.p99, r.rps())
-		}
-		t.Logf("GET %s: %v", ep.path, costs[i])
-	}
-	uncached := benchUncachedPage(ta)
+	taMany := newBenchAppOn(t, benchHosts, groups, perGroup)
+	ms := benchMeasure(t, []testApp{ta, taMany}, []string{base, benchServe(t, taMany)}, clients, total)
+	one, many := ms[0], ms[1]
+	runs, costs, uncached := one.runs, one.costs, one.uncached
 	gzCost := benchGzipPage(t, base)
 
 	w := &strings.Builder{}
@@ -307,7 +394,8 @@ func TestBenchReport(t *testing.T) {
 	fmt.Fprintf(w, "%d containers in %d image groups (every third group outdated) on `fake.Engine`, the real app as "+
 		"handlers_test.go's newTestApp builds it (auth off), served by `app.Listener` on 127.0.0.1:0. %d concurrent "+
 		"clients, each with its own keep-alive connection, send %d GETs per endpoint after 1,000 warm-up requests; "+
-		"then one client sends a tenth of that. "+
+		"then one client sends a tenth of that. GET /fragments/images is the table the dashboard refreshes, held to "+
+		"the page's target. "+
 		"Clients and server share the machine's %d CPUs, so the load generator's own cost is in these numbers.\n\n",
 		groups*perGroup, groups, clients, total, runtime.NumCPU())
 	fmt.Fprintf(w, "| endpoint | Accept-Encoding | clients | requests | response | p50 | p99 | max | requests/s | floor² | p99 target | met |\n")
@@ -387,11 +475,61 @@ func TestBenchReport(t *testing.T) {
 		"its compression.\n")
 
 	fmt.Fprintln(w)
+	w.WriteString(benchHostsSection(groups*perGroup, clients, one, many))
 	benchtest.Write(t, w.String())
+}
+
+// benchHostsSection compares the same containers on one host and on
+// benchHosts hosts.
+func benchHostsSection(containers, clients int, one, many benchMeasured) string {
+	w := &strings.Builder{}
+	fmt.Fprintf(w, "### Many hosts: %d containers over %d hosts\n\n", containers, benchHosts)
+	fmt.Fprintf(w, "The same %d containers and groups, on %d `fake.Engine`s (`services.NewContainersOn`, hosts h1…h%d, "+
+		"%d containers each, every image on every host) instead of one: each group has one container per host, every "+
+		"item names its host and every row shows its host badge. Measured the same way in the same run, the two apps "+
+		"taking turns per endpoint (the one-host rows above are the other half).\n\n", containers, benchHosts, benchHosts, containers/benchHosts)
+	fmt.Fprintf(w, "| endpoint | Accept-Encoding | clients | response 1 host / %d | p50 1 host / %d | p99 1 host | "+
+		"p99 %d hosts | %d hosts / 1 host | time/request 1 host / %d | p99 target | met (%d hosts) |\n",
+		benchHosts, benchHosts, benchHosts, benchHosts, benchHosts, benchHosts)
+	fmt.Fprintf(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	var missed []string
+	for i, ep := range benchEndpoints {
+		for _, n := range []int{clients, 1} {
+			r1, r5 := one.run(i, n), many.run(i, n)
+			met := "yes"
+			if r5.p99 > ep.target {
+				met = "**no**"
+				if n > 1 {
+					how := "as with one host"
+					if r1.p99 <= ep.target {
+						how = "**where one host meets it**"
+					}
+					missed = append(missed, fmt.Sprintf("GET %s (%s) %s", ep.path, ep.encoding(), how))
+				}
+			}
+			fmt.Fprintf(w, "| GET %s | %s | %d | %s / %s | %s / %s | %s | %s | %.2f× | %s / %s | ≤ %s | %s |\n",
+				ep.path, ep.encoding(), n, benchKiB(r1.bytes), benchKiB(r5.bytes), benchMS(r1.p50), benchMS(r5.p50),
+				benchMS(r1.p99), benchMS(r5.p99), float64(r5.p99)/float64(r1.p99),
+				benchUS(one.costs[i]), benchUS(many.costs[i]),
+				benchMS(ep.target), met)
+		}
+	}
+	fmt.Fprintf(w, "\nThe page's render when its cache misses: %s and %d allocations with one host, %s and %d with %d.",
+		benchMS(time.Duration(one.uncached.NsPerOp())), one.uncached.AllocsPerOp(),
+		benchMS(time.Duration(many.uncached.NsPerOp())), many.uncached.AllocsPerOp(), benchHosts)
+	if len(missed) > 0 {
+		fmt.Fprintf(w, " Missed at %d clients over %d hosts: %s.", clients, benchHosts, strings.Join(missed, "; "))
+	}
+	fmt.Fprintf(w, "\n\n")
+	return w.String()
 }
 
 func benchMS(d time.Duration) string {
 	return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
+}
+
+func benchUS(r testing.BenchmarkResult) string {
+	return fmt.Sprintf("%.1f µs", float64(r.NsPerOp())/1e3)
 }
 
 func benchKiB(n int64) string { return fmt.Sprintf("%.1f KiB", float64(n)/1024) }

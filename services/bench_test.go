@@ -7,6 +7,7 @@ package services_test
 // `make test`, so the harness cannot rot. No test here asserts a time.
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -112,6 +114,12 @@ type benchChecker struct {
 // checker builds a cold checker.
 func (b *checkBench) checker(tb testing.TB, n int) benchChecker {
 	tb.Helper()
+	return b.checkerOn(tb, services.OneHost(b.engine(n)))
+}
+
+// checkerOn builds a cold checker over hosts.
+func (b *checkBench) checkerOn(tb testing.TB, hosts []services.Host) benchChecker {
+	tb.Helper()
 	tr := remote.DefaultTransport.(*http.Transport).Clone()
 	tb.Cleanup(tr.CloseIdleConnections)
 	cl := &clientLog{base: tr}
@@ -119,7 +127,7 @@ func (b *checkBench) checker(tb testing.TB, n int) benchChecker {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return benchChecker{ctr: services.NewContainers(b.engine(n), oc, b.tog, b.log, benchConcurrency), client: cl}
+	return benchChecker{ctr: services.NewContainersOn(hosts, oc, b.tog, b.log, benchConcurrency), client: cl}
 }
 
 // checkRun is what one Check cost.
@@ -259,6 +267,243 @@ func TestCheckBenchFaults(t *testing.T) {
 	}
 }
 
+// --- Many hosts: one check over several engines ---
+//
+// hostsImages images, each run by containers on every host: one host with
+// all of them, and benchHosts hosts with a share each. A check lists the
+// hosts in parallel and sends one HEAD per unique reference across them all,
+// so both layouts send the same hostsImages HEADs and should take the same
+// time. The registry is the check bench's, the engines fake.Engine as there;
+// a list latency, when set, makes each engine's list take that long (a remote
+// engine's round trip; fake.Engine alone answers at once).
+
+const (
+	benchHosts      = 5
+	hostsImages     = 50
+	hostsContainers = 500 // in all, over every host
+)
+
+// listDelay is a fake engine whose container list takes list.
+type listDelay struct {
+	*fake.Engine
+	list time.Duration
+}
+
+func (e listDelay) Running(ctx context.Context) ([]models.Container, error) {
+	if e.list > 0 {
+		select {
+		case <-time.After(e.list):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return e.Engine.Running(ctx)
+}
+
+// hostsLayout returns hosts fake engines named h1…, together running total
+// containers, each host an equal share, container i of a host running image
+// i mod images, each image pulled from the registry. With one host it is
+// models.LocalHost, as refit without -hosts.
+func (b *checkBench) hostsLayout(hosts, total, images int, list time.Duration) []services.Host {
+	out := make([]services.Host, hosts)
+	for h := range hosts {
+		e := fake.NewEngine()
+		for i := range images {
+			e.AddImage(fmt.Sprintf("sha256:%064x", i+1), strings.TrimSuffix(b.refs[i], ":1")+"@"+b.digests[i])
+		}
+		for i := range total / hosts {
+			img := i % images
+			e.Run(fmt.Sprintf("%064x", h*1_000_000+i+1), fmt.Sprintf("c-%03d", i), b.refs[img],
+				fmt.Sprintf("sha256:%064x", img+1))
+		}
+		out[h] = services.Host{Name: fmt.Sprintf("h%d", h+1), Engine: listDelay{Engine: e, list: list}}
+	}
+	if hosts == 1 {
+		out[0].Name = models.LocalHost
+	}
+	return out
+}
+
+// hostsRun is a cold and a warm check of one layout.
+type hostsRun struct {
+	hosts      int
+	cold, warm checkRun
+}
+
+// benchHostsCheck checks the layout of hosts hosts rounds times, each round
+// with a cold checker, and returns the round whose cold check was the median.
+// It fails the test unless every check found all containers, on their hosts,
+// in hostsImages groups, all up to date.
+func (b *checkBench) benchHostsCheck(tb testing.TB, hosts, rounds int, list time.Duration) hostsRun {
+	tb.Helper()
+	var runs []hostsRun
+	for range rounds {
+		bc := b.checkerOn(tb, b.hostsLayout(hosts, hostsContainers, hostsImages, list))
+		r := hostsRun{hosts: hosts}
+		for i, run := range []*checkRun{&r.cold, &r.warm} {
+			var groups []models.ImageGroup
+			*run, groups = b.measure(tb, bc)
+			b.checkHostsGroups(tb, hosts, groups, []string{"cold", "warm"}[i])
+		}
+		runs = append(runs, r)
+	}
+	slices.SortFunc(runs, func(x, y hostsRun) int { return cmp.Compare(x.cold.wall, y.cold.wall) })
+	return runs[len(runs)/2]
+}
+
+func (b *checkBench) checkHostsGroups(tb testing.TB, hosts int, groups []models.ImageGroup, pass string) {
+	tb.Helper()
+	if len(groups) != hostsImages {
+		tb.Errorf("%d hosts, %s check: %d groups, want %d", hosts, pass, len(groups), hostsImages)
+	}
+	perHost := map[string]int{}
+	for _, g := range groups {
+		if g.Status != models.StatusUpToDate {
+			tb.Errorf("%d hosts, %s check: group %s is %s (%s), want uptodate", hosts, pass, g.Image, g.Status, g.Reason)
+		}
+		for _, it := range g.Containers {
+			perHost[it.Host]++
+		}
+	}
+	for h, n := range perHost {
+		want := hostsContainers / hosts
+		if hosts == 1 {
+			want = hostsContainers
+			if h != "" { // items name their host only when there are several
+				tb.Errorf("one host, %s check: %d items name host %q, want none", pass, n, h)
+			}
+		} else if h == "" || n != want {
+			tb.Errorf("%d hosts, %s check: %d items on host %q, want %d on each named host", hosts, pass, n, h, want)
+		}
+	}
+	if len(perHost) != hosts {
+		tb.Errorf("%d hosts, %s check: items on %d hosts (%v)", hosts, pass, len(perHost), perHost)
+	}
+}
+
+// hostsCPU is what a warm check of a layout costs, without latency.
+type hostsCPU struct {
+	wall   time.Duration
+	allocs float64
+}
+
+func benchHostsCPU(b *checkBench, hosts int) hostsCPU {
+	b.reg.SetLatency(0)
+	var out hostsCPU
+	res := testing.Benchmark(func(tb *testing.B) {
+		tb.ReportAllocs()
+		bc := b.checkerOn(tb, b.hostsLayout(hosts, hostsContainers, hostsImages, 0))
+		if _, err := bc.ctr.Check(context.Background()); err != nil {
+			tb.Fatal(err)
+		}
+		for tb.Loop() {
+			if _, err := bc.ctr.Check(context.Background()); err != nil {
+				tb.Fatal(err)
+			}
+		}
+	})
+	out.wall, out.allocs = time.Duration(res.NsPerOp()), float64(res.AllocsPerOp())
+	return out
+}
+
+// TestHostsCheckBenchHarness runs the many-hosts check bench once at its
+// real size, without latency, and asserts its request counts: exactly one
+// HEAD per unique image across all hosts (hostsImages), one ping on a cold
+// check and none on a warm one, no GET; the same as one host with all the
+// containers.
+func TestHostsCheckBenchHarness(t *testing.T) {
+	b := newCheckBench(t, hostsImages)
+	for _, hosts := range []int{1, benchHosts} {
+		r := b.benchHostsCheck(t, hosts, 1, 0)
+		for i, run := range []checkRun{r.cold, r.warm} {
+			c, wantPings := run.counts, 1-i
+			if c.HeadManifest != hostsImages || c.Ping != wantPings || c.Total() != hostsImages+wantPings {
+				t.Errorf("%d hosts × %d containers over %d images, %s check: registry saw %+v; want exactly %d "+
+					"HEADs of manifests, %d pings and nothing else", hosts, hostsContainers/hosts, hostsImages,
+					[]string{"cold", "warm"}[i], c, hostsImages, wantPings)
+			}
+		}
+	}
+}
+
+// benchHostsReport measures the many-hosts check against one host with the
+// same containers, and returns its markdown section.
+func benchHostsReport(t *testing.T, b *checkBench) string {
+	const rounds = 3
+	latencies := []time.Duration{0, 20 * time.Millisecond, 100 * time.Millisecond}
+	lists := []time.Duration{0, 20 * time.Millisecond}
+	type row struct {
+		latency, list time.Duration
+		one, many     hostsRun
+	}
+	var rows []row
+	start := time.Now()
+	for _, list := range lists {
+		for _, lat := range latencies {
+			b.reg.SetLatency(lat)
+			r := row{latency: lat, list: list}
+			r.one = b.benchHostsCheck(t, 1, rounds, list)
+			r.many = b.benchHostsCheck(t, benchHosts, rounds, list)
+			rows = append(rows, r)
+			t.Logf("%d containers over %d images, latency %v, list %v: one host %v, %d hosts %v", hostsContainers,
+				hostsImages, lat, list, r.one.cold.wall, benchHosts, r.many.cold.wall)
+		}
+	}
+	b.reg.SetLatency(0)
+	total := time.Since(start)
+
+	waves := time.Duration((hostsImages + benchConcurrency - 1) / benchConcurrency)
+	w := &strings.Builder{}
+	fmt.Fprintf(w, "### Many hosts: %d hosts × %d containers over %d images\n\n", benchHosts,
+		hostsContainers/benchHosts, hostsImages)
+	fmt.Fprintf(w, "The same registry and client as above. %d containers running %d images (each image %d times), "+
+		"either on one `fake.Engine` (`services.NewContainers`) or spread over %d of them, %d each and every image "+
+		"on every host (`services.NewContainersOn`). A check lists the hosts in parallel and sends one HEAD per "+
+		"unique image across all of them. `fake.Engine` answers a list at once, as in the rows above; with a list "+
+		"latency each engine's list takes that long (a remote engine's round trip). Each cell is the median of %d "+
+		"cold checks, each with a new client; warm is the second check of that round.\n\n", hostsContainers,
+		hostsImages, hostsContainers/hostsImages, benchHosts, hostsContainers/benchHosts, rounds)
+	fmt.Fprintf(w, "Limit = list latency + ceil(%d / %d) × latency + one ping (the hosts are listed at once). "+
+		"Target, as for one host: exactly %d HEADs and no GET, and a cold check within 1.5× of the limit where "+
+		"the registry has a latency. The ratio to one host has no target of its own; ideally it is 1.\n\n",
+		hostsImages, benchConcurrency, hostsImages)
+	fmt.Fprintf(w, "| latency | list latency | hosts | cold | warm | HEAD manifest | GET manifest | GET blob | pings | "+
+		"limit | cold/limit | cold vs one host | met |\n")
+	fmt.Fprintf(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	for _, r := range rows {
+		limit := r.list + waves*r.latency + r.latency
+		for _, hr := range []hostsRun{r.one, r.many} {
+			c := hr.cold.counts
+			vs, met := "1 (baseline)", "yes"
+			if hr.hosts > 1 {
+				vs = fmt.Sprintf("%.2f×", float64(hr.cold.wall)/float64(r.one.cold.wall))
+			}
+			if c.HeadManifest != hostsImages || c.GetManifest != 0 || c.GetBlob+c.HeadBlob != 0 ||
+				r.latency > 0 && float64(hr.cold.wall) > 1.5*float64(limit) {
+				met = "**no**"
+			}
+			fmt.Fprintf(w, "| %v | %v | %d | %s | %s | %d | %d | %d | %d | %s | %s | %s | %s |\n", r.latency, r.list,
+				hr.hosts, benchMS(hr.cold.wall), benchMS(hr.warm.wall), c.HeadManifest, c.GetManifest,
+				c.GetBlob+c.HeadBlob, c.Ping, benchMS(limit), benchRatio(hr.cold.wall, limit), vs, met)
+		}
+	}
+	one, many := benchHostsCPU(b, 1), benchHostsCPU(b, benchHosts)
+	fmt.Fprintf(w, "\nrefit's own time in a check, with neither latency (`testing.Benchmark` of a warm check, the "+
+		"registry still on loopback): %s and %.0f allocations with one host, %s and %.0f over %d hosts (%.2f×). "+
+		"A latency adds to it, so the ratio to one host shrinks as the registry gets slower.", benchMS(one.wall),
+		one.allocs, benchMS(many.wall), many.allocs, benchHosts, float64(many.wall)/float64(one.wall))
+	if float64(many.wall) > 1.3*float64(one.wall) {
+		fmt.Fprintf(w, " The difference is the snapshot, not the requests (the same %d HEADs either way): "+
+			"`services.Containers` rebuilds the whole snapshot (every host's containers, with their status) after "+
+			"each host's list, so a check over %d hosts rebuilds it %d times where one host rebuilds it twice, "+
+			"and most of a rebuild parses every container's RepoDigests (a CPU profile of this check: about two "+
+			"thirds of it in `rebuildLocked`, half in `repoDigests`). One rebuild after all the lists of a check "+
+			"would make the hosts cost what one host does.", hostsImages, benchHosts, benchHosts+1)
+	}
+	fmt.Fprintf(w, "\n\nThe whole comparison took %s.\n\n", total.Round(100*time.Millisecond))
+	return w.String()
+}
+
 // TestBenchReport measures Check over the matrix of image counts and
 // latencies and writes a markdown report (see `make bench`).
 func TestBenchReport(t *testing.T) {
@@ -361,6 +606,8 @@ func TestBenchReport(t *testing.T) {
 	}
 	fmt.Fprintf(w, "\nPushing the %d images took %s (not measured above); the whole matrix took %s.\n\n",
 		sizes[len(sizes)-1], pushTime.Round(100*time.Millisecond), total.Round(100*time.Millisecond))
+
+	w.WriteString(benchHostsReport(t, b))
 
 	benchtest.Write(t, w.String())
 	benchtest.Write(t, benchUpdateReport(t))
