@@ -85,6 +85,7 @@ func TestMetricsAfterACheckAndAnUpdate(t *testing.T) {
 		`refit_containers{host="local",status="uptodate"} 1`,
 		`refit_containers{host="local",status="unknown"} 1`,
 		`refit_containers{host="local",status="outdated"} 0`,
+		`refit_host_up{host="local"} 1`,
 		`refit_check_duration_seconds_count 2`,
 		// Two checks: the HTTPS try a loopback registry refuses, one ping,
 		// and one HEAD for each image each time.

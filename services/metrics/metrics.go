@@ -18,13 +18,11 @@ import (
 	"refit/models"
 )
 
-// LocalHost is the host label of the one engine refit talks to today.
-const LocalHost = "local"
-
 // Source is what the scrape-time collector reads; *services.Containers.
 type Source interface {
 	Groups() []models.ImageGroup
 	RateLimits() []models.RateLimit
+	Hosts() []models.HostStatus
 }
 
 // Metrics holds refit's own registry, not the process-wide default, so
@@ -111,7 +109,9 @@ type snapshot struct{ src Source }
 
 var (
 	containersDesc = prometheus.NewDesc("refit_containers",
-		"Running containers by what the last check found.", []string{"host", "status"}, nil)
+		"Running containers (and Swarm services) by host and what the last check found.", []string{"host", "status"}, nil)
+	hostUpDesc = prometheus.NewDesc("refit_host_up",
+		"1 when the host's engine answered its last list, else 0.", []string{"host"}, nil)
 	remainingDesc = prometheus.NewDesc("refit_registry_ratelimit_remaining",
 		"Pulls the registry last said are left in its window (ratelimit-remaining).", []string{"registry"}, nil)
 )
@@ -121,22 +121,36 @@ var containerStatuses = []models.Status{models.StatusUpToDate, models.StatusOutd
 
 func (s *snapshot) Describe(ch chan<- *prometheus.Desc) {
 	ch <- containersDesc
+	ch <- hostUpDesc
 	ch <- remainingDesc
 }
 
 func (s *snapshot) Collect(ch chan<- prometheus.Metric) {
-	n := map[models.Status]int{}
+	n := map[string]map[models.Status]int{}
+	for _, h := range s.src.Hosts() {
+		n[h.Name] = map[models.Status]int{}
+		up := 0.0
+		if h.Status == models.HostOK {
+			up = 1
+		}
+		ch <- prometheus.MustNewConstMetric(hostUpDesc, prometheus.GaugeValue, up, h.Name)
+	}
 	for _, g := range s.src.Groups() {
 		for _, c := range g.Containers {
-			n[c.Status]++
+			if n[c.Ref.Host] == nil {
+				n[c.Ref.Host] = map[models.Status]int{}
+			}
+			n[c.Ref.Host][c.Status]++
 		}
 	}
-	for _, st := range containerStatuses {
-		ch <- prometheus.MustNewConstMetric(containersDesc, prometheus.GaugeValue, float64(n[st]), LocalHost, string(st))
-		delete(n, st)
-	}
-	for st, v := range n { // a status added later still shows
-		ch <- prometheus.MustNewConstMetric(containersDesc, prometheus.GaugeValue, float64(v), LocalHost, string(st))
+	for host, byStatus := range n {
+		for _, st := range containerStatuses {
+			ch <- prometheus.MustNewConstMetric(containersDesc, prometheus.GaugeValue, float64(byStatus[st]), host, string(st))
+			delete(byStatus, st)
+		}
+		for st, v := range byStatus { // a status added later still shows
+			ch <- prometheus.MustNewConstMetric(containersDesc, prometheus.GaugeValue, float64(v), host, string(st))
+		}
 	}
 	for _, rl := range s.src.RateLimits() {
 		ch <- prometheus.MustNewConstMetric(remainingDesc, prometheus.GaugeValue, float64(rl.Remaining), rl.Registry)
