@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"refit/models"
+	"refit/services/dockerengine"
 )
 
 // Config is every option refit takes, parsed once here and handed to
@@ -231,8 +232,8 @@ func (c *Config) parseAuth(vals map[string]*string, getenv func(string) string) 
 }
 
 // parseHosts reads -hosts: name=url entries separated by spaces. A bad
-// entry is an error naming it; the URL's details (certificates, ssh) are
-// checked when refit connects.
+// entry, down to an unreadable certificate, is an error naming it; nothing
+// is connected to yet.
 func parseHosts(v string) ([]HostSpec, error) {
 	var out []HostSpec
 	seen := map[string]bool{}
@@ -240,15 +241,14 @@ func parseHosts(v string) ([]HostSpec, error) {
 		name, raw, ok := strings.Cut(e, "=")
 		switch {
 		case !ok || raw == "":
-			return nil, fmt.Errorf("invalid -hosts entry %q: want name=url, e.g. nas=tcp://10.0.0.5:2376", e)
+			return nil, fmt.Errorf("invalid -hosts entry %q: want name=url, e.g. nas=tcp://10.0.0.5:2376", dockerengine.MaskURL(e))
 		case !models.ValidHostName(name):
-			return nil, fmt.Errorf("invalid -hosts entry %q: a host name is lower-case letters, digits and '-', starting with a letter or digit", e)
+			return nil, fmt.Errorf("invalid -hosts entry %q: a host name is lower-case letters, digits and '-', starting with a letter or digit", name)
 		case seen[name]:
-			return nil, fmt.Errorf("invalid -hosts entry %q: host %s is named twice", e, name)
+			return nil, fmt.Errorf("invalid -hosts entry %q: host %s is named twice", name, name)
 		}
-		u, err := url.Parse(raw)
-		if err != nil || (u.Scheme != "unix" && u.Scheme != "tcp" && u.Scheme != "ssh") || (u.Scheme != "unix" && u.Host == "") || (u.Scheme == "unix" && u.Path == "") {
-			return nil, fmt.Errorf("invalid -hosts entry %q: want a url such as unix:///var/run/docker.sock, tcp://host:2376 or ssh://user@host", e)
+		if err := dockerengine.CheckHostURL(raw); err != nil {
+			return nil, fmt.Errorf("invalid -hosts entry %s=%s: %w", name, dockerengine.MaskURL(raw), err)
 		}
 		seen[name] = true
 		out = append(out, HostSpec{Name: name, URL: raw})

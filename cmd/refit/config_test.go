@@ -100,3 +100,36 @@ func TestREADMEListsEveryOption(t *testing.T) {
 		}
 	}
 }
+
+func TestParseHosts(t *testing.T) {
+	c, err := parseConfig("serve", nil, env(map[string]string{"REFIT_HOSTS": " home=unix:///var/run/docker.sock\n\tnas=tcp://10.0.0.5:2375 "}), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []HostSpec{{"home", "unix:///var/run/docker.sock"}, {"nas", "tcp://10.0.0.5:2375"}}
+	if fmt.Sprint(c.Hosts) != fmt.Sprint(want) {
+		t.Errorf("hosts = %v, want %v", c.Hosts, want)
+	}
+	if c, err := parseConfig("serve", nil, env(nil), &bytes.Buffer{}); err != nil || c.Hosts != nil {
+		t.Errorf("no -hosts = %v, %v; want none (one host, local)", c.Hosts, err)
+	}
+}
+
+// A bad entry stops start-up with one line that names it, and never shows
+// a password.
+func TestParseHostsRejectsBadEntriesWithOneLine(t *testing.T) {
+	for _, tc := range []struct{ hosts, want string }{
+		{"nas", `invalid -hosts entry "nas": want name=url`},
+		{"NAS=unix:///x.sock", `invalid -hosts entry "NAS": a host name is lower-case`},
+		{"-a=unix:///x.sock", `invalid -hosts entry "-a"`},
+		{"a=unix:///x.sock a=unix:///y.sock", `host a is named twice`},
+		{"a=http://10.0.0.5", "invalid -hosts entry a=http://10.0.0.5: "},
+		{"a=tcp://10.0.0.5:2376?certs=/nonexistent", "invalid -hosts entry a=tcp://10.0.0.5:2376?certs=/nonexistent: "},
+		{"a=ssh://u:s3cret@vps", "invalid -hosts entry a=ssh://u:xxxxx@vps: "},
+	} {
+		_, err := parseConfig("serve", []string{"-hosts", tc.hosts}, env(nil), &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("-hosts %q: %v, want one line with %q", tc.hosts, err, tc.want)
+		}
+	}
+}
