@@ -27,6 +27,9 @@ func ServiceRef(host, name string) ContainerRef {
 	return ContainerRef{Host: host, Name: ServicePrefix + name}
 }
 
+// Shown is the name people see: a service's without ServicePrefix.
+func (r ContainerRef) Shown() string { return strings.TrimPrefix(r.Name, ServicePrefix) }
+
 // IsService reports whether r names a Swarm service.
 func (r ContainerRef) IsService() bool { return strings.HasPrefix(r.Name, ServicePrefix) }
 

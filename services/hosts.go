@@ -95,8 +95,11 @@ func (s *Containers) relistHost(ctx context.Context, h *hostState, mark map[stri
 	s.mu.RLock()
 	fresh := !h.reached || h.st.Down
 	s.mu.RUnlock()
-	if fresh {
-		s.learnInfo(h) // first, so a Swarm manager's services are in its first list
+	if fresh || mark != nil {
+		// First, so a Swarm manager's services are in its first list; and
+		// at every check, for an engine that became one (swarm init) or was
+		// upgraded meanwhile.
+		s.learnInfo(h)
 	}
 	lctx, cancel := context.WithTimeout(ctx, hostListTimeout)
 	defer cancel()

@@ -530,3 +530,16 @@ func TestMissingRowStopsPolling(t *testing.T) {
 		t.Error("missing row polls")
 	}
 }
+
+func TestServiceRowSaysSwarmServiceWithItsTasks(t *testing.T) {
+	it := item("api", models.StatusOutdated)
+	it.Ref, it.Kind, it.Service = models.ServiceRef(models.LocalHost, "api"), models.KindService, &models.Service{Running: 1, Desired: 2}
+	g := models.ImageGroup{Image: "registry.test/app:1", Status: models.StatusOutdated, Containers: []models.ContainerItem{it}}
+	doc := render(t, views.ContainerRow(views.NewRowData(g, it, views.Jobs{}, views.Viewer{CanUpdate: true})))
+	if got := text(one(t, doc, "tr")); !strings.Contains(got, "Swarm service · 1/2 tasks") {
+		t.Errorf("service row says %q", got)
+	}
+	if form := doc.Find("form[action='" + views.UpdatePath(it.Ref) + "']"); form.Length() != 1 {
+		t.Errorf("no update form for the service at %s", views.UpdatePath(it.Ref))
+	}
+}

@@ -223,3 +223,8 @@ func Who(it models.ContainerItem) string {
 	}
 	return it.ContainerName + " on " + it.Host
 }
+
+// ServiceTasks is a service's running and desired tasks: "2/3 tasks".
+func ServiceTasks(st models.Service) string {
+	return strconv.FormatUint(st.Running, 10) + "/" + strconv.FormatUint(st.Desired, 10) + " tasks"
+}
