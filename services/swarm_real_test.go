@@ -25,16 +25,8 @@ func TestSwarmServiceIsCheckedAndUpdatedByTheEngine(t *testing.T) {
 	reg := ocitest.NewRegistry(t)
 	ref := reg.Ref("svc/app:1")
 	reg.Push(t, "svc/app:1", ocitest.ImageOpts{Marker: "v1"})
-	one := uint64(1)
-	created, err := cli.ServiceCreate(t.Context(), swarm.ServiceSpec{
-		Annotations:  swarm.Annotations{Name: "api"},
-		TaskTemplate: swarm.TaskSpec{ContainerSpec: &swarm.ContainerSpec{Image: ref}},
-		Mode:         swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &one}},
-		UpdateConfig: &swarm.UpdateConfig{Parallelism: 1, FailureAction: swarm.UpdateFailureActionRollback, Monitor: 2 * time.Second},
-	}, swarm.ServiceCreateOptions{QueryRegistry: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := dockertest.CreateService(t, cli, "api", ref, 1,
+		&swarm.UpdateConfig{Parallelism: 1, FailureAction: swarm.UpdateFailureActionRollback, Monitor: 2 * time.Second}, nil)
 	eng, err := dockerengine.New(dockerengine.Options{Host: cli.DaemonHost()})
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +95,7 @@ func TestSwarmServiceIsCheckedAndUpdatedByTheEngine(t *testing.T) {
 	if !strings.Contains(strings.Join(statuses, "|"), "service update: updating") {
 		t.Errorf("progress never showed the engine's update state: %v", statuses)
 	}
-	s, _, err := cli.ServiceInspectWithRaw(t.Context(), created.ID, swarm.ServiceInspectOptions{})
+	s, _, err := cli.ServiceInspectWithRaw(t.Context(), id, swarm.ServiceInspectOptions{})
 	if err != nil || s.Spec.TaskTemplate.ContainerSpec.Image != ref+"@"+v2 {
 		t.Errorf("spec image %q, %v; want %s@%s", s.Spec.TaskTemplate.ContainerSpec.Image, err, ref, v2)
 	}

@@ -24,24 +24,13 @@ func TestSwarmServiceRollsThroughTheEngine(t *testing.T) {
 	v1 := reg.Push(t, "swarm/app:1", ocitest.ImageOpts{Marker: "v1"})
 	upd := &swarm.UpdateConfig{Parallelism: 1, FailureAction: swarm.UpdateFailureActionRollback, Monitor: 3 * time.Second, Order: swarm.UpdateOrderStopFirst}
 	rb := &swarm.UpdateConfig{Parallelism: 2, FailureAction: swarm.UpdateFailureActionPause}
-	two := uint64(2)
-	spec := swarm.ServiceSpec{
-		Annotations:    swarm.Annotations{Name: "web"},
-		TaskTemplate:   swarm.TaskSpec{ContainerSpec: &swarm.ContainerSpec{Image: ref}},
-		Mode:           swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &two}},
-		UpdateConfig:   upd,
-		RollbackConfig: rb,
-	}
-	created, err := cli.ServiceCreate(t.Context(), spec, swarm.ServiceCreateOptions{QueryRegistry: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := dockertest.CreateService(t, cli, "web", ref, 2, upd, rb)
 	eng, err := dockerengine.New(dockerengine.Options{Host: cli.DaemonHost()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { eng.Close() })
-	svc := waitService(t, eng, created.ID, "tasks to run", func(s models.Container) bool { return s.Service.Running == 2 })
+	svc := waitService(t, eng, id, "tasks to run", func(s models.Container) bool { return s.Service.Running == 2 })
 	if svc.Name != "web" || svc.ConfiguredImage != ref || svc.ImageID != v1 {
 		t.Errorf("service = %+v, want web of %s pinned to %s", svc, ref, v1)
 	}
@@ -49,7 +38,7 @@ func TestSwarmServiceRollsThroughTheEngine(t *testing.T) {
 		t.Errorf("Info = %+v, %v; want a Swarm manager", info, err)
 	}
 	list, err := eng.Services(t.Context())
-	if err != nil || len(list) != 1 || list[0].ID != created.ID {
+	if err != nil || len(list) != 1 || list[0].ID != id {
 		t.Errorf("Services = %+v, %v", list, err)
 	}
 	if cs, err := eng.Running(t.Context()); err != nil || len(cs) != 0 {
@@ -57,27 +46,27 @@ func TestSwarmServiceRollsThroughTheEngine(t *testing.T) {
 	}
 
 	v2 := reg.Push(t, "swarm/app:1", ocitest.ImageOpts{Marker: "v2"})
-	if err := eng.UpdateService(t.Context(), created.ID, ref+"@"+v2, models.RegistryAuth{}); err != nil {
+	if err := eng.UpdateService(t.Context(), id, ref+"@"+v2, models.RegistryAuth{}); err != nil {
 		t.Fatal(err)
 	}
-	svc = waitService(t, eng, created.ID, "the update to complete", func(s models.Container) bool { return s.Service.Update == "completed" })
+	svc = waitService(t, eng, id, "the update to complete", func(s models.Container) bool { return s.Service.Update == "completed" })
 	if svc.ImageID != v2 || svc.Service.Running != 2 {
 		t.Errorf("after the update: %+v, want 2 tasks of %s", svc, v2)
 	}
-	assertConfigKept(t, cli, created.ID, upd, rb)
+	assertConfigKept(t, cli, id, upd, rb)
 
 	v3 := reg.Push(t, "swarm/app:1", ocitest.ImageOpts{Marker: "v3", Env: []string{"TESTAPP_EXIT=1"}})
-	if err := eng.UpdateService(t.Context(), created.ID, ref+"@"+v3, models.RegistryAuth{}); err != nil {
+	if err := eng.UpdateService(t.Context(), id, ref+"@"+v3, models.RegistryAuth{}); err != nil {
 		t.Fatal(err)
 	}
-	svc = waitService(t, eng, created.ID, "the engine to roll back", func(s models.Container) bool {
+	svc = waitService(t, eng, id, "the engine to roll back", func(s models.Container) bool {
 		ended, _ := models.ServiceUpdateEnded(s.Service.Update)
 		return ended
 	})
 	if svc.Service.Update != "rollback_completed" || svc.ImageID != v2 {
 		t.Errorf("after a failing image: %+v %+v, want rolled back to %s", svc, svc.Service, v2)
 	}
-	assertConfigKept(t, cli, created.ID, upd, rb)
+	assertConfigKept(t, cli, id, upd, rb)
 }
 
 func waitService(t *testing.T, eng *dockerengine.Engine, id, what string, ok func(models.Container) bool) models.Container {

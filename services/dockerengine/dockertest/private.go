@@ -115,3 +115,21 @@ func repoRoot() string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "..", "..", "..")
 }
+
+// CreateService creates a replicated service of image on a Swarm manager, as
+// `docker service create` does: the manager asks the registry and pins the
+// tag's digest. upd and rb may be nil. It returns the service's ID.
+func CreateService(tb testing.TB, cli *client.Client, name, image string, replicas uint64, upd, rb *swarm.UpdateConfig) string {
+	tb.Helper()
+	created, err := cli.ServiceCreate(tb.Context(), swarm.ServiceSpec{
+		Annotations:    swarm.Annotations{Name: name},
+		TaskTemplate:   swarm.TaskSpec{ContainerSpec: &swarm.ContainerSpec{Image: image}},
+		Mode:           swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &replicas}},
+		UpdateConfig:   upd,
+		RollbackConfig: rb,
+	}, swarm.ServiceCreateOptions{QueryRegistry: true})
+	if err != nil {
+		tb.Fatalf("service create %s: %v", name, err)
+	}
+	return created.ID
+}
