@@ -200,6 +200,7 @@ var routePerm = map[string]models.Permission{
 	"GET /":                                    models.PermView,
 	"GET /fragments/images":                    models.PermView,
 	"GET /hosts":                               models.PermView,
+	"GET /fragments/hosts":                     models.PermView,
 	"POST /check":                              models.PermOperate,
 	"GET /containers/:host/:name/row":          models.PermView,
 	"POST /containers/:host/:name/update":      models.PermOperate,

@@ -11,12 +11,22 @@ import (
 	"refit/views"
 )
 
-// handleHostsPage shows every host's state, the twin of GET /api/hosts; the
-// page's own refresh asks it again and gets the page alone.
+// handleHostsPage shows every host's state, the twin of GET /api/hosts.
 func handleHostsPage(ctr *services.Containers) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		return page(c, "Hosts", views.HostsPage(views.HostsData{Hosts: ctr.Hosts(), Now: time.Now()}))
+		return page(c, "Hosts", views.HostsPage(hostsData(ctr)))
 	}
+}
+
+// handleHostsFragment answers the hosts page alone, for its calm refresh.
+func handleHostsFragment(ctr *services.Containers) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		return render(c, views.HostsPage(hostsData(ctr)))
+	}
+}
+
+func hostsData(ctr *services.Containers) views.HostsData {
+	return views.HostsData{Hosts: ctr.Hosts(), Now: time.Now()}
 }
 
 // errHostNotFound answers a host filter that names no host: a stale link

@@ -124,10 +124,13 @@ func TestHostsPageIsTheTwinOfAPIHosts(t *testing.T) {
 		}
 	}
 
-	// Its own refresh gets the page alone.
-	_, alone := ta.htmx(t, "GET", views.HostsPath, nil)
+	// Its own refresh gets the page alone, with the same rows.
+	_, alone := ta.htmx(t, "GET", views.HostsFragmentPath, nil)
 	if strings.Contains(alone, "<html") || !strings.HasPrefix(strings.TrimSpace(alone), `<section id="`+views.HostsID+`"`) {
-		t.Errorf("htmx GET /hosts = %.200s…, want HostsPage alone", alone)
+		t.Errorf("htmx GET %s = %.200s…, want HostsPage alone", views.HostsFragmentPath, alone)
+	}
+	if got := doc(t, alone).Find("#" + views.HostRowID("b")).Length(); got != 1 {
+		t.Errorf("the refresh has %d rows for b", got)
 	}
 }
 

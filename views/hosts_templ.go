@@ -17,8 +17,8 @@ import (
 
 // HostsPage is every Docker host refit talks to, as GET /api/hosts lists
 // them; handlers put it in Layout. It is its own refresh: every
-// HostsRefresh htmx asks HostsPath again, which answers this alone, so a
-// host that comes back shows up without a reload.
+// HostsRefresh it asks HostsFragmentPath, which answers it alone, so a host
+// that comes back shows up without a reload.
 func HostsPage(d HostsData) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
@@ -58,9 +58,9 @@ func HostsPage(d HostsData) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var3 string
-		templ_7745c5c3_Var3, templ_7745c5c3_Err = templ.JoinStringErrs(templ.URL(HostsPath))
+		templ_7745c5c3_Var3, templ_7745c5c3_Err = templ.JoinStringErrs(templ.URL(HostsFragmentPath))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/hosts.templ`, Line: 18, Col: 31}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/hosts.templ`, Line: 18, Col: 39}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var3))
 		if templ_7745c5c3_Err != nil {

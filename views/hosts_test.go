@@ -28,10 +28,10 @@ func TestHostsPageListsEveryHost(t *testing.T) {
 	}}
 	doc := render(t, views.HostsPage(d))
 	root := one(t, doc, "#"+views.HostsID)
-	if attr(root, "hx-get") != views.HostsPath || attr(root, "hx-trigger") != views.HostsRefresh ||
+	if attr(root, "hx-get") != views.HostsFragmentPath || attr(root, "hx-trigger") != views.HostsRefresh ||
 		attr(root, "hx-target") != "this" || attr(root, "hx-swap") != "outerHTML" {
 		t.Errorf("hosts page refresh = hx-get %q hx-trigger %q hx-target %q hx-swap %q; want itself from %s %s",
-			attr(root, "hx-get"), attr(root, "hx-trigger"), attr(root, "hx-target"), attr(root, "hx-swap"), views.HostsPath, views.HostsRefresh)
+			attr(root, "hx-get"), attr(root, "hx-trigger"), attr(root, "hx-target"), attr(root, "hx-swap"), views.HostsFragmentPath, views.HostsRefresh)
 	}
 	if got, want := text(root.Find("caption")), "3 Docker hosts, 2 not reachable"; got != want {
 		t.Errorf("caption = %q, want %q", got, want)

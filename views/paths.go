@@ -25,9 +25,11 @@ const (
 	HTMXPath = "/static/js/htmx.min.js"
 	// ScriptPath is refit's own script in static.FS (static/js/refit.js).
 	ScriptPath = "/static/js/refit.js"
-	// HostsPath is the hosts page (GET); it refreshes itself from the same
-	// URL, which answers HostsPage alone to htmx.
+	// HostsPath is the hosts page (GET).
 	HostsPath = "/hosts"
+	// HostsFragmentPath serves HostsPage alone (GET): its refresh, which
+	// logs at Debug as every /fragments/ poll does.
+	HostsFragmentPath = "/fragments/hosts"
 	// HostField is the dashboard's host filter, a query parameter of
 	// DashboardPath and of every URL that answers a part of it.
 	HostField = "host"
