@@ -564,7 +564,9 @@ type refitChild struct {
 	done chan struct{}
 }
 
-func startRefitChild(t *testing.T, bin, dir, db, dockerHost string, settle time.Duration) *refitChild {
+// startRefitChild starts `refit serve` on dockerHost; env adds variables
+// (REFIT_HOSTS, for the tests of several hosts).
+func startRefitChild(t *testing.T, bin, dir, db, dockerHost string, settle time.Duration, env ...string) *refitChild {
 	t.Helper()
 	p := &refitChild{logs: &logBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(bin, "serve")
@@ -577,6 +579,7 @@ func startRefitChild(t *testing.T, bin, dir, db, dockerHost string, settle time.
 		"REFIT_SETTLE=" + settle.String(),
 		"REFIT_CHECK_INTERVAL=0",
 	}
+	p.cmd.Env = append(p.cmd.Env, env...)
 	p.cmd.Stdout = p.logs
 	p.cmd.Stderr = p.logs
 	if err := p.cmd.Start(); err != nil {
