@@ -144,7 +144,7 @@ func TestHostDownShowsOnHostsPageBannerAndRows(t *testing.T) {
 	}
 	_, body, _ := ta.do(t, "GET", views.HostsPath, nil)
 	row := doc(t, body).Find("#" + views.HostRowID("a"))
-	if got := strings.Join(strings.Fields(row.Text()), " "); !strings.Contains(got, "unreachable no answer since") ||
+	if got := strings.Join(strings.Fields(row.Text()), " "); !strings.Contains(got, "unreachable since") ||
 		!strings.Contains(got, "no such file") {
 		t.Errorf("host a's row = %q, want unreachable since when and why", got)
 	}

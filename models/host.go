@@ -67,6 +67,7 @@ type HostStatus struct {
 	APIVersion    string    `json:"api_version"`
 	Containers    int       `json:"containers"`
 	LastSeen      time.Time `json:"last_seen,omitzero"`
+	DownSince     time.Time `json:"down_since,omitzero"` // when it first did not answer, while it does not
 }
 
 // The values of HostStatus.Status.

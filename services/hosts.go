@@ -54,7 +54,7 @@ func (s *Containers) Hosts() []models.HostStatus {
 			APIVersion: h.info.APIVersion, Containers: len(h.containers), LastSeen: h.lastSeen}
 		switch {
 		case h.st.Down:
-			hs.Status, hs.Error = models.HostUnreachable, h.st.Reason
+			hs.Status, hs.Error, hs.DownSince = models.HostUnreachable, h.st.Reason, h.st.Since
 		case !h.reached:
 			hs.Status, hs.Error = models.HostUnreachable, "not answered yet"
 		}
