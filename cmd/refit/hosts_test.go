@@ -338,7 +338,7 @@ func TestHostsOutageLeavesTheOtherHostWorking(t *testing.T) {
 	// host lost at once, a crash or a cut cable: p2 stays listed, unknown.
 	t.Run("stopped during a check", func(t *testing.T) {
 		reg.Reset()
-		reg.SetLatency(2 * time.Second) // the check waits in its HEADs, past the lists
+		reg.SetLatency(3 * time.Second) // the check waits in its HEADs, past the lists
 		defer reg.SetLatency(0)
 		answer := make(chan error, 1)
 		go func() {
