@@ -90,6 +90,12 @@ func (s *Containers) updater(host string) (Updater, error) {
 // to it and marked in flight in the same step, so a refresh meanwhile does
 // not ask about them again.
 func (s *Containers) relistHost(ctx context.Context, h *hostState, mark map[string]bool) error {
+	return s.listHost(ctx, h, mark, true)
+}
+
+// listHost is relistHost; without rebuild the caller rebuilds the groups
+// once for all the hosts it lists.
+func (s *Containers) listHost(ctx context.Context, h *hostState, mark map[string]bool, rebuild bool) error {
 	h.listMu.Lock()
 	defer h.listMu.Unlock()
 	s.mu.RLock()
@@ -123,7 +129,9 @@ func (s *Containers) relistHost(ctx context.Context, h *hostState, mark map[stri
 		}
 	}
 	back := s.hostBackLocked(h)
-	s.rebuildLocked()
+	if rebuild {
+		s.rebuildLocked()
+	}
 	s.mu.Unlock()
 	if back {
 		s.fireReachable(h.Name)
@@ -154,8 +162,9 @@ func (s *Containers) services(ctx context.Context, h *hostState) []models.Contai
 	return svcs
 }
 
-// relistAll lists every host at once. It fails only when no host answered:
-// a host that did not stays listed as last seen, marked unknown.
+// relistAll lists every host at once and puts what they answered in the
+// snapshot. It fails only when no host answered: a host that did not stays
+// listed as last seen, marked unknown.
 func (s *Containers) relistAll(ctx context.Context, mark map[string]bool) error {
 	errs := make([]error, len(s.hosts))
 	var wg sync.WaitGroup
@@ -163,10 +172,15 @@ func (s *Containers) relistAll(ctx context.Context, mark map[string]bool) error 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = s.relistHost(ctx, h, mark)
+			errs[i] = s.listHost(ctx, h, mark, len(s.hosts) == 1)
 		}()
 	}
 	wg.Wait()
+	if len(s.hosts) > 1 { // one rebuild for all the lists: each costs as much as the snapshot is big
+		s.mu.Lock()
+		s.rebuildLocked()
+		s.mu.Unlock()
+	}
 	for _, err := range errs {
 		if err == nil {
 			return nil
