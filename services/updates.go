@@ -27,6 +27,10 @@ type UpdateOptions struct {
 	Self string
 	// Hook is passed to every recreate (tests use it to stop an update half way).
 	Hook func(container, step string) error
+	// Policies, when set, holds skipped and snoozed candidates back from
+	// auto-update and group updates; an update asked for one container by
+	// hand goes ahead.
+	Policies *Policies
 }
 
 // Updates runs update jobs in the background. Jobs belong to Updates, not to
@@ -152,15 +156,15 @@ func (u *Updates) StartContainer(id, by string) (models.Progress, error) {
 
 // StartGroup pulls the image once per host and recreates each outdated
 // container of its group there, one after the other; hosts go in parallel,
-// and up-to-date containers are left alone. It
-// reports whether anything is being updated: false means the group has
-// nothing outdated.
+// and up-to-date containers, and those whose policy holds the update back,
+// are left alone. It reports whether anything is being updated: false means
+// the group has nothing to update.
 func (u *Updates) StartGroup(image, by string) (bool, error) {
 	g, err := u.ctr.Group(image)
 	if err != nil {
 		return false, err
 	}
-	out := g.Outdated()
+	out := u.offered(g)
 	if len(out) == 0 {
 		return false, nil
 	}
@@ -234,7 +238,7 @@ func (u *Updates) Busy() bool {
 func (u *Updates) AutoUpdate(groups []models.ImageGroup) {
 	for _, g := range groups {
 		var due []models.ContainerItem
-		for _, c := range g.Outdated() {
+		for _, c := range u.offered(g) {
 			if c.AutoUpdate {
 				due = append(due, c)
 			}
@@ -249,6 +253,18 @@ func (u *Updates) AutoUpdate(groups []models.ImageGroup) {
 		u.log.Info("auto-update", "image", g.Image, "containers", len(due))
 		u.start(g, due, "auto", true)
 	}
+}
+
+// offered is what a group update brings: the outdated containers whose
+// policy does not hold the group's remote digest back.
+func (u *Updates) offered(g models.ImageGroup) []models.ContainerItem {
+	out := g.Outdated()
+	if u.opts.Policies == nil {
+		return out
+	}
+	return slices.DeleteFunc(out, func(c models.ContainerItem) bool {
+		return u.opts.Policies.Holds(c.Ref, models.Candidate{Digest: g.RemoteFull})
+	})
 }
 
 // start registers a job for each container not already updating and queues

@@ -171,13 +171,18 @@ func build(cfg Config, log *slog.Logger) (*app, error) {
 		sqlDB.Close()
 		return nil, err
 	}
+	pol, err := services.NewPolicies(db, time.Now)
+	if err != nil {
+		sqlDB.Close()
+		return nil, err
+	}
 	ctr := services.NewContainersOn(hosts, reg, tog, log, cfg.CheckConcurrency)
 	ctr.OnChecked(met.CheckDone)
 	met.Watch(ctr)
 	hist := services.NewHistory(db).AuditTo(aud).NameHosts(ctr.Several()).Observe(met.UpdateDone)
 	upd := services.NewUpdates(reg, ctr, hist, log, services.UpdateOptions{
 		MaxPulls: cfg.MaxPulls, HealthTimeout: cfg.HealthTimeout, Settle: cfg.Settle,
-		Journal: services.NewJournal(db), Self: dockerengine.SelfID(),
+		Journal: services.NewJournal(db), Self: dockerengine.SelfID(), Policies: pol,
 	})
 	// Each check also tries a write, so the dashboard's "database not
 	// writable" banner goes once there is room again.
