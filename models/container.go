@@ -6,13 +6,14 @@ import (
 	"time"
 )
 
-// Container is a running container as refit sees it: what the user asked for
+// Container is a container as refit sees it: what the user asked for
 // (ConfiguredImage, from the container's Config.Image) and what it runs
 // (ImageID and what the engine knows of that image).
 type Container struct {
 	Host            string // the host it runs on (Containers sets it)
 	ID              string
 	Name            string   // without the leading "/"
+	State           string   // the engine's: running, exited, created, paused, restarting, dead
 	ConfiguredImage string   // Config.Image, e.g. "nginx" or "ghcr.io/org/app:1"
 	ImageID         string   // sha256:… of the image it runs
 	RepoDigests     []string // of the image it runs, every repository (image inspect, not the list)
@@ -37,6 +38,13 @@ type Container struct {
 
 	// Service is set for a Swarm service (see Service); nil for a container.
 	Service *Service
+}
+
+// LogOptions select what Logs returns.
+type LogOptions struct {
+	Tail       int       // the last Tail lines; 0 means all
+	Since      time.Time // only lines the engine received at or after Since; zero means all
+	Timestamps bool      // prefix each line with its RFC 3339 time and a space, as docker logs -t
 }
 
 // ContainerItem is one container inside an image group, as the API returns it.

@@ -152,6 +152,9 @@ const (
 
 // ImageInfo is what the engine knows of a local image.
 type ImageInfo struct {
-	ID          string
-	RepoDigests []string
+	ID           string
+	RepoDigests  []string
+	Architecture string    // e.g. "amd64", from the image's config
+	OS           string    // e.g. "linux"
+	Created      time.Time // when the image was built, as its config says
 }

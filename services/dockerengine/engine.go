@@ -102,19 +102,29 @@ func (e *Engine) Ping(ctx context.Context) (string, error) {
 // the containerd store), and a container only when the list shows it by image
 // ID (it does when the tag has moved to a newer image).
 func (e *Engine) Running(ctx context.Context) ([]models.Container, error) {
-	out, err := e.running(ctx)
+	return e.list(ctx, false)
+}
+
+// All implements services.Updater: Running's list with the containers that
+// do not run, at the same cost.
+func (e *Engine) All(ctx context.Context) ([]models.Container, error) {
+	return e.list(ctx, true)
+}
+
+func (e *Engine) list(ctx context.Context, all bool) ([]models.Container, error) {
+	out, err := e.listOnce(ctx, all)
 	if err != nil {
 		e.lost() // the engine may come back changed: a restart can switch its image store
 	}
 	return out, err
 }
 
-func (e *Engine) running(ctx context.Context) ([]models.Container, error) {
+func (e *Engine) listOnce(ctx context.Context, all bool) ([]models.Container, error) {
 	st, err := e.imageStore(ctx)
 	if err != nil {
 		return nil, err
 	}
-	list, err := e.cli.ContainerList(ctx, container.ListOptions{})
+	list, err := e.cli.ContainerList(ctx, container.ListOptions{All: all})
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
 	}
@@ -146,6 +156,7 @@ func (e *Engine) running(ctx context.Context) ([]models.Container, error) {
 		out = append(out, models.Container{
 			ID:              c.ID,
 			Name:            containerName(c.Names),
+			State:           string(c.State),
 			ConfiguredImage: ref,
 			ImageID:         c.ImageID,
 			RepoDigests:     im.repoDigests,
@@ -182,8 +193,8 @@ func (e *Engine) configuredImage(ctx context.Context, c container.Summary) (stri
 	return ci.Config.Image, nil
 }
 
-// forget drops what it knows of containers no longer running and of images
-// no running container uses.
+// forget drops what it knows of containers no longer listed and of images
+// no listed container uses.
 func (e *Engine) forget(running, used map[string]bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/registry"
@@ -79,5 +80,8 @@ func (e *Engine) Image(ctx context.Context, ref string) (models.ImageInfo, error
 	if err != nil {
 		return models.ImageInfo{}, fmt.Errorf("inspect image %s: %w", ref, err)
 	}
-	return models.ImageInfo{ID: img.ID, RepoDigests: img.RepoDigests}, nil
+	info := models.ImageInfo{ID: img.ID, RepoDigests: img.RepoDigests, Architecture: img.Architecture, OS: img.Os}
+	// RFC 3339 with nanoseconds; empty for an image whose config has no date.
+	info.Created, _ = time.Parse(time.RFC3339Nano, img.Created)
+	return info, nil
 }

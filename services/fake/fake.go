@@ -60,6 +60,19 @@ type Container struct {
 // StopTime: a stop is never instant in the engine either.
 const DefaultStopTime = 30 * time.Millisecond
 
+// state is the engine's name for what c does: a container that never
+// started is "created", one that stopped "exited".
+func (c *Container) state() string {
+	switch {
+	case c.Running:
+		return "running"
+	case c.StartedAt.IsZero():
+		return "created"
+	default:
+		return "exited"
+	}
+}
+
 func (c *Container) stopTime() time.Duration {
 	if c.StopTime > 0 {
 		return c.StopTime
@@ -182,12 +195,18 @@ func (e *Engine) Running(ctx context.Context) ([]models.Container, error) {
 		if !c.Running {
 			continue
 		}
-		m := c.Container
-		m.RepoDigests = append([]string(nil), e.images[c.ImageID]...)
-		out = append(out, m)
+		out = append(out, e.listed(c))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
+}
+
+// listed is c as a list shows it. Called with e.mu held.
+func (e *Engine) listed(c *Container) models.Container {
+	m := c.Container
+	m.State = c.state()
+	m.RepoDigests = append([]string(nil), e.images[c.ImageID]...)
+	return m
 }
 
 // down is ListErr, read under the lock.

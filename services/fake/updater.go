@@ -106,6 +106,7 @@ func (e *Engine) Container(idOrName string) (Container, bool) {
 	if c := e.find(idOrName); c != nil {
 		cp := *c
 		cp.Labels = maps.Clone(c.Labels)
+		cp.State = c.state()
 		return cp, true
 	}
 	return Container{}, false
@@ -199,6 +200,14 @@ func repository(ref string) string {
 	return reference.FamiliarName(named)
 }
 
+// Every image of the fake is built for linux/amd64 at ImageCreated, as
+// the test images of ocitest are: fixed, so golden files stay put.
+var (
+	ImageArchitecture = "amd64"
+	ImageOS           = "linux"
+	ImageCreated      = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
 // Image implements services.Updater.
 func (e *Engine) Image(ctx context.Context, ref string) (models.ImageInfo, error) {
 	e.mu.Lock()
@@ -207,7 +216,8 @@ func (e *Engine) Image(ctx context.Context, ref string) (models.ImageInfo, error
 	if !ok {
 		return models.ImageInfo{}, fmt.Errorf("image %s: %w", ref, models.ErrImageNotFound)
 	}
-	return models.ImageInfo{ID: id, RepoDigests: append([]string(nil), e.images[id]...)}, nil
+	return models.ImageInfo{ID: id, RepoDigests: append([]string(nil), e.images[id]...),
+		Architecture: ImageArchitecture, OS: ImageOS, Created: ImageCreated}, nil
 }
 
 func newID() string {
