@@ -48,7 +48,7 @@ func newBenchAppOn(t *testing.T, hosts, groups, perGroup int) testApp {
 	t.Helper()
 	ta := newTestApp(t)
 	for _, id := range []string{nginxID, appID, app2ID} {
-		ta.engine.Remove(id)
+		ta.engine.Remove(t.Context(), id, false)
 	}
 	engines := []*fake.Engine{ta.engine}
 	for range hosts - 1 {

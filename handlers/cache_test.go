@@ -60,7 +60,7 @@ func TestAPIImagesCachedBodyAndETag(t *testing.T) {
 			body2 != body, body2 == want(), h2.Get("ETag") != etag)
 	}
 
-	ta.engine.Remove(nginxID)
+	ta.engine.Remove(t.Context(), nginxID, false)
 	if err := ta.deps.Containers.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestDashboardCacheFollowsState(t *testing.T) {
 	if _, page3, _ := ta.do(t, "GET", "/", nil); rowOf(page3, "app-2") == rowOf(page2, "app-2") {
 		t.Fatalf("after starting an update the row is unchanged:\n%s", rowOf(page3, "app-2"))
 	}
-	ta.engine.Remove(appID)
+	ta.engine.Remove(t.Context(), appID, false)
 	if err := ta.deps.Containers.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -62,6 +62,31 @@ type Updater interface {
 	// update state.
 	UpdateService(ctx context.Context, id, image string, auth models.RegistryAuth) error
 	Service(ctx context.Context, id string) (models.Container, error)
+
+	// The methods below take a container's full ID, its 12-character ID or
+	// its name. An unknown one is an error wrapping
+	// models.ErrContainerNotFound; one this engine is recreating right now
+	// is refused with models.ErrConflict (Logs excepted).
+
+	// All lists every container, running or not, with its State and the
+	// same fields as Running. Swarm tasks are left out, as in Running.
+	All(ctx context.Context) ([]models.Container, error)
+	// Start starts a container; one that runs already is left alone.
+	Start(ctx context.Context, id string) error
+	// Stop stops a container with its own stop signal and timeout (docker
+	// stop without -t), returning once it no longer runs; one that does not
+	// run is left alone. A stop, once asked for, finishes even if ctx ends.
+	Stop(ctx context.Context, id string) error
+	// Restart stops a container as Stop does and starts it again, keeping
+	// its ID; a stopped one is just started.
+	Restart(ctx context.Context, id string) error
+	// Remove deletes a container, stopping it first as Stop does if it
+	// runs. Its anonymous volumes go too only when volumes is true; named
+	// volumes always stay.
+	Remove(ctx context.Context, id string, volumes bool) error
+	// Logs returns a container's stdout and stderr interleaved as the
+	// engine stored them, as docker logs prints them.
+	Logs(ctx context.Context, id string, o models.LogOptions) (string, error)
 }
 
 // Authenticator resolves registry credentials for a pull.

@@ -356,7 +356,7 @@ func TestGroupLooksEachContainerUpByNameAtItsTurn(t *testing.T) {
 		Hook: func(name, step string) error {
 			if name == "a" && step == models.StepRemovingOld {
 				// Someone (compose, say) replaced b meanwhile, on the new image.
-				w.eng.Remove(idB)
+				w.eng.Remove(context.Background(), idB, false)
 				w.eng.Run("b2"+idB[2:], "b", ref, newImg)
 				close(gate)
 			}
@@ -416,7 +416,7 @@ func TestRecoveryRunsWhenTheEngineAnswers(t *testing.T) {
 	eng.Tag(ref, oldImg)
 	eng.Run(idA, "a"+models.OldSuffix, ref, oldImg)
 	eng.SetStopTime(idA, 300*time.Millisecond)
-	eng.Stop(idA)
+	eng.Stop(t.Context(), idA)
 	_, tog, hist := mustStore(t)
 	j := services.NewJournal(nil)
 	if err := j.Note(models.RecreateState{Name: "a", Step: models.StepStarting, OldID: idA, MustRun: true, StopSent: true}); err != nil {

@@ -86,7 +86,7 @@ func TestEngineOutageIsCalmAndTheWatchReconnects(t *testing.T) {
 	if n := logs.count("docker engine reachable again"); n != 1 {
 		t.Errorf("%d lines for the end of the outage, want 1", n)
 	}
-	eng.Stop(idB)
+	eng.Stop(t.Context(), idB)
 	waitUntil(t, "b gone after its stop", 5*time.Second, func() bool { return !listed(ctr, "b") })
 }
 
@@ -102,7 +102,7 @@ func TestSlowRegistryDoesNotHoldTheSnapshot(t *testing.T) {
 		checked <- err
 	}()
 	time.Sleep(50 * time.Millisecond) // the check is now waiting on the registry
-	w.eng.Stop(idA)
+	w.eng.Stop(t.Context(), idA)
 	done := make(chan error, 1)
 	go func() { done <- w.ctr.Refresh(context.Background()) }()
 	select {

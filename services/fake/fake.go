@@ -29,6 +29,7 @@ type Engine struct {
 	pulls      map[string]int
 	failSteps  map[string]map[string]error // container name → step → error
 	busy       map[string]bool             // names being recreated
+	volumes    map[string]bool             // anonymous volumes that exist
 	subs       []chan models.EngineEvent
 	downs      []chan struct{} // closed by SetDown to break open streams
 	// ListErr, when set, is returned by Running. SetDown sets it under the
@@ -50,10 +51,15 @@ type Container struct {
 	// StopTime is how long a stop takes; 0 means DefaultStopTime. A stop, once
 	// asked for, finishes even if the caller gives up, as in the engine.
 	StopTime  time.Duration
-	StartedAt time.Time
+	StartedAt time.Time // zero until the first start: the container is "created"
 	Restarts  int
+	// TTY makes Logs answer as a terminal wrote: "\r\n" line ends.
+	TTY bool
+	// Volumes are the names of its anonymous volumes (AddVolume).
+	Volumes []string
 
 	stopping chan struct{} // closed when a stop in flight ends
+	logs     []logLine
 }
 
 // DefaultStopTime is how long a stop takes for a container that sets no
@@ -92,6 +98,7 @@ func NewEngine() *Engine {
 		pulls:      map[string]int{},
 		failSteps:  map[string]map[string]error{},
 		busy:       map[string]bool{},
+		volumes:    map[string]bool{},
 	}
 }
 
@@ -119,9 +126,6 @@ func (e *Engine) SetStopTime(id string, d time.Duration) {
 		c.StopTime = d
 	}
 }
-
-// Stop stops a container, taking its stop time, and announces it.
-func (e *Engine) Stop(id string) { <-e.stopAsync(id) }
 
 // stopAsync asks for a stop and returns a channel closed once the container
 // no longer runs. A stop already in flight is joined, not repeated.
@@ -162,8 +166,9 @@ func (e *Engine) start(id string) {
 	e.emit(models.EngineEvent{Action: "start", ContainerID: id})
 }
 
-// Remove deletes a container and announces it.
-func (e *Engine) Remove(id string) {
+// remove deletes a container that does not run, keeping its volumes, and
+// announces it.
+func (e *Engine) remove(id string) {
 	e.mu.Lock()
 	delete(e.containers, id)
 	e.mu.Unlock()

@@ -48,7 +48,11 @@ func (f *fixture) RunContainer(t *testing.T, name string, v int) string {
 	return id
 }
 
-func (f *fixture) StopContainer(t *testing.T, id string) { f.e.Stop(id) }
+func (f *fixture) StopContainer(t *testing.T, id string) {
+	if err := f.e.Stop(t.Context(), id); err != nil {
+		t.Fatal(err)
+	}
+}
 
 func (f *fixture) RunSlowStopper(t *testing.T, name string, v int) string {
 	id := f.RunContainer(t, name, v)
@@ -118,7 +122,9 @@ func TestRecoverRestoresWhenTheNewContainerIsUnhealthy(t *testing.T) {
 	e := fake.NewEngine()
 	e.Tag("app:1", hash("img"))
 	e.Run("old", "web"+fake.OldSuffix, "app:1", hash("img"))
-	e.Stop("old")
+	if err := e.Stop(t.Context(), "old"); err != nil {
+		t.Fatal(err)
+	}
 	e.Run("new", "web", "app:1", hash("img"))
 	e.SetHealth("new", "unhealthy")
 

@@ -112,6 +112,8 @@ func (e *Engine) Container(idOrName string) (Container, bool) {
 	return Container{}, false
 }
 
+// find resolves a full ID, a name, or an ID prefix of at least 12
+// characters that only one container has, in the engine's order.
 func (e *Engine) find(idOrName string) *Container {
 	if c := e.containers[idOrName]; c != nil {
 		return c
@@ -121,7 +123,18 @@ func (e *Engine) find(idOrName string) *Container {
 			return c
 		}
 	}
-	return nil
+	var found *Container
+	if len(idOrName) >= 12 {
+		for id, c := range e.containers {
+			if strings.HasPrefix(id, idOrName) {
+				if found != nil {
+					return nil // ambiguous: the engine refuses it too
+				}
+				found = c
+			}
+		}
+	}
+	return found
 }
 
 // normal writes a reference the way the engine resolves it: "nginx" and
@@ -318,7 +331,7 @@ func (e *Engine) Recreate(ctx context.Context, id string, opts models.RecreateOp
 	if err := r.note(models.StepRemovingOld); err != nil {
 		return r.new.ID, &models.RecreateError{Reason: err.Error()}
 	}
-	e.Remove(old.ID)
+	e.remove(old.ID)
 	_ = r.note(models.StepDone)
 	if err := r.opts.Finished(models.StepRemovingOld); err != nil {
 		return r.new.ID, &models.RecreateError{Reason: fmt.Sprintf("hook after removing old: %v; the new container runs as %s and the old one is removed", err, name)}
@@ -360,7 +373,7 @@ func (r *recreate) create(context.Context) error {
 		ImageID:         r.imageID,
 		Labels:          maps.Clone(r.old.Labels),
 		Created:         time.Now(),
-	}, StopTime: r.old.StopTime}
+	}, StopTime: r.old.StopTime, TTY: r.old.TTY, Volumes: slices.Clone(r.old.Volumes)} // anonymous volumes mounted by name
 	if r.old.Health != "" {
 		c.Health = "starting"
 	}
@@ -406,7 +419,7 @@ func (r *recreate) wait(context.Context) error {
 		r.opts.Waiting(r.new.Health != "")
 	}
 	if err := r.fails[models.StepWaiting]; err != nil {
-		r.e.Stop(r.new.ID)
+		<-r.e.stopAsync(r.new.ID)
 		return fmt.Errorf("new %s exited with code 1: %v", r.name, err)
 	}
 	r.e.mu.Lock()
@@ -421,7 +434,7 @@ func (r *recreate) rollback(cause string) error {
 	r.opts.Started(models.StepRollingBack)
 	_ = r.note(models.StepRollingBack)
 	if r.new != nil {
-		r.e.Remove(r.new.ID)
+		r.e.remove(r.new.ID)
 	}
 	if r.stopSent {
 		<-r.e.stopAsync(r.old.ID) // a stop in flight ends before the old container can start again
@@ -523,7 +536,7 @@ func (e *Engine) recoverOne(ctx context.Context, st models.RecreateState, settle
 	switch {
 	case cur != nil && curUp:
 		if old != nil {
-			e.Remove(old.ID)
+			e.remove(old.ID)
 		}
 		rec.Action = models.RecoveryFinished
 		rec.Detail = fmt.Sprintf("%s (%s) runs", name, models.ShortID(cur.ID))
@@ -534,7 +547,7 @@ func (e *Engine) recoverOne(ctx context.Context, st models.RecreateState, settle
 		rec.Detail = fmt.Sprintf("the old container was already removed; started %s (%s)", name, models.ShortID(cur.ID))
 		return rec, nil
 	case cur != nil:
-		e.Remove(cur.ID)
+		e.remove(cur.ID)
 		rec.Detail = fmt.Sprintf("removed the new container %s; ", models.ShortID(cur.ID))
 	case old == nil:
 		rec.Action = models.RecoveryUntouched
