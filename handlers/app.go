@@ -24,6 +24,8 @@ type Deps struct {
 	Toggles    *services.Toggles
 	Updates    *services.Updates
 	History    *services.History
+	Policies   *services.Policies
+	Catalog    *services.Catalog // Drydock's container API
 	// Auth is required; services.AuthOptions{Disabled: true} turns auth off.
 	Auth  *services.Auth
 	Audit *services.Audit

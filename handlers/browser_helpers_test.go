@@ -399,7 +399,7 @@ func newLiveAppSettling(t *testing.T, settle time.Duration, users ...testUser) *
 			t.Fatal(err)
 		}
 	}
-	d := Deps{Log: log, Containers: ctr, Toggles: tog, Updates: upd, History: hist, Auth: au, Audit: aud}
+	d := withCatalog(t, Deps{Log: log, Containers: ctr, Toggles: tog, Updates: upd, History: hist, Auth: au, Audit: aud}, db)
 	app := New(d)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

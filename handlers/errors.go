@@ -21,6 +21,10 @@ var statusOf = []struct {
 	status int
 }{
 	{models.ErrContainerNotFound, fiber.StatusNotFound},
+	{models.ErrAmbiguousContainer, fiber.StatusConflict},
+	{models.ErrUnknownPolicyAction, fiber.StatusBadRequest},
+	{models.ErrNothingToSkip, fiber.StatusBadRequest},
+	{models.ErrBadSnooze, fiber.StatusBadRequest},
 	{models.ErrImageNotFound, fiber.StatusNotFound},
 	{models.ErrNoProgress, fiber.StatusNotFound},
 	{models.ErrInvalidCredentials, fiber.StatusUnauthorized},

@@ -76,9 +76,20 @@ func newTestApp(t *testing.T) testApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := Deps{Log: log, Containers: ctr, Toggles: tog, Updates: upd, History: hist, Auth: au, Audit: aud,
-		AllowedHosts: []string{"example.com"}} // httptest.NewRequest's Host
+	d := withCatalog(t, Deps{Log: log, Containers: ctr, Toggles: tog, Updates: upd, History: hist, Auth: au, Audit: aud,
+		AllowedHosts: []string{"example.com"}}, db) // httptest.NewRequest's Host
 	return testApp{app: New(d), engine: eng, reg: reg, deps: d, db: db}
+}
+
+// withCatalog gives d the update policies in db and Drydock's catalog.
+func withCatalog(t *testing.T, d Deps, db *gorm.DB) Deps {
+	t.Helper()
+	pol, err := services.NewPolicies(db, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Policies, d.Catalog = pol, services.NewCatalog(d.Containers, pol, d.Toggles)
+	return d
 }
 
 type auth struct{}
@@ -135,9 +146,9 @@ func TestAPIImagesMatchesGolden(t *testing.T) {
 
 func TestAPIImagesEmptyIsArray(t *testing.T) {
 	ta := newTestApp(t)
-	ta.engine.Remove(nginxID)
-	ta.engine.Remove(appID)
-	ta.engine.Remove(app2ID)
+	ta.engine.Remove(t.Context(), nginxID, false)
+	ta.engine.Remove(t.Context(), appID, false)
+	ta.engine.Remove(t.Context(), app2ID, false)
 	if err := ta.deps.Containers.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}

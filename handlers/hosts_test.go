@@ -66,8 +66,8 @@ func newTwoHostApp(t *testing.T) twoHostApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := Deps{Log: log, Containers: ctr, Toggles: tog, Updates: upd, History: hist, Auth: au, Audit: aud,
-		AllowedHosts: []string{"example.com"}}
+	d := withCatalog(t, Deps{Log: log, Containers: ctr, Toggles: tog, Updates: upd, History: hist, Auth: au, Audit: aud,
+		AllowedHosts: []string{"example.com"}}, db)
 	return twoHostApp{testApp: testApp{app: New(d), engine: ea, reg: reg, deps: d, db: db}, a: ea, b: eb}
 }
 

@@ -45,6 +45,14 @@ func routes(app *fiber.App, d Deps) {
 	api.Post("/check", requireAPI(auth, operate), audited(aud, auditAs(models.AuditCheck, "")), apiCheck(d.Containers))
 	api.Get("/ratelimit", apiRateLimit(d.Containers))
 	api.Get("/hosts", apiHosts(d.Containers))
+	for _, p := range []string{"/containers", "/v1/containers"} { // Drydock serves them under /api/v1 today
+		api.Get(p, apiContainers(d.Catalog))
+		api.Post(p+"/watch", requireAPI(auth, operate), audited(aud, auditAs(models.AuditCheck, "")), apiWatchAll(d.Containers, d.Catalog))
+		api.Get(p+"/:id", apiContainer(d.Catalog))
+		api.Post(p+"/:id/watch", requireAPI(auth, operate), audited(aud, auditAs(models.AuditCheck, "id")), apiWatchOne(d.Containers, d.Catalog))
+		api.Patch(p+"/:id/update-policy", requireAPI(auth, operate), audited(aud, auditAs(models.AuditPolicy, "id")),
+			apiUpdatePolicy(d.Containers, d.Policies, d.Catalog))
+	}
 	api.Get("/history", apiHistory(d.History))
 	api.Get("/tokens", apiListTokens(auth)) // every role manages its own tokens
 	api.Post("/tokens", apiCreateToken(auth))

@@ -109,6 +109,7 @@ const (
 	AuditUpdateResult = "update_result" // how one container's update ended, whoever started it
 	AuditToggle       = "toggle"
 	AuditCheck        = "check"
+	AuditPolicy       = "update_policy"
 	AuditTokenCreate  = "token_create"
 	AuditTokenRevoke  = "token_revoke"
 	AuditUserAdd      = "user_add"

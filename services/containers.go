@@ -638,3 +638,26 @@ func (s *Containers) RateLimits() []models.RateLimit { return s.reg.RateLimits()
 
 // Checking reports whether a full check is running.
 func (s *Containers) Checking() bool { return s.checking.Load() }
+
+// CheckImage asks the registry about one image (one HEAD), after
+// relisting the hosts, and answers its group: a check of one container's
+// image, for POST /api/containers/{id}/watch.
+func (s *Containers) CheckImage(ctx context.Context, image string) (models.ImageGroup, error) {
+	ref, err := parseImageRef(image)
+	if err != nil {
+		return models.ImageGroup{}, err
+	}
+	if err := s.relistAll(ctx, nil); err != nil {
+		return models.ImageGroup{}, fmt.Errorf("check %s: %w", ref.Group, err)
+	}
+	s.mu.Lock()
+	s.inFlight[ref.Remote] = true
+	s.mu.Unlock()
+	results := s.head(ctx, []string{ref.Remote})
+	s.mu.Lock()
+	delete(s.inFlight, ref.Remote)
+	maps.Copy(s.remote, results)
+	s.rebuildLocked()
+	s.mu.Unlock()
+	return s.Group(ref.Group)
+}
