@@ -1,15 +1,19 @@
 package dockerengine_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/client"
+	"github.com/docker/docker/errdefs"
 
 	"refit/services"
 	"refit/services/dockerengine"
@@ -98,6 +102,72 @@ func (f *fixture) RunSlowStopper(t *testing.T, name string, v int) string {
 	dockertest.RemoveAtCleanup(t, f.cli, name)
 	dockertest.RemoveAtCleanup(t, f.cli, name+dockerengine.OldSuffix)
 	return id
+}
+
+func (f *fixture) CreateContainer(t *testing.T, name string, v int) string {
+	f.PushVersion(t, v)
+	dockertest.Pull(t, f.cli, f.Ref())
+	return dockertest.Run(t, f.cli, dockertest.RunOpts{Name: name, Image: f.Ref(), NoStart: true})
+}
+
+func (f *fixture) RunLogger(t *testing.T, name string, v int, tty bool, lines ...string) string {
+	f.PushVersion(t, v)
+	dockertest.Pull(t, f.cli, f.Ref())
+	id := dockertest.Run2(t, f.cli, name, &container.Config{Image: f.Ref(), Tty: tty,
+		Env: []string{"TESTAPP_PRINT=" + strings.Join(lines, "\n")}}, nil, nil)
+	last := strings.TrimPrefix(lines[len(lines)-1], "!")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		// Raw: the multiplexed stream holds the text as it is.
+		rc, err := f.cli.ContainerLogs(t.Context(), id, container.LogsOptions{ShowStdout: true, ShowStderr: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte(last)) {
+			return id
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s has not logged %q within 30s; its log: %q", name, last, b)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (f *fixture) RunWithVolume(t *testing.T, name string, v int) (string, string) {
+	f.PushVersion(t, v)
+	dockertest.Pull(t, f.cli, f.Ref())
+	id := dockertest.Run(t, f.cli, dockertest.RunOpts{Name: name, Image: f.Ref(), Volumes: []string{"/data"}})
+	var vol string
+	for _, m := range dockertest.Inspect(t, f.cli, id).Mounts {
+		if m.Type == mount.TypeVolume && m.Destination == "/data" {
+			vol = m.Name
+		}
+	}
+	if vol == "" {
+		t.Fatalf("%s has no anonymous volume at /data", name)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		f.cli.VolumeRemove(ctx, vol, false) // already gone, or still in use by a container removed next
+	})
+	return id, vol
+}
+
+func (f *fixture) VolumeExists(t *testing.T, volume string) bool {
+	_, err := f.cli.VolumeInspect(t.Context(), volume)
+	if errdefs.IsNotFound(err) {
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return true
 }
 
 func TestConformance(t *testing.T) {

@@ -44,6 +44,9 @@ func TestSwarmServiceRollsThroughTheEngine(t *testing.T) {
 	if cs, err := eng.Running(t.Context()); err != nil || len(cs) != 0 {
 		t.Errorf("Running = %+v, %v; want no containers: the tasks are the service's", cs, err)
 	}
+	if cs, err := eng.All(t.Context()); err != nil || len(cs) != 0 {
+		t.Errorf("All = %+v, %v; want no containers: the tasks are the service's", cs, err)
+	}
 
 	v2 := reg.Push(t, "swarm/app:1", ocitest.ImageOpts{Marker: "v2"})
 	if err := eng.UpdateService(t.Context(), id, ref+"@"+v2, models.RegistryAuth{}); err != nil {

@@ -47,6 +47,20 @@ type Fixture interface {
 	// seconds to stop: it ignores its stop signal, so the engine kills it
 	// once its stop timeout of 3 s has passed.
 	RunSlowStopper(t *testing.T, name string, v int) (id string)
+	// CreateContainer is RunContainer without the start: the container
+	// stays "created".
+	CreateContainer(t *testing.T, name string, v int) (id string)
+	// RunLogger is RunContainer for a container whose log holds lines and
+	// nothing else, written in order a few milliseconds apart: to stdout, or
+	// to stderr for a line that begins with "!" (without it). With tty it
+	// has a terminal. It returns once every line is in the log.
+	RunLogger(t *testing.T, name string, v int, tty bool, lines ...string) (id string)
+	// RunWithVolume is RunContainer for a container with one anonymous
+	// volume, whose name it returns too. A volume the test leaves is
+	// removed at cleanup.
+	RunWithVolume(t *testing.T, name string, v int) (id, volume string)
+	// VolumeExists reports whether the engine still has the volume.
+	VolumeExists(t *testing.T, volume string) bool
 }
 
 // Options for the recreates of the suite: short, so a real engine is quick.
@@ -83,6 +97,17 @@ func Run(t *testing.T, newFixture func(t *testing.T) Fixture) {
 	parallel("RecreateOfUnknownIDIsNotFound", testRecreateUnknown)
 	parallel("HookErrorRollsBack", testHookRollsBack)
 	parallel("CancelledContextRollsBack", testCancelRollsBack)
+
+	parallel("AllListsStoppedContainers", testAll)
+	parallel("StopThenStart", testStopThenStart)
+	parallel("RestartKeepsTheID", testRestart)
+	parallel("RemoveRunningContainer", testRemoveRunning)
+	parallel("RemoveKeepsAnonymousVolumesUnlessAsked", testRemoveVolumes)
+	parallel("LogsTailAndTimestamps", testLogs)
+	parallel("LogsOfATerminalAreRaw", testLogsTTY)
+	parallel("UnknownIDIsNotFound", testLifecycleUnknown)
+	parallel("RecreatingContainerRefusesStopAndRemove", testLifecycleDuringRecreate)
+	parallel("ImageTellsPlatformAndDate", testImagePlatform)
 }
 
 func uniqueName(base string) string {

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,6 +60,38 @@ func (f *fixture) RunSlowStopper(t *testing.T, name string, v int) string {
 	f.e.SetStopTime(id, 3*time.Second)
 	return id
 }
+
+func (f *fixture) CreateContainer(t *testing.T, name string, v int) string {
+	f.PushVersion(t, v)
+	if err := f.e.Pull(t.Context(), f.Ref(), models.RegistryAuth{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	img, err := f.e.Image(t.Context(), f.Ref())
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := hash(name)[len("sha256:"):]
+	f.e.Create(id, name, f.Ref(), img.ID)
+	return id
+}
+
+func (f *fixture) RunLogger(t *testing.T, name string, v int, tty bool, lines ...string) string {
+	id := f.RunContainer(t, name, v)
+	var log []string
+	for _, l := range lines {
+		log = append(log, strings.TrimPrefix(l, "!")) // one log: which stream does not matter here
+	}
+	f.e.SetLogs(id, log...)
+	f.e.SetTTY(id, tty)
+	return id
+}
+
+func (f *fixture) RunWithVolume(t *testing.T, name string, v int) (string, string) {
+	id := f.RunContainer(t, name, v)
+	return id, f.e.AddVolume(id)
+}
+
+func (f *fixture) VolumeExists(t *testing.T, volume string) bool { return f.e.VolumeExists(volume) }
 
 func TestConformance(t *testing.T) {
 	enginetest.Run(t, func(t *testing.T) enginetest.Fixture { return &fixture{e: fake.NewEngine()} })

@@ -9,6 +9,8 @@
 //
 //	TESTAPP_EXIT=CODE            exit with CODE at once
 //	TESTAPP_WRITE=PATH=CONTENT   write CONTENT to PATH (creating its directories) before sleeping
+//	TESTAPP_PRINT=LINES          print these newline-separated lines instead of "ready", 5ms apart; a line that begins
+//	                             with "!" goes to stderr, without the "!"
 package main
 
 import (
@@ -19,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -66,7 +69,19 @@ func main() {
 	// without a handler would be ignored and docker stop would wait for its timeout.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
-	fmt.Println("ready")
+	if s, ok := os.LookupEnv("TESTAPP_PRINT"); ok {
+		for _, l := range strings.Split(s, "\n") {
+			if e, ok := strings.CutPrefix(l, "!"); ok {
+				fmt.Fprintln(os.Stderr, e)
+			} else {
+				fmt.Println(l)
+			}
+			// The engine reads stdout and stderr apart: a pause keeps their lines in the order written.
+			time.Sleep(5 * time.Millisecond)
+		}
+	} else {
+		fmt.Println("ready")
+	}
 	<-sig
 	os.Exit(0)
 }
