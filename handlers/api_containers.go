@@ -1,7 +1,11 @@
 package handlers
 
 import (
+	"context"
 	"net/url"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -88,5 +92,111 @@ func apiUpdatePolicy(ctr *services.Containers, pol *services.Policies, cat *serv
 			return err
 		}
 		return apiContainer(cat)(c)
+	}
+}
+
+// apiContainerAct answers a lifecycle action (start, stop, restart) with
+// the item as it is afterwards.
+func apiContainerAct(act func(ctx context.Context, id string) (models.DrydockContainer, error)) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		item, err := act(c.UserContext(), containerID(c))
+		if err != nil {
+			return err
+		}
+		return c.JSON(item)
+	}
+}
+
+// maxLogTail bounds ?tail: a log can be gigabytes.
+const maxLogTail = 10000
+
+// apiContainerLogs answers {"logs": …}: tail (1–10000, default 100), since
+// (Unix seconds, default 0: all) and timestamps (default true), as Drydock.
+func apiContainerLogs(cat *services.Catalog) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		o := models.LogOptions{Tail: 100, Timestamps: true}
+		if v := c.Query("tail"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > maxLogTail {
+				return fiber.NewError(fiber.StatusBadRequest, "bad tail: want 1 to 10000")
+			}
+			o.Tail = n
+		}
+		if v := c.Query("since"); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 {
+				return fiber.NewError(fiber.StatusBadRequest, "bad since: want Unix seconds")
+			}
+			if n > 0 {
+				o.Since = time.Unix(n, 0)
+			}
+		}
+		if v := c.Query("timestamps"); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fiber.NewError(fiber.StatusBadRequest, "bad timestamps: want true or false")
+			}
+			o.Timestamps = b
+		}
+		logs, err := cat.Logs(c.UserContext(), containerID(c), o)
+		if err != nil {
+			return err
+		}
+		return c.JSON(fiber.Map{"logs": logs})
+	}
+}
+
+// apiContainerDelete removes the container: 204; its anonymous volumes only
+// with ?volumes=true.
+func apiContainerDelete(cat *services.Catalog) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		volumes, err := strconv.ParseBool(c.Query("volumes", "false"))
+		if err != nil {
+			return fiber.NewError(fiber.StatusBadRequest, "bad volumes: want true or false")
+		}
+		if err := cat.Remove(c.UserContext(), containerID(c), volumes); err != nil {
+			return err
+		}
+		return c.SendStatus(fiber.StatusNoContent)
+	}
+}
+
+// syncUpdateWait bounds how long the synchronous update answers after; the
+// job goes on past it, and its progress tells.
+const syncUpdateWait = 30 * time.Minute
+
+// apiContainerUpdate updates the container and answers when the job ended,
+// as Drydock does: 200 with the item (its new id), 400 when no update is
+// available (none, or held back by its policy), 409 while one runs, and on
+// failure 500 with the reason and whether the old container runs again.
+func apiContainerUpdate(upd *services.Updates, cat *services.Catalog) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		item, err := cat.Get(c.UserContext(), containerID(c))
+		if err != nil {
+			return err
+		}
+		ref := cat.Ref(item)
+		if p, ok := upd.ProgressOf(ref); ok && p.Running() {
+			return models.ErrBeingUpdated
+		}
+		if !item.UpdateAvailable {
+			return models.ErrNoUpdateAvailable
+		}
+		if _, err := upd.StartContainer(ref.String(), actor(c)); err != nil {
+			return err
+		}
+		p, err := upd.Wait(c.UserContext(), ref, syncUpdateWait)
+		if err != nil {
+			return err
+		}
+		if p.Phase == models.PhaseFailed {
+			return c.Status(fiber.StatusInternalServerError).JSON(fiber.Map{"error": strings.TrimPrefix(p.Status, "error: "),
+				"rolledBack": p.RolledBack, "container": item})
+		}
+		now, err := cat.Get(c.UserContext(), ref.String())
+		if err != nil {
+			return err
+		}
+		return c.JSON(now)
 	}
 }

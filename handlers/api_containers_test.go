@@ -117,3 +117,74 @@ func (ta testApp) doJSON(t *testing.T, method, target, body string) (int, string
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b), resp.Header
 }
+
+// Stop, start and restart answer the item as it is afterwards; a stopped
+// container stays in the list, and leaves /api/images.
+func TestDrydockLifecycle(t *testing.T) {
+	ta := newTestApp(t)
+	st, body, _ := ta.do(t, "POST", "/api/containers/nginx/stop", nil)
+	if st != 200 || !strings.Contains(body, `"status":"exited"`) {
+		t.Fatalf("stop = %d %s", st, body)
+	}
+	if _, list, _ := ta.do(t, "GET", "/api/containers", nil); !strings.Contains(list, `"name":"nginx"`) {
+		t.Errorf("a stopped container left the list: %s", list)
+	}
+	if _, images, _ := ta.do(t, "GET", "/api/images", nil); strings.Contains(images, `"container_name":"nginx"`) {
+		t.Errorf("/api/images lists a stopped container: %s", images)
+	}
+	if st, body, _ := ta.do(t, "POST", "/api/containers/nginx/start", nil); st != 200 || !strings.Contains(body, `"status":"running"`) {
+		t.Errorf("start = %d %s", st, body)
+	}
+	if st, body, _ := ta.do(t, "POST", "/api/v1/containers/nginx/restart", nil); st != 200 || !strings.Contains(body, `"id":"`+nginxID+`"`) {
+		t.Errorf("restart = %d %s, want the same ID", st, body)
+	}
+}
+
+func TestDrydockLogs(t *testing.T) {
+	ta := newTestApp(t)
+	ta.engine.SetLogs("nginx", "one", "two", "three")
+	st, body, _ := ta.do(t, "GET", "/api/containers/nginx/logs?tail=2&timestamps=false", nil)
+	var got struct{ Logs string }
+	if err := json.Unmarshal([]byte(body), &got); st != 200 || err != nil || got.Logs != "two\nthree\n" {
+		t.Errorf("logs tail 2 = %d %s", st, body)
+	}
+	for _, q := range []string{"tail=0", "tail=10001", "tail=x", "since=-1", "timestamps=maybe"} {
+		if st, body, _ := ta.do(t, "GET", "/api/containers/nginx/logs?"+q, nil); st != 400 || !strings.HasPrefix(body, "bad ") {
+			t.Errorf("logs?%s = %d %q, want 400", q, st, body)
+		}
+	}
+	if st, _, _ := ta.do(t, "GET", "/api/containers/nope/logs", nil); st != 404 {
+		t.Errorf("logs of an unknown container = %d", st)
+	}
+}
+
+func TestDrydockDelete(t *testing.T) {
+	ta := newTestApp(t)
+	if st, body, _ := ta.do(t, "DELETE", "/api/containers/app-2?volumes=maybe", nil); st != 400 {
+		t.Errorf("delete with a bad volumes = %d %q", st, body)
+	}
+	if st, body, _ := ta.do(t, "DELETE", "/api/containers/app-2", nil); st != 204 || body != "" {
+		t.Fatalf("delete = %d %q", st, body)
+	}
+	if st, _, _ := ta.do(t, "GET", "/api/containers/app-2", nil); st != 404 {
+		t.Errorf("deleted container still found: %d", st)
+	}
+}
+
+// The synchronous update answers once the recreate is done, with the new
+// container; then there is nothing left to update.
+func TestDrydockUpdateIsSynchronous(t *testing.T) {
+	ta := newTestApp(t)
+	ta.engine.Publish("nginx", "sha256:img-new", dNew)
+	st, body, _ := ta.do(t, "POST", "/api/containers/nginx/update", nil)
+	var c models.DrydockContainer
+	if err := json.Unmarshal([]byte(body), &c); st != 200 || err != nil || c.ID == nginxID || c.Name != "nginx" || c.UpdateAvailable {
+		t.Fatalf("update = %d %s; want the new container, up to date", st, body)
+	}
+	if st, body, _ := ta.do(t, "POST", "/api/containers/nginx/update", nil); st != 400 || body != "no update available\n" {
+		t.Errorf("second update = %d %q", st, body)
+	}
+	if st, body, _ := ta.do(t, "POST", "/api/containers/app/update", nil); st != 400 || body != "no update available\n" {
+		t.Errorf("update of an up-to-date container = %d %q", st, body)
+	}
+}

@@ -24,6 +24,8 @@ var statusOf = []struct {
 	{models.ErrAmbiguousContainer, fiber.StatusConflict},
 	{models.ErrUnknownPolicyAction, fiber.StatusBadRequest},
 	{models.ErrNothingToSkip, fiber.StatusBadRequest},
+	{models.ErrNoUpdateAvailable, fiber.StatusBadRequest},
+	{models.ErrBeingUpdated, fiber.StatusConflict},
 	{models.ErrBadSnooze, fiber.StatusBadRequest},
 	{models.ErrImageNotFound, fiber.StatusNotFound},
 	{models.ErrNoProgress, fiber.StatusNotFound},

@@ -88,7 +88,7 @@ func withCatalog(t *testing.T, d Deps, db *gorm.DB) Deps {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.Policies, d.Catalog = pol, services.NewCatalog(d.Containers, pol, d.Toggles)
+	d.Policies, d.Catalog = pol, services.NewCatalog(d.Containers, pol, d.Toggles, d.Updates)
 	return d
 }
 

@@ -52,6 +52,12 @@ func routes(app *fiber.App, d Deps) {
 		api.Post(p+"/:id/watch", requireAPI(auth, operate), audited(aud, auditAs(models.AuditCheck, "id")), apiWatchOne(d.Containers, d.Catalog))
 		api.Patch(p+"/:id/update-policy", requireAPI(auth, operate), audited(aud, auditAs(models.AuditPolicy, "id")),
 			apiUpdatePolicy(d.Containers, d.Policies, d.Catalog))
+		api.Get(p+"/:id/logs", apiContainerLogs(d.Catalog))
+		api.Post(p+"/:id/update", requireAPI(auth, operate), audited(aud, auditAs(models.AuditUpdate, "id")), apiContainerUpdate(d.Updates, d.Catalog))
+		api.Post(p+"/:id/start", requireAPI(auth, operate), audited(aud, auditAs(models.AuditStart, "id")), apiContainerAct(d.Catalog.Start))
+		api.Post(p+"/:id/stop", requireAPI(auth, operate), audited(aud, auditAs(models.AuditStop, "id")), apiContainerAct(d.Catalog.Stop))
+		api.Post(p+"/:id/restart", requireAPI(auth, operate), audited(aud, auditAs(models.AuditRestart, "id")), apiContainerAct(d.Catalog.Restart))
+		api.Delete(p+"/:id", requireAPI(auth, admin), audited(aud, auditAs(models.AuditDelete, "id")), apiContainerDelete(d.Catalog))
 	}
 	api.Get("/history", apiHistory(d.History))
 	api.Get("/tokens", apiListTokens(auth)) // every role manages its own tokens

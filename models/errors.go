@@ -34,6 +34,8 @@ func (k *Kind) Unwrap() error { return k.kind }
 var (
 	ErrContainerNotFound  = NewKind("container not found", ErrNotFound)
 	ErrAmbiguousContainer = NewKind("ambiguous container: use host/name", ErrConflict)
+	ErrBeingUpdated       = NewKind("container is being updated", ErrConflict)
+	ErrNoUpdateAvailable  = NewKind("no update available", ErrInvalid)
 	ErrImageNotFound      = NewKind("image not found", ErrNotFound)
 	ErrNoProgress         = NewKind("no progress", ErrNotFound)
 	ErrInvalidCredentials = NewKind("invalid credentials", ErrUnauthorized)

@@ -20,14 +20,16 @@ type Catalog struct {
 	ctr *Containers
 	pol *Policies
 	tog *Toggles
+	upd *Updates // nil: no update jobs to stay clear of
 
 	mu     sync.Mutex
 	images map[string]models.ImageInfo // by host and image ID: an image ID names one image for good
 }
 
-// NewCatalog returns the catalog over ctr's hosts and snapshot.
-func NewCatalog(ctr *Containers, pol *Policies, tog *Toggles) *Catalog {
-	return &Catalog{ctr: ctr, pol: pol, tog: tog, images: map[string]models.ImageInfo{}}
+// NewCatalog returns the catalog over ctr's hosts and snapshot; its
+// actions leave containers that upd is updating alone.
+func NewCatalog(ctr *Containers, pol *Policies, tog *Toggles, upd *Updates) *Catalog {
+	return &Catalog{ctr: ctr, pol: pol, tog: tog, upd: upd, images: map[string]models.ImageInfo{}}
 }
 
 // List returns every container of every host that answers, running or not,
@@ -95,6 +97,14 @@ func (k *Catalog) Get(ctx context.Context, id string) (models.DrydockContainer, 
 		}
 	}
 	return models.DrydockContainer{}, fmt.Errorf("container %q: %w", id, models.ErrAmbiguousContainer)
+}
+
+// Ref is the identity of a catalog item.
+func (k *Catalog) Ref(c models.DrydockContainer) models.ContainerRef {
+	if c.Kind == models.KindService {
+		return models.ServiceRef(c.Watcher, c.Name)
+	}
+	return models.Ref(c.Watcher, c.Name)
 }
 
 // entry is a container of the snapshot with its group.

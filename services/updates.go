@@ -186,6 +186,23 @@ func (u *Updates) Progress(ref models.ContainerRef) (models.Progress, error) {
 	return p, nil
 }
 
+// Wait returns the container's progress once its job has ended, or when ctx
+// ends or max passes (the job goes on; the progress says how far it got).
+func (u *Updates) Wait(ctx context.Context, ref models.ContainerRef, max time.Duration) (models.Progress, error) {
+	deadline := time.Now().Add(max)
+	for {
+		p, err := u.Progress(ref)
+		if err != nil || !p.Running() || time.Now().After(deadline) {
+			return p, err
+		}
+		select {
+		case <-ctx.Done():
+			return p, nil
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 // ProgressOf is Progress without the error: ok is false when the container
 // has no progress to show. The dashboard asks it once per row.
 func (u *Updates) ProgressOf(ref models.ContainerRef) (p models.Progress, ok bool) {

@@ -190,7 +190,7 @@ func build(cfg Config, log *slog.Logger) (*app, error) {
 	ctr.OnCheck(upd.AutoUpdate)
 	return &app{
 		deps: handlers.Deps{Log: log, Containers: ctr, Toggles: tog, Updates: upd, History: hist,
-			Policies: pol, Catalog: services.NewCatalog(ctr, pol, tog),
+			Policies: pol, Catalog: services.NewCatalog(ctr, pol, tog, upd),
 			Auth: auth, Audit: aud, TrustedProxies: cfg.TrustedProxies,
 			AllowedHosts: append(cfg.AllowedHosts, cfg.Addr), // a name in -addr is one of refit's
 			Metrics:      met.Handler(), MetricsToken: cfg.MetricsToken, Build: buildInfo()},

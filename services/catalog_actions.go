@@ -1,0 +1,86 @@
+package services
+
+import (
+	"context"
+	"fmt"
+
+	"refit/models"
+)
+
+// The lifecycle actions of Drydock's container API: each finds the
+// container as Get does, acts on its own host's engine, relists that host
+// so the snapshot follows at once, and answers the item as it is now.
+
+// Start starts a stopped container.
+func (k *Catalog) Start(ctx context.Context, id string) (models.DrydockContainer, error) {
+	return k.act(ctx, id, func(e Updater, cid string) error { return e.Start(ctx, cid) })
+}
+
+// Stop stops a running container, within its own stop timeout.
+func (k *Catalog) Stop(ctx context.Context, id string) (models.DrydockContainer, error) {
+	return k.act(ctx, id, func(e Updater, cid string) error { return e.Stop(ctx, cid) })
+}
+
+// Restart restarts a container; its ID stays.
+func (k *Catalog) Restart(ctx context.Context, id string) (models.DrydockContainer, error) {
+	return k.act(ctx, id, func(e Updater, cid string) error { return e.Restart(ctx, cid) })
+}
+
+// Remove deletes a container, stopping it first; its anonymous volumes go
+// only with volumes set.
+func (k *Catalog) Remove(ctx context.Context, id string, volumes bool) error {
+	c, e, err := k.target(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := e.Remove(ctx, c.ID, volumes); err != nil {
+		return err
+	}
+	_ = k.ctr.RefreshHost(ctx, c.Watcher)
+	return nil
+}
+
+// Logs returns the container's stdout and stderr as the engine keeps them.
+func (k *Catalog) Logs(ctx context.Context, id string, o models.LogOptions) (string, error) {
+	c, e, err := k.target(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	return e.Logs(ctx, c.ID, o)
+}
+
+// act runs f on the container's engine and answers the item afterwards.
+func (k *Catalog) act(ctx context.Context, id string, f func(Updater, string) error) (models.DrydockContainer, error) {
+	c, e, err := k.target(ctx, id)
+	if err != nil {
+		return models.DrydockContainer{}, err
+	}
+	if c.Kind == models.KindService {
+		return models.DrydockContainer{}, fmt.Errorf("%s is a Swarm service: its tasks are the engine's: %w", c.Name, models.ErrInvalid)
+	}
+	if err := f(e, c.ID); err != nil {
+		return models.DrydockContainer{}, err
+	}
+	if err := k.ctr.RefreshHost(ctx, c.Watcher); err != nil {
+		return models.DrydockContainer{}, err
+	}
+	return k.Get(ctx, c.ID)
+}
+
+// target finds the container and its engine, and refuses one an update
+// works on: a stop or a delete in the middle of a recreate would fight the
+// rollback.
+func (k *Catalog) target(ctx context.Context, id string) (models.DrydockContainer, Updater, error) {
+	c, err := k.Get(ctx, id)
+	if err != nil {
+		return c, nil, err
+	}
+	ref := k.Ref(c)
+	if k.upd != nil {
+		if p, ok := k.upd.ProgressOf(ref); ok && p.Running() {
+			return c, nil, fmt.Errorf("%s: %w", ref, models.ErrBeingUpdated)
+		}
+	}
+	e, err := k.ctr.updater(c.Watcher)
+	return c, e, err
+}
