@@ -51,9 +51,9 @@ type Fixture interface {
 	// stays "created".
 	CreateContainer(t *testing.T, name string, v int) (id string)
 	// RunLogger is RunContainer for a container whose log holds lines and
-	// nothing else, written in order a few milliseconds apart: to stdout, or
-	// to stderr for a line that begins with "!" (without it). With tty it
-	// has a terminal. It returns once every line is in the log.
+	// nothing else, written in order: to stdout, or to stderr for a line
+	// that begins with "!" (without it). With tty it has a terminal. It
+	// returns once every line is in the log.
 	RunLogger(t *testing.T, name string, v int, tty bool, lines ...string) (id string)
 	// RunWithVolume is RunContainer for a container with one anonymous
 	// volume, whose name it returns too. A volume the test leaves is

@@ -9,8 +9,8 @@
 //
 //	TESTAPP_EXIT=CODE            exit with CODE at once
 //	TESTAPP_WRITE=PATH=CONTENT   write CONTENT to PATH (creating its directories) before sleeping
-//	TESTAPP_PRINT=LINES          print these newline-separated lines instead of "ready", 5ms apart; a line that begins
-//	                             with "!" goes to stderr, without the "!"
+//	TESTAPP_PRINT=LINES          print these newline-separated lines instead of "ready"; a line that begins with "!"
+//	                             goes to stderr, without the "!"
 package main
 
 import (
@@ -21,7 +21,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 )
 
 func main() {
@@ -76,8 +75,6 @@ func main() {
 			} else {
 				fmt.Println(l)
 			}
-			// The engine reads stdout and stderr apart: a pause keeps their lines in the order written.
-			time.Sleep(5 * time.Millisecond)
 		}
 	} else {
 		fmt.Println("ready")
