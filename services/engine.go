@@ -87,6 +87,11 @@ type Updater interface {
 	// Logs returns a container's stdout and stderr interleaved as the
 	// engine stored them, as docker logs prints them.
 	Logs(ctx context.Context, id string, o models.LogOptions) (string, error)
+	// Preview tells what Recreate would keep, take from the new image and
+	// recreate with the container, changing nothing and asking no registry.
+	// It fills the engine's part: neither digests nor UpdateAvailable. A
+	// container Recreate would refuse is refused with the same error.
+	Preview(ctx context.Context, id string) (models.Preview, error)
 }
 
 // Authenticator resolves registry credentials for a pull.
