@@ -107,6 +107,18 @@ func apiContainerAct(act func(ctx context.Context, id string) (models.DrydockCon
 	}
 }
 
+// apiContainerPreview answers the dry run of an update: nothing is pulled
+// or changed, so viewers may ask for it although it is a POST.
+func apiContainerPreview(cat *services.Catalog) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		p, err := cat.Preview(c.UserContext(), containerID(c))
+		if err != nil {
+			return err
+		}
+		return c.JSON(p)
+	}
+}
+
 // maxLogTail bounds ?tail: a log can be gigabytes.
 const maxLogTail = 10000
 

@@ -53,6 +53,7 @@ func routes(app *fiber.App, d Deps) {
 		api.Patch(p+"/:id/update-policy", requireAPI(auth, operate), audited(aud, auditAs(models.AuditPolicy, "id")),
 			apiUpdatePolicy(d.Containers, d.Policies, d.Catalog))
 		api.Get(p+"/:id/logs", apiContainerLogs(d.Catalog))
+		api.Post(p+"/:id/preview", apiContainerPreview(d.Catalog)) // a dry run: the group's view is enough
 		api.Post(p+"/:id/update", requireAPI(auth, operate), audited(aud, auditAs(models.AuditUpdate, "id")), apiContainerUpdate(d.Updates, d.Catalog))
 		api.Post(p+"/:id/start", requireAPI(auth, operate), audited(aud, auditAs(models.AuditStart, "id")), apiContainerAct(d.Catalog.Start))
 		api.Post(p+"/:id/stop", requireAPI(auth, operate), audited(aud, auditAs(models.AuditStop, "id")), apiContainerAct(d.Catalog.Stop))
