@@ -174,6 +174,9 @@ func describe(m *member) models.Preview {
 		return strings.Compare(a.Port+" "+a.HostIP+" "+a.HostPort, b.Port+" "+b.HostIP+" "+b.HostPort)
 	})
 	k.RestartPolicy = string(hc.RestartPolicy.Name)
+	if k.RestartPolicy == "" {
+		k.RestartPolicy = string(container.RestartPolicyDisabled) // what the engine does without one
+	}
 	if hc.RestartPolicy.IsOnFailure() && hc.RestartPolicy.MaximumRetryCount > 0 {
 		k.RestartPolicy += fmt.Sprintf(":%d", hc.RestartPolicy.MaximumRetryCount)
 	}
