@@ -92,6 +92,18 @@ type Updater interface {
 	// It fills the engine's part: neither digests nor UpdateAvailable. A
 	// container Recreate would refuse is refused with the same error.
 	Preview(ctx context.Context, id string) (models.Preview, error)
+
+	// TagImage makes target (repository:tag) name the local image source
+	// (a reference or an image ID) names; an unknown source is an error
+	// wrapping models.ErrImageNotFound.
+	TagImage(ctx context.Context, source, target string) error
+	// UntagImage removes the tag ref, and the image with it when no other
+	// tag names it and no container uses it (removed tells); an image in
+	// use stays, nameless but for its repo digests. An engine that refuses
+	// (the last name of an image in use that has no repo digest) answers
+	// models.ErrConflict; an unknown ref is an error wrapping
+	// models.ErrImageNotFound.
+	UntagImage(ctx context.Context, ref string) (removed bool, err error)
 }
 
 // Authenticator resolves registry credentials for a pull.

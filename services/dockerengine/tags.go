@@ -1,0 +1,56 @@
+package dockerengine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/errdefs"
+
+	"refit/models"
+)
+
+// TagImage implements services.Updater: target (repository:tag) names the
+// image source (a reference or an ID) names, as docker tag does.
+func (e *Engine) TagImage(ctx context.Context, source, target string) error {
+	if err := e.cli.ImageTag(ctx, source, target); err != nil {
+		if errdefs.IsNotFound(err) {
+			return fmt.Errorf("tag %s: %w", source, models.ErrImageNotFound)
+		}
+		return fmt.Errorf("tag %s as %s: %w", source, target, err)
+	}
+	return nil
+}
+
+// UntagImage implements services.Updater. An unforced remove of a tag
+// only untags while another reference holds the image (a pulled image's
+// repo digest does), so an image left with digest references alone is
+// then removed by ID, unforced: a container using it keeps it. The engine
+// refuses the last reference of an image in use (a built one, without
+// repo digests), which comes back as ErrConflict.
+func (e *Engine) UntagImage(ctx context.Context, ref string) (bool, error) {
+	img, err := e.cli.ImageInspect(ctx, ref)
+	if errdefs.IsNotFound(err) {
+		return false, fmt.Errorf("untag %s: %w", ref, models.ErrImageNotFound)
+	}
+	if err != nil {
+		return false, fmt.Errorf("untag %s: %w", ref, err)
+	}
+	if _, err := e.cli.ImageRemove(ctx, ref, image.RemoveOptions{PruneChildren: true}); err != nil {
+		if errdefs.IsConflict(err) {
+			return false, fmt.Errorf("untag %s: %v: %w", ref, err, models.ErrConflict)
+		}
+		return false, fmt.Errorf("untag %s: %w", ref, err)
+	}
+	left, err := e.cli.ImageInspect(ctx, img.ID)
+	if errdefs.IsNotFound(err) {
+		return true, nil
+	}
+	if err != nil || len(left.RepoTags) > 0 {
+		return false, nil // named elsewhere, or unknown: the image stays
+	}
+	if _, err := e.cli.ImageRemove(ctx, img.ID, image.RemoveOptions{PruneChildren: true}); err != nil {
+		return false, nil // in use: it stays, as the engine decides
+	}
+	return true, nil
+}
