@@ -29,10 +29,15 @@ func TestPreviewTellsWhatRecreateDoes(t *testing.T) {
 	front, fn := createNetwork(t, f, "refit-pfront", false)
 	ip := fmt.Sprintf("10.123.%d.5", fn)
 	vol := dockertest.UniqueName(t, "refit-pvol")
+	// The recreate mounts the anonymous volumes by name, so removing the
+	// new containers with their volumes leaves them: remove them by name.
+	vols := []string{vol}
 	t.Cleanup(func() { // after the containers' removal, registered next
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		f.cli.VolumeRemove(ctx, vol, true)
+		for _, v := range vols {
+			f.cli.VolumeRemove(ctx, v, true)
+		}
 	})
 	webName, sideName := dockertest.UniqueName(t, "refit-pweb"), dockertest.UniqueName(t, "refit-pside")
 	web := f.run(t, webName, &container.Config{Env: []string{"APP_SECRET=hunter2"}, Labels: map[string]string{"mine": "y"}},
@@ -44,6 +49,8 @@ func TestPreviewTellsWhatRecreateDoes(t *testing.T) {
 	if !ok || anon.Name == "" {
 		t.Fatalf("no anonymous volume at /data: %+v", anon)
 	}
+	sideAnon, _ := mountOf(dockertest.Inspect(t, f.cli, side), "/data")
+	vols = append(vols, anon.Name, sideAnon.Name)
 
 	p, err := f.eng.Preview(t.Context(), webName)
 	if err != nil {
