@@ -31,6 +31,9 @@ type UpdateOptions struct {
 	// auto-update and group updates; an update asked for one container by
 	// hand goes ahead.
 	Policies *Policies
+	// Backups, when set, keeps the image a container ran before each
+	// recreate, for a rollback onto it.
+	Backups *Backups
 }
 
 // Updates runs update jobs in the background. Jobs belong to Updates, not to
@@ -420,28 +423,12 @@ func (u *Updates) recreate(log *slog.Logger, engine Updater, ref imageRef, img m
 		u.handOver(log, engine, name, it, by, started)
 		return
 	default:
+		u.backup(log, engine, it)
 		u.setPhase(name, models.PhaseRecreating, "recreating")
 		rctx, done := u.recreateContext(name)
-		newID, err = engine.Recreate(rctx, it.FullID, models.RecreateOptions{
-			HealthTimeout: u.opts.HealthTimeout,
-			Settle:        u.opts.Settle,
-			Step:          u.stepStatus(log, name),
-			Waiting: func(health bool) {
-				u.noteWaiting(name, health)
-				if health {
-					u.setPhase(name, models.PhaseRecreating, "waiting for health check")
-				} else {
-					u.setPhase(name, models.PhaseRecreating, "settling "+u.opts.Settle.String())
-				}
-			},
-			Journal: u.journal.On(name.Host),
-			Hook:    u.hook(name),
-		})
+		newID, err = engine.Recreate(rctx, it.FullID, u.recreateOptions(log, name, ""))
 		done()
 		rec.Result = "updated"
-	}
-	if newID != "" {
-		u.ctr.alias(name, newID) // the old ID keeps answering for the job
 	}
 	if err == nil && g.RemoteFull != "" && rec.Result == "updated" {
 		if !contains(repoDigests(img.RepoDigests, ref.Repo), g.RemoteFull) {
@@ -449,7 +436,51 @@ func (u *Updates) recreate(log *slog.Logger, engine Updater, ref imageRef, img m
 				"checked", g.RemoteFull, "pulled", rec.ToDigest)
 		}
 	}
-	rec.DurationMS = time.Since(started).Milliseconds()
+	u.ended(log, name, rec, newID, err)
+}
+
+// recreateOptions are the options of every recreate of name: the health
+// gate, the progress, the journal; image "" is the container's own.
+func (u *Updates) recreateOptions(log *slog.Logger, name models.ContainerRef, image string) models.RecreateOptions {
+	return models.RecreateOptions{
+		Image:         image,
+		HealthTimeout: u.opts.HealthTimeout,
+		Settle:        u.opts.Settle,
+		Step:          u.stepStatus(log, name),
+		Waiting: func(health bool) {
+			u.noteWaiting(name, health)
+			if health {
+				u.setPhase(name, models.PhaseRecreating, "waiting for health check")
+			} else {
+				u.setPhase(name, models.PhaseRecreating, "settling "+u.opts.Settle.String())
+			}
+		},
+		Journal: u.journal.On(name.Host),
+		Hook:    u.hook(name),
+	}
+}
+
+// backup keeps the image it runs before its recreate. A backup that fails
+// does not stop the update: it is logged, and the rollback has one less.
+func (u *Updates) backup(log *slog.Logger, engine Updater, it models.ContainerItem) {
+	if u.opts.Backups == nil {
+		return
+	}
+	u.setPhase(it.Ref, models.PhaseRecreating, "backing up image")
+	if bk, err := u.opts.Backups.take(u.ctx, engine, it); err != nil {
+		log.Warn("image backup failed", "error", err)
+	} else if bk.ID != "" {
+		log.Info("image backed up", "backup", bk.BackupRef)
+	}
+}
+
+// ended records how a recreate of name ended and ends its job. newID, when
+// set, is the container that now runs under the name.
+func (u *Updates) ended(log *slog.Logger, name models.ContainerRef, rec models.UpdateRecord, newID string, err error) {
+	if newID != "" {
+		u.ctr.alias(name, newID) // the old ID keeps answering for the job
+	}
+	rec.DurationMS = time.Since(rec.StartedAt).Milliseconds()
 	if err != nil {
 		rec.Result, rec.Error = "failed", err.Error()
 		if models.IsRolledBack(err) {

@@ -1,0 +1,116 @@
+package services
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/distribution/reference"
+
+	"refit/models"
+)
+
+// Backups returns the container's image backups, newest first; none when
+// backups are off. A stopped container has its backups too.
+func (u *Updates) Backups(ref models.ContainerRef) ([]models.Backup, error) {
+	if u.opts.Backups == nil {
+		return []models.Backup{}, nil
+	}
+	return u.opts.Backups.List(ref)
+}
+
+// Rollback starts recreating the container onto the image of its backup id
+// ("" for the newest) as an update job: the same recreate, health gate,
+// automatic rollback and journal, with progress and a history record. It
+// refuses while an update of the container runs.
+func (u *Updates) Rollback(ref models.ContainerRef, backupID, by string) (models.Progress, error) {
+	it, g, err := u.ctr.FindRef(ref)
+	if err != nil {
+		return models.Progress{}, err
+	}
+	if u.opts.Backups == nil {
+		return models.Progress{}, fmt.Errorf("backup %q of %s: %w", backupID, ref, models.ErrBackupNotFound)
+	}
+	bk, err := u.opts.Backups.Find(ref, backupID)
+	if err != nil {
+		return models.Progress{}, err
+	}
+	if err := u.hist.Writable(); err != nil {
+		return models.Progress{}, err
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if j := u.jobs[ref]; j != nil && j.p.Running() {
+		return models.Progress{}, fmt.Errorf("%s: %w", ref, models.ErrBeingUpdated)
+	}
+	if u.ctx.Err() != nil {
+		return models.Progress{}, fmt.Errorf("shutting down: %w", models.ErrUnavailable)
+	}
+	p := models.Progress{Status: "rolling back to " + bk.BackupRef, Phase: models.PhaseRecreating, Container: ref.Name,
+		Host: it.Host, Ref: ref, ContainerID: it.ContainerID, Image: g.Image, StartedAt: time.Now()}
+	u.jobs[ref] = &job{p: p, layers: map[string]*layer{}}
+	u.ctr.hold(it)
+	u.ver.Add(1)
+	u.wg.Add(1) // under mu, where Close cancels
+	go func() {
+		defer u.wg.Done()
+		u.rollback(it, g, bk, by, p.StartedAt)
+	}()
+	return p, nil
+}
+
+// rollback recreates it onto bk's image. A container configured with a
+// tag gets that tag moved to the backup's image and keeps its Config.Image,
+// so its checks, its group and compose still know it (and a check then
+// says outdated, which it is); the tag moves back if the recreate fails.
+// One pinned by digest or ID is recreated from the backup tag itself.
+func (u *Updates) rollback(it models.ContainerItem, g models.ImageGroup, bk models.Backup, by string, started time.Time) {
+	name := it.Ref
+	log := u.log.With("container", name.Name, "host", name.Host, "by", by, "backup", bk.BackupRef)
+	log.Info("rollback started")
+	rec := models.UpdateRecord{Host: name.Host, Container: name.Name, Image: g.Image, FromDigest: it.LocalFull,
+		ToDigest: bk.ImageDigest, By: by, StartedAt: started}
+	engine, err := u.ctr.updater(name.Host)
+	if err == nil {
+		_, err = engine.Image(u.ctx, bk.BackupRef) // the tag removed by hand: say so before touching anything
+	}
+	newID := ""
+	switch {
+	case err != nil:
+	case it.ImageID == bk.ImageID:
+		rec.Result = "uptodate" // it runs that image already: no restart
+	default:
+		target, prev := bk.BackupRef, ""
+		if movable(it.Configured) {
+			if img, ierr := engine.Image(u.ctx, it.Configured); ierr == nil {
+				prev = img.ID
+			}
+			if err = engine.TagImage(u.ctx, bk.ImageID, it.Configured); err != nil {
+				break
+			}
+			target = it.Configured
+		}
+		u.backup(log, engine, it)
+		u.setPhase(name, models.PhaseRecreating, "rolling back to "+bk.BackupRef)
+		rctx, done := u.recreateContext(name)
+		newID, err = engine.Recreate(rctx, it.FullID, u.recreateOptions(log, name, target))
+		done()
+		if err != nil && prev != "" && target == it.Configured {
+			if terr := engine.TagImage(u.ctx, prev, it.Configured); terr != nil {
+				log.Warn("tag not moved back after a failed rollback", "tag", it.Configured, "error", terr)
+			}
+		}
+		rec.Result = "restored"
+	}
+	u.ended(log, name, rec, newID, err)
+}
+
+// movable reports whether configured is a tag (written or implied) that a
+// rollback can point at another image: not pinned by digest, not an ID.
+func movable(configured string) bool {
+	named, err := reference.ParseNormalizedNamed(configured)
+	if err != nil {
+		return false
+	}
+	_, digested := named.(reference.Digested)
+	return !digested
+}
