@@ -212,3 +212,55 @@ func apiContainerUpdate(upd *services.Updates, cat *services.Catalog) fiber.Hand
 		return c.JSON(now)
 	}
 }
+
+// apiContainerBackups answers the container's image backups, newest first.
+func apiContainerBackups(upd *services.Updates, cat *services.Catalog) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		item, err := cat.Get(c.UserContext(), containerID(c))
+		if err != nil {
+			return err
+		}
+		bks, err := upd.Backups(cat.Ref(item))
+		if err != nil {
+			return err
+		}
+		return c.JSON(bks)
+	}
+}
+
+// apiContainerRollback recreates the container onto a backup's image
+// ({"backupId"}, or {} for the newest) and answers as the synchronous
+// update does: the item once done, 500 with the reason on failure.
+func apiContainerRollback(upd *services.Updates, cat *services.Catalog) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var body struct {
+			BackupID string `json:"backupId"`
+		}
+		if len(c.Body()) > 0 {
+			if err := c.BodyParser(&body); err != nil {
+				return fiber.NewError(fiber.StatusBadRequest, "bad body: want {\"backupId\": …} or {}")
+			}
+		}
+		item, err := cat.Get(c.UserContext(), containerID(c))
+		if err != nil {
+			return err
+		}
+		ref := cat.Ref(item)
+		if _, err := upd.Rollback(ref, body.BackupID, actor(c)); err != nil {
+			return err
+		}
+		p, err := upd.Wait(c.UserContext(), ref, syncUpdateWait)
+		if err != nil {
+			return err
+		}
+		if p.Phase == models.PhaseFailed {
+			return c.Status(fiber.StatusInternalServerError).JSON(fiber.Map{"error": strings.TrimPrefix(p.Status, "error: "),
+				"rolledBack": p.RolledBack, "container": item})
+		}
+		now, err := cat.Get(c.UserContext(), ref.String()) // by name: the ID changed
+		if err != nil {
+			return err
+		}
+		return c.JSON(now)
+	}
+}

@@ -40,6 +40,7 @@ type Config struct {
 	AuditRetention   time.Duration
 	MetricsToken     string
 	ShutdownTimeout  time.Duration
+	BackupKeep       int // image backups kept per container; 0 takes none
 	// Hosts are the -hosts entries in their order; none means one host,
 	// models.LocalHost, from DOCKER_HOST.
 	Hosts []HostSpec
@@ -79,6 +80,7 @@ var options = []option{
 	{"trusted-proxies", "REFIT_TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For, -Proto and -Host refit believes"},
 	{"metrics-token", "REFIT_METRICS_TOKEN", "", "bearer token that may read /metrics and nothing else, for a Prometheus scraper (a session or an API token may too)"},
 	{"shutdown-timeout", "REFIT_SHUTDOWN_TIMEOUT", "8s", "how long a stop (SIGTERM, SIGINT) may take: an update in progress finishes or rolls back within it (keep it under Docker's 10 s stop timeout)"},
+	{"backup-keep", "REFIT_BACKUP_KEEP", "3", "image backups kept per container: before each recreate refit tags the image it ran as refit-backup/<host>/<name>:<time>-<id>; older ones beyond this are removed (0 takes none)"},
 	{"allowed-hosts", "REFIT_ALLOWED_HOSTS", "", "comma-separated host names, with a port or without, that refit answers to besides localhost, this machine's names and IP addresses (421 for others)"},
 }
 
@@ -157,6 +159,9 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	}
 	if c.ShutdownTimeout, err = duration("shutdown-timeout", *vals["shutdown-timeout"], false); err != nil {
 		return Config{}, err
+	}
+	if c.BackupKeep, err = strconv.Atoi(strings.TrimSpace(*vals["backup-keep"])); err != nil || c.BackupKeep < 0 {
+		return Config{}, fmt.Errorf("invalid -backup-keep %q: want a whole number, 0 or more", *vals["backup-keep"])
 	}
 	if c.Hosts, err = parseHosts(*vals["hosts"]); err != nil {
 		return Config{}, err

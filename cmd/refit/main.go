@@ -183,6 +183,7 @@ func build(cfg Config, log *slog.Logger) (*app, error) {
 	upd := services.NewUpdates(reg, ctr, hist, log, services.UpdateOptions{
 		MaxPulls: cfg.MaxPulls, HealthTimeout: cfg.HealthTimeout, Settle: cfg.Settle,
 		Journal: services.NewJournal(db), Self: dockerengine.SelfID(), Policies: pol,
+		Backups: services.NewBackups(db, cfg.BackupKeep, log),
 	})
 	// Each check also tries a write, so the dashboard's "database not
 	// writable" banner goes once there is room again.
