@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"net/url"
 	"strconv"
 	"strings"
@@ -236,8 +237,8 @@ func apiContainerRollback(upd *services.Updates, cat *services.Catalog) fiber.Ha
 		var body struct {
 			BackupID string `json:"backupId"`
 		}
-		if len(c.Body()) > 0 {
-			if err := c.BodyParser(&body); err != nil {
+		if len(c.Body()) > 0 { // JSON whatever the Content-Type says: curl -d sends a form type
+			if err := json.Unmarshal(c.Body(), &body); err != nil {
 				return fiber.NewError(fiber.StatusBadRequest, "bad body: want {\"backupId\": …} or {}")
 			}
 		}
