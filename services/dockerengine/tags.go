@@ -27,7 +27,7 @@ func (e *Engine) TagImage(ctx context.Context, source, target string) error {
 // repo digest does), so an image left with digest references alone is
 // then removed by ID, unforced: a container using it keeps it. The engine
 // refuses the last reference of an image in use (a built one, without
-// repo digests), which comes back as ErrConflict.
+// repo digests) with a graph driver, which comes back as ErrConflict.
 func (e *Engine) UntagImage(ctx context.Context, ref string) (bool, error) {
 	img, err := e.cli.ImageInspect(ctx, ref)
 	if errdefs.IsNotFound(err) {
@@ -36,7 +36,17 @@ func (e *Engine) UntagImage(ctx context.Context, ref string) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("untag %s: %w", ref, err)
 	}
-	if _, err := e.cli.ImageRemove(ctx, ref, image.RemoveOptions{PruneChildren: true}); err != nil {
+	_, err = e.cli.ImageRemove(ctx, ref, image.RemoveOptions{PruneChildren: true})
+	if errdefs.IsConflict(err) {
+		// The containerd store refuses the last tag of an image a container
+		// uses; forced, it untags and keeps the image under a dangling name
+		// for the container. Never forced with a graph driver: there it
+		// would delete the image of a stopped container.
+		if st, serr := e.imageStore(ctx); serr == nil && st.containerd {
+			_, err = e.cli.ImageRemove(ctx, ref, image.RemoveOptions{Force: true, PruneChildren: true})
+		}
+	}
+	if err != nil {
 		if errdefs.IsConflict(err) {
 			return false, fmt.Errorf("untag %s: %v: %w", ref, err, models.ErrConflict)
 		}

@@ -16,7 +16,8 @@ func RunImageTags(t *testing.T, newFixture func(t *testing.T) Fixture) {
 	for name, fn := range map[string]func(*testing.T, Fixture){
 		"TagNamesTheImageAndUntagKeepsItWhileHeld": testTagUntagHeld,
 		"UntagRemovesAnImageNothingHolds":          testUntagRemoves,
-		"UntagKeepsAnImageInUseWithoutItsLastTag":  testUntagInUse,
+		"UntagKeepsAnImageInUseWithoutItsLastTag":  func(t *testing.T, f Fixture) { testUntagInUse(t, f, true) },
+		"UntagKeepsAStoppedContainersImageToo":     func(t *testing.T, f Fixture) { testUntagInUse(t, f, false) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -96,9 +97,13 @@ func testUntagRemoves(t *testing.T, f Fixture) {
 	}
 }
 
-func testUntagInUse(t *testing.T, f Fixture) {
+func testUntagInUse(t *testing.T, f Fixture, running bool) {
 	e := f.Engine()
-	f.RunContainer(t, uniqueName("inuse"), 1)
+	if running {
+		f.RunContainer(t, uniqueName("inuse"), 1)
+	} else {
+		f.CreateContainer(t, uniqueName("inuse"), 1)
+	}
 	v1 := imageID(t, e, f.Ref())
 	tag := backupTag(t, e, "inuse")
 	ctx := ctxTimeout(t, 2*time.Minute)
@@ -109,12 +114,12 @@ func testUntagInUse(t *testing.T, f Fixture) {
 	pull(t, e, f.Ref()) // Ref moves on; the container still runs v1, named by the backup tag alone
 	removed, err := e.UntagImage(ctx, tag)
 	if err != nil || removed {
-		t.Fatalf("UntagImage of the only tag of a running container's image = %v, %v; want false, nil", removed, err)
+		t.Fatalf("UntagImage of the only tag of a container's image = %v, %v; want false, nil", removed, err)
 	}
 	if _, err := e.Image(ctx, tag); !errors.Is(err, models.ErrImageNotFound) {
 		t.Errorf("Image(%s) after UntagImage = %v, want ErrImageNotFound", tag, err)
 	}
 	if got := imageID(t, e, v1); got != v1 {
-		t.Errorf("image %s of a running container gone with its last tag", v1)
+		t.Errorf("image %s of a container gone with its last tag", v1)
 	}
 }
