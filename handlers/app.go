@@ -90,7 +90,7 @@ func requestLog(log *slog.Logger) fiber.Handler {
 		level := slog.LevelInfo
 		p := c.Path()
 		if c.Method() == fiber.MethodGet && (strings.HasPrefix(p, "/static/") || strings.HasSuffix(p, "/progress") ||
-			strings.HasSuffix(p, "/row") || strings.HasPrefix(p, "/groups/") || strings.HasPrefix(p, "/fragments/") || p == "/health" || p == "/metrics") {
+			strings.HasSuffix(p, "/row") || (strings.HasPrefix(p, "/containers/") && strings.HasSuffix(p, "/logs")) || strings.HasPrefix(p, "/groups/") || strings.HasPrefix(p, "/fragments/") || p == "/health" || p == "/metrics") {
 			level = slog.LevelDebug
 		}
 		log.Log(c.UserContext(), level, "request", "method", c.Method(), "path", p,

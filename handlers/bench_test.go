@@ -225,7 +225,7 @@ func benchUncachedPage(ta testApp) testing.BenchmarkResult {
 		for b.Loop() {
 			buf.Reset()
 			v := views.Viewer{CanUpdate: true}
-			d := views.NewDashboardData(ctr.Groups(), jobsOf(upd), v, time.Now())
+			d := views.NewDashboardData(ctr.Groups(), jobsOf(upd, ta.deps.Policies), v, time.Now())
 			d.RateLimits, d.LastCheck, d.Checking = ctr.RateLimits(), ctr.CheckedAt(), ctr.Checking()
 			if err := views.Layout("Containers", v, views.ContainersPage(d)).Render(context.Background(), &buf); err != nil {
 				b.Fatal(err)

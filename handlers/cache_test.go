@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"refit/models"
 	"refit/views"
 )
 
@@ -127,9 +128,15 @@ func TestDashboardCacheRendersTheSamePage(t *testing.T) {
 	_, miss, _ := ta.do(t, "GET", "/", nil)
 	_, hit, _ := ta.do(t, "GET", "/", nil)
 	ctr, upd := ta.deps.Containers, ta.deps.Updates
-	v := views.Viewer{CanUpdate: true}
-	d := views.NewDashboardData(ctr.Groups(), jobsOf(upd), v, time.Now())
+	v := views.Viewer{Role: string(models.RoleAdmin), CanUpdate: true, Admin: true} // auth off: everyone is admin
+	d := views.NewDashboardData(ctr.Groups(), jobsOf(upd, ta.deps.Policies), v, time.Now())
 	d.RateLimits, d.LastCheck, d.Checking = ctr.RateLimits(), ctr.CheckedAt(), ctr.Checking()
+	list, err := ta.deps.Catalog.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := views.NewStoppedData(list, ctr.Several(), "", v)
+	d.Stopped = &stopped
 	var b strings.Builder
 	if err := views.Layout("Containers", v, views.ContainersPage(d)).Render(context.Background(), &b); err != nil {
 		t.Fatal(err)
@@ -143,7 +150,7 @@ func TestDashboardCacheRendersTheSamePage(t *testing.T) {
 // More sessions than slots cost one entry each, not the whole cache.
 func TestDashCacheEvictsOneSessionAtATime(t *testing.T) {
 	ta := newTestApp(t)
-	dc := newDashCache(ta.deps.Containers, ta.deps.Updates, ta.deps.Toggles)
+	dc := newDashCache(ta.deps.Containers, ta.deps.Updates, ta.deps.Toggles, ta.deps.Policies, ta.deps.Catalog)
 	body := newEncoded([]byte("x"), "text/html", false)
 	keys := make([]dashKey, maxDashEntries+1)
 	for i := range keys {

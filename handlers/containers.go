@@ -41,9 +41,9 @@ func handleCheck(ctr *services.Containers, upd *services.Updates, dc *dashCache)
 }
 
 // handleContainerRow answers one row; rows poll it while they update.
-func handleContainerRow(ctr *services.Containers, upd *services.Updates) fiber.Handler {
+func handleContainerRow(ctr *services.Containers, upd *services.Updates, pol *services.Policies) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		return renderRow(c, ctr, upd, rowRef(c))
+		return renderRow(c, ctr, upd, pol, rowRef(c))
 	}
 }
 
@@ -52,7 +52,7 @@ func rowRef(c *fiber.Ctx) models.ContainerRef { return models.Ref(c.Params("host
 
 // handleUpdateContainer starts updating one container and answers its row,
 // which polls itself until the job ends.
-func handleUpdateContainer(ctr *services.Containers, upd *services.Updates) fiber.Handler {
+func handleUpdateContainer(ctr *services.Containers, upd *services.Updates, pol *services.Policies) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		ref := rowRef(c)
 		if _, err := upd.StartContainer(ref.String(), actor(c)); err != nil {
@@ -61,15 +61,16 @@ func handleUpdateContainer(ctr *services.Containers, upd *services.Updates) fibe
 		if !isHTMX(c) {
 			return backHome(c)
 		}
-		return renderRow(c, ctr, upd, ref)
+		return renderRow(c, ctr, upd, pol, ref)
 	}
 }
 
 // renderRow answers a container's row, its group header out of band (the
 // group's status follows the row's), and what changed for the live region
 // since the row was rendered as the request's ShownField says. Both keep
-// the page's host filter: the header counts the rows the page shows.
-func renderRow(c *fiber.Ctx, ctr *services.Containers, upd *services.Updates, ref models.ContainerRef) error {
+// the page's host filter: the header counts the rows the page shows. The
+// row shows pol's badges (nil: none).
+func renderRow(c *fiber.Ctx, ctr *services.Containers, upd *services.Updates, pol *services.Policies, ref models.ContainerRef) error {
 	host, err := hostFilter(c, ctr)
 	if err != nil {
 		return err
@@ -79,7 +80,7 @@ func renderRow(c *fiber.Ctx, ctr *services.Containers, upd *services.Updates, re
 		// Gone (removed outside refit): a row without a trigger stops the polling.
 		return render(c, views.MissingRow(ref))
 	}
-	jobs, v := jobsOf(upd), viewer(c)
+	jobs, v := jobsOf(upd, pol), viewer(c)
 	row := views.NewRowData(g, item, jobs, v)
 	row.Filter = host
 	if err := render(c, views.ContainerRow(row)); err != nil {
@@ -94,8 +95,8 @@ func renderRow(c *fiber.Ctx, ctr *services.Containers, upd *services.Updates, re
 // renderGroup answers a group's tbody, with the rows on host alone when the
 // page filters ("" for every host), and, as renderRow, what changed for the
 // live region.
-func renderGroup(c *fiber.Ctx, upd *services.Updates, g models.ImageGroup, host string) error {
-	gd := views.NewGroupData(g, jobsOf(upd), viewer(c), time.Now()).OnHost(host)
+func renderGroup(c *fiber.Ctx, upd *services.Updates, pol *services.Policies, g models.ImageGroup, host string) error {
+	gd := views.NewGroupData(g, jobsOf(upd, pol), viewer(c), time.Now()).OnHost(host)
 	if err := render(c, views.ImageGroup(gd)); err != nil {
 		return err
 	}
@@ -122,7 +123,7 @@ func handleToggleAutoUpdate(ctr *services.Containers, tog *services.Toggles) fib
 }
 
 // handleGroup answers one group; a group polls it while it updates.
-func handleGroup(ctr *services.Containers, upd *services.Updates) fiber.Handler {
+func handleGroup(ctr *services.Containers, upd *services.Updates, pol *services.Policies) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		host, err := hostFilter(c, ctr)
 		if err != nil {
@@ -132,13 +133,13 @@ func handleGroup(ctr *services.Containers, upd *services.Updates) fiber.Handler 
 		if err != nil {
 			return err
 		}
-		return renderGroup(c, upd, g, host)
+		return renderGroup(c, upd, pol, g, host)
 	}
 }
 
 // handleUpdateGroup updates every outdated container of a group with one
 // pull and answers the group, which polls itself until the job ends.
-func handleUpdateGroup(ctr *services.Containers, upd *services.Updates) fiber.Handler {
+func handleUpdateGroup(ctr *services.Containers, upd *services.Updates, pol *services.Policies) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		g, err := ctr.Group(c.Params("key"))
 		if err != nil {
@@ -150,6 +151,6 @@ func handleUpdateGroup(ctr *services.Containers, upd *services.Updates) fiber.Ha
 		if !isHTMX(c) {
 			return backHome(c)
 		}
-		return renderGroup(c, upd, g, "") // Update all is offered only where every row shows
+		return renderGroup(c, upd, pol, g, "") // Update all is offered only where every row shows
 	}
 }

@@ -68,9 +68,10 @@ func viewer(c *fiber.Ctx) views.Viewer {
 
 const localViewer = "viewer"
 
-// jobsOf adapts the update service for the view builders.
-func jobsOf(upd *services.Updates) views.Jobs {
-	return views.Jobs{
+// jobsOf adapts the update service, and the update policies when pol is
+// set, for the view builders.
+func jobsOf(upd *services.Updates, pol *services.Policies) views.Jobs {
+	j := views.Jobs{
 		Progress: func(ref models.ContainerRef) *models.Progress {
 			p, ok := upd.ProgressOf(ref)
 			if !ok {
@@ -81,6 +82,12 @@ func jobsOf(upd *services.Updates) views.Jobs {
 		},
 		GroupRunning: upd.GroupRunning,
 	}
+	if pol != nil {
+		j.Policy = func(ref models.ContainerRef) (models.UpdatePolicy, bool) {
+			return pol.Get(ref), pol.Holds(ref, models.Candidate{}) // no candidate: only a snooze holds
+		}
+	}
+	return j
 }
 
 // sendDashboard answers the dashboard page (whole, or alone for htmx) or its
@@ -115,12 +122,17 @@ func sendDashboard(c *fiber.Ctx, ctr *services.Containers, upd *services.Updates
 			d.Hosts = ctr.HostNames()
 		}
 		if groups == nil {
-			d.Groups = views.NewDashboardData(ctr.Groups(), jobsOf(upd), v, now).OnHost(host).Groups
+			d.Groups = views.NewDashboardData(ctr.Groups(), jobsOf(upd, dc.pol), v, now).OnHost(host).Groups
 			r, err := d.RenderGroups(c.UserContext())
 			if err != nil {
 				return err
 			}
 			d.Rendered = r
+		}
+		if view != dashTable {
+			if d.Stopped, err = dc.stopped(c, v, host); err != nil {
+				return err
+			}
 		}
 		var comp templ.Component
 		switch view {
@@ -143,8 +155,9 @@ func sendDashboard(c *fiber.Ctx, ctr *services.Containers, upd *services.Updates
 
 // dashCache keeps the dashboard's rendered groups, and its responses built
 // around them, for the current state only. An entry is reused while the
-// snapshot, the toggles, the update jobs, the viewer and the wall-clock
-// second are the same: the second covers the relative times ("checked 3 min
+// snapshot, the toggles, the update jobs, the update policies (the rows'
+// badges; the version changes when a snooze ends), the viewer and the
+// wall-clock second are the same: the second covers the relative times ("checked 3 min
 // ago", minute granularity) and finished jobs expiring. The viewer is part
 // of the key because the rows' forms carry its CSRF token and its permission
 // decides which buttons show; the host filter because it decides which rows
@@ -154,6 +167,11 @@ type dashCache struct {
 	ctr *services.Containers
 	upd *services.Updates
 	tog *services.Toggles
+	pol *services.Policies // nil: no policies
+	// cat lists the pages' Stopped section (nil: none), which has no
+	// version: it is as old as the second of the key at most, and lists
+	// itself again as StoppedList refreshes.
+	cat *services.Catalog
 
 	mu      sync.Mutex
 	state   dashState              // of every entry
@@ -163,8 +181,8 @@ type dashCache struct {
 const maxDashEntries = 8 // concurrent sessions' (and filters') renderings of one state
 
 type dashState struct {
-	snap, tog, jobs uint64
-	second          int64
+	snap, tog, jobs, pol uint64
+	second               int64
 }
 
 type dashKey struct {
@@ -214,14 +232,29 @@ func (h pageHead) equal(o pageHead) bool {
 		h.engine.Hosts == o.engine.Hosts && h.records == o.records
 }
 
-func newDashCache(ctr *services.Containers, upd *services.Updates, tog *services.Toggles) *dashCache {
-	return &dashCache{ctr: ctr, upd: upd, tog: tog}
+func newDashCache(ctr *services.Containers, upd *services.Updates, tog *services.Toggles,
+	pol *services.Policies, cat *services.Catalog) *dashCache {
+	return &dashCache{ctr: ctr, upd: upd, tog: tog, pol: pol, cat: cat}
 }
 
 // key is the current state's key for v, showing every host.
 func (dc *dashCache) key(v views.Viewer) dashKey {
-	return dashKey{dashState: dashState{snap: dc.ctr.Version(), tog: dc.tog.Version(), jobs: dc.upd.Version()},
+	k := dashKey{dashState: dashState{snap: dc.ctr.Version(), tog: dc.tog.Version(), jobs: dc.upd.Version()},
 		dashWho: dashWho{viewer: v}}
+	if dc.pol != nil {
+		k.pol = dc.pol.Version()
+	}
+	return k
+}
+
+// stopped is the page's Stopped section for v on host ("" for every
+// host), or nil without a catalog.
+func (dc *dashCache) stopped(c *fiber.Ctx, v views.Viewer, host string) (*views.StoppedData, error) {
+	if dc.cat == nil {
+		return nil, nil
+	}
+	s, err := stoppedData(c, dc.cat, dc.ctr, v, host)
+	return &s, err
 }
 
 // get returns the groups rendered under k, or nil, and view's response if it

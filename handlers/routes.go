@@ -13,7 +13,7 @@ import (
 // the group or the route.
 func routes(app *fiber.App, d Deps) {
 	auth, aud := d.Auth, d.Audit
-	dc := newDashCache(d.Containers, d.Updates, d.Toggles)
+	dc := newDashCache(d.Containers, d.Updates, d.Toggles, d.Policies, d.Catalog)
 	operate, admin := models.PermOperate, models.PermAdmin
 
 	// Public. /health answers any Host: it tells nothing, and probes from
@@ -55,6 +55,8 @@ func routes(app *fiber.App, d Deps) {
 		api.Get(p+"/:id/logs", apiContainerLogs(d.Catalog))
 		api.Post(p+"/:id/preview", apiContainerPreview(d.Catalog)) // a dry run: the group's view is enough
 		api.Post(p+"/:id/update", requireAPI(auth, operate), audited(aud, auditAs(models.AuditUpdate, "id")), apiContainerUpdate(d.Updates, d.Catalog))
+		api.Get(p+"/:id/backups", apiContainerBackups(d.Updates, d.Catalog))
+		api.Post(p+"/:id/rollback", requireAPI(auth, operate), audited(aud, auditAs(models.AuditRollback, "id")), apiContainerRollback(d.Updates, d.Catalog))
 		api.Post(p+"/:id/start", requireAPI(auth, operate), audited(aud, auditAs(models.AuditStart, "id")), apiContainerAct(d.Catalog.Start))
 		api.Post(p+"/:id/stop", requireAPI(auth, operate), audited(aud, auditAs(models.AuditStop, "id")), apiContainerAct(d.Catalog.Stop))
 		api.Post(p+"/:id/restart", requireAPI(auth, operate), audited(aud, auditAs(models.AuditRestart, "id")), apiContainerAct(d.Catalog.Restart))
@@ -79,14 +81,26 @@ func routes(app *fiber.App, d Deps) {
 	web.Get(views.HostsPath, handleHostsPage(d.Containers))
 	web.Get(views.HostsFragmentPath, handleHostsFragment(d.Containers))
 	web.Post("/check", requireWeb(auth, operate), audited(aud, auditAs(models.AuditCheck, "")), handleCheck(d.Containers, d.Updates, dc))
-	web.Get("/containers/:host/:name/row", handleContainerRow(d.Containers, d.Updates))
+	web.Get("/containers/:host/:name/row", handleContainerRow(d.Containers, d.Updates, d.Policies))
 	web.Post("/containers/:host/:name/update", requireWeb(auth, operate), audited(aud, auditContainer(d.Containers, models.AuditUpdate)),
-		handleUpdateContainer(d.Containers, d.Updates))
+		handleUpdateContainer(d.Containers, d.Updates, d.Policies))
 	web.Post("/containers/:host/:name/auto-update", requireWeb(auth, operate), audited(aud, auditContainer(d.Containers, models.AuditToggle)),
 		handleToggleAutoUpdate(d.Containers, d.Toggles))
-	web.Get("/groups/:key", handleGroup(d.Containers, d.Updates))
+	web.Get("/containers/:host/:name/logs", handleContainerLogs(d.Containers, d.Catalog))
+	web.Post("/containers/:host/:name/policy", requireWeb(auth, operate), audited(aud, auditContainer(d.Containers, models.AuditPolicy)),
+		handleSetPolicy(d.Containers, d.Updates, d.Policies))
+	web.Post("/containers/:host/:name/restart", requireWeb(auth, operate), audited(aud, auditContainer(d.Containers, models.AuditRestart)),
+		handleRestart(d.Containers, d.Updates, d.Policies, d.Catalog))
+	web.Post("/containers/:host/:name/start", requireWeb(auth, operate), audited(aud, auditContainer(d.Containers, models.AuditStart)),
+		handleMove(d.Catalog.Start, d.Containers, d.Updates, dc))
+	web.Post("/containers/:host/:name/stop", requireWeb(auth, operate), audited(aud, auditContainer(d.Containers, models.AuditStop)),
+		handleMove(d.Catalog.Stop, d.Containers, d.Updates, dc))
+	web.Post("/containers/:host/:name/delete", requireWeb(auth, admin), audited(aud, auditContainer(d.Containers, models.AuditDelete)),
+		handleDelete(d.Catalog, d.Containers, d.Updates, dc))
+	web.Get(views.StoppedFragmentPath, handleStoppedList(d.Containers, d.Catalog))
+	web.Get("/groups/:key", handleGroup(d.Containers, d.Updates, d.Policies))
 	web.Post("/groups/:key/update", requireWeb(auth, operate), audited(aud, auditGroupKey(d.Containers)),
-		handleUpdateGroup(d.Containers, d.Updates))
+		handleUpdateGroup(d.Containers, d.Updates, d.Policies))
 	web.Post(views.LogoutPath, handleLogout(auth))
 	web.Get(views.AccountPath, handleAccountPage())
 	web.Post(views.AccountPasswordPath, handleChangePassword(auth))

@@ -52,6 +52,9 @@ type Jobs struct {
 	// GroupRunning reports whether a group update of the image (an
 	// ImageGroup's Image) is running.
 	GroupRunning func(image string) bool
+	// Policy returns the container's update policy and whether its snooze
+	// runs now, by the policies' own clock; nil means no policies.
+	Policy func(models.ContainerRef) (pol models.UpdatePolicy, snoozed bool)
 }
 
 func (j Jobs) progress(ref models.ContainerRef) *models.Progress {
@@ -79,6 +82,10 @@ type DashboardData struct {
 	Hosts  []string
 	Filter string
 	Viewer
+	// Stopped, when set, is the "Stopped" section under the table; the
+	// table alone (its refresh) goes without it, as StoppedList refreshes
+	// itself.
+	Stopped *StoppedData
 	// Rendered, when set, is shown instead of an ImageGroup per group, and
 	// Groups may then be empty: a cached rendering of the same groups for the
 	// same Viewer (handlers keep it, see RenderGroups).
@@ -138,6 +145,10 @@ type RowData struct {
 	// tbody polls instead of the row, and the row offers no Update button.
 	InGroupJob bool
 	Filter     string // the page's host filter, which the row's own requests carry
+	// Policy is the container's update policy; Skipped and Snoozed say
+	// what of it holds the group's remote digest back now (the badges).
+	Policy           models.UpdatePolicy
+	Skipped, Snoozed bool
 	Viewer
 }
 
@@ -175,6 +186,11 @@ func NewGroupData(g models.ImageGroup, jobs Jobs, v Viewer, now time.Time) Group
 // its update runs.
 func NewRowData(g models.ImageGroup, item models.ContainerItem, jobs Jobs, v Viewer) RowData {
 	r := RowData{Item: item, Image: g.Image, Progress: jobs.progress(item.Ref), Viewer: v}
+	if jobs.Policy != nil {
+		r.Policy, r.Snoozed = jobs.Policy(item.Ref)
+		// A skip is of a candidate: only an outdated container has one.
+		r.Skipped = item.Status == models.StatusOutdated && r.Policy.Skips(models.Candidate{Digest: g.RemoteFull})
+	}
 	// The group header already says why a whole group is unknown; a row
 	// repeats it only when it alone is unknown (a local image in a group,
 	// a host out of reach).
@@ -311,11 +327,13 @@ func (g GroupData) JobWord() string {
 }
 
 // Updatable is how many of the group's containers "Update all" would
-// update: the outdated ones without an update of their own running.
+// update: the outdated ones without an update of their own running, and
+// whose policy does not hold the update back (the group update leaves
+// those alone).
 func (g GroupData) Updatable() int {
 	n := 0
 	for _, r := range g.Rows {
-		if r.Item.Status == models.StatusOutdated && !r.Updating() {
+		if r.Item.Status == models.StatusOutdated && !r.Updating() && !r.Held() {
 			n++
 		}
 	}
@@ -384,8 +402,10 @@ const (
 
 // HoldWhilePolling is the table's data-hold-while: static/js/refit.js skips
 // its refresh while a row or group inside polls, which the swap would cut
-// short.
-const HoldWhilePolling = "[data-polling]"
+// short, and while a row's menu is open, which the swap would close under
+// the user's hands (a menu is closed again in a moment; its own actions
+// answer fresh rows).
+const HoldWhilePolling = "[data-polling], " + MenuOpen
 
 // RefreshTrigger is the hx-trigger of the table: calm normally, quicker while
 // a check runs so its result shows up soon, and while the engine is out of

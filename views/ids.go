@@ -40,7 +40,44 @@ const (
 	HostsID = "hosts"
 	// HostFilterID is the dashboard's host filter (HostFilter).
 	HostFilterID = "hostfilter"
+	// StoppedID is the "Stopped" disclosure under the table (StoppedSection).
+	StoppedID = "stopped"
+	// StoppedSummaryID is its <summary>, which says how many there are; a
+	// StoppedList answer refreshes it out of band.
+	StoppedSummaryID = "stopped-summary"
+	// StoppedListID is the list inside it, which refreshes itself and
+	// answers GET /fragments/stopped; its <details> stays as the user left it.
+	StoppedListID = "stopped-list"
+	// LogsSlotID is the dashboard's place for the one LogPanel open at a time.
+	LogsSlotID = "logs-slot"
+	// LogPanelID is the LogPanel, which polls itself while it is open.
+	LogPanelID = "logs"
+	// LogLinesID is the <pre> with the log lines inside LogPanel.
+	LogLinesID = "logs-lines"
+	// LogTailID is the panel's tail length <select>.
+	LogTailID = "logs-tail"
+	// LogCloseID is the panel's Close button.
+	LogCloseID = "logs-close"
 )
+
+// MenuID is the id of a container's action menu (RowMenu), a <details>.
+func MenuID(ref models.ContainerRef) string { return "menu-" + refID(ref) }
+
+// DeleteID is the id of a container's delete confirmation (DeleteConfirm),
+// a <details> inside its menu or its Stopped row.
+func DeleteID(ref models.ContainerRef) string { return "delete-" + refID(ref) }
+
+// ConfirmInputID is the id of the name typed to confirm a delete.
+func ConfirmInputID(ref models.ContainerRef) string { return "confirm-" + refID(ref) }
+
+// StoppedRowID is the id of a stopped container's <tr> in the Stopped list.
+func StoppedRowID(ref models.ContainerRef) string { return "stoppedrow-" + refID(ref) }
+
+// ActionID is the id of one of a container's action buttons: "start",
+// "stop", "restart", "logs", a policy action ("snooze")…
+func ActionID(ref models.ContainerRef, action string) string {
+	return "act-" + safeID(action) + "-" + refID(ref)
+}
 
 // HostRowID is the id of a host's <tr> on the hosts page.
 func HostRowID(name string) string { return "host-" + safeID(name) }

@@ -2,6 +2,7 @@ package views
 
 import (
 	"net/url"
+	"strconv"
 
 	"refit/models"
 )
@@ -30,6 +31,8 @@ const (
 	// HostsFragmentPath serves HostsPage alone (GET): its refresh, which
 	// logs at Debug as every /fragments/ poll does.
 	HostsFragmentPath = "/fragments/hosts"
+	// StoppedFragmentPath serves StoppedList alone (GET): its refresh.
+	StoppedFragmentPath = "/fragments/stopped"
 	// HostField is the dashboard's host filter, a query parameter of
 	// DashboardPath and of every URL that answers a part of it.
 	HostField = "host"
@@ -53,6 +56,33 @@ func UpdatePath(ref models.ContainerRef) string { return containerPath(ref, "upd
 // AutoUpdatePath sets a container's auto-update flag (POST) and answers the
 // AutoUpdateToggle, or 303 to / for a plain form post.
 func AutoUpdatePath(ref models.ContainerRef) string { return containerPath(ref, "auto-update") }
+
+// LogsPath answers a container's LogPanel (GET) with its last tail lines
+// (0: the default), alone for htmx, else in a page of its own.
+func LogsPath(ref models.ContainerRef, tail int) string {
+	p := containerPath(ref, "logs")
+	if tail > 0 {
+		p += "?" + TailField + "=" + strconv.Itoa(tail)
+	}
+	return p
+}
+
+// PolicyPath runs the update-policy action of the form's PolicyField (POST)
+// and answers the ContainerRow.
+func PolicyPath(ref models.ContainerRef) string { return containerPath(ref, "policy") }
+
+// StartPath starts a stopped container (POST) and answers ImagesTable.
+func StartPath(ref models.ContainerRef) string { return containerPath(ref, "start") }
+
+// StopPath stops a container (POST) and answers ImagesTable.
+func StopPath(ref models.ContainerRef) string { return containerPath(ref, "stop") }
+
+// RestartPath restarts a container (POST) and answers its ContainerRow.
+func RestartPath(ref models.ContainerRef) string { return containerPath(ref, "restart") }
+
+// DeletePath removes a container (POST, with ConfirmField its name) and
+// answers ImagesTable.
+func DeletePath(ref models.ContainerRef) string { return containerPath(ref, "delete") }
 
 // GroupPath answers one ImageGroup (GET); the group polls it while updating.
 func GroupPath(key string) string { return "/groups/" + url.PathEscape(key) }

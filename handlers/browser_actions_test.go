@@ -1,0 +1,167 @@
+package handlers
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"refit/models"
+	"refit/views"
+)
+
+// serveTestApp serves ta for real on 127.0.0.1 until the test ends, for
+// the browser, over the fake engine.
+func serveTestApp(t *testing.T, ta testApp) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- ta.app.Listener(ln) }()
+	t.Cleanup(func() {
+		if err := ta.app.ShutdownWithTimeout(5 * time.Second); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		if err := <-served; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// openMenu opens the row menu of ref, as a click on its ⋯ does.
+func (b *browser) openMenu(ref models.ContainerRef) {
+	b.t.Helper()
+	b.do(chromedp.Click(chromedp.CSS("#" + views.MenuID(ref) + " > summary")))
+	b.waitFor("the menu of "+ref.String()+" to open", fmt.Sprintf(`document.getElementById(%q).open`, views.MenuID(ref)),
+		5*time.Second, "#"+views.RowID(ref))
+}
+
+// text is the text of the element with this id, spaces collapsed, "" when
+// there is none.
+func (b *browser) text(id string) string {
+	b.t.Helper()
+	return eval[string](b, fmt.Sprintf(`((e) => e ? e.textContent.replace(/\s+/g, ' ').trim() : '')(document.getElementById(%q))`, id))
+}
+
+// settled waits until no htmx request, swap or settle is under way.
+func (b *browser) settled() {
+	b.t.Helper()
+	b.waitFor("htmx to settle", `!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')`,
+		5*time.Second, "body")
+}
+
+func exists(id string) string { return fmt.Sprintf(`!!document.getElementById(%q)`, id) }
+
+// The row menu from Chromium over the fake engine, auth off (admin): snooze
+// and see the badge and "Update all" go, stop a container into the Stopped
+// section and start it from there, follow a log and close it, and delete
+// with the typed name (a wrong one is refused with a toast).
+func TestBrowserRowMenuPolicyStopStartLogsDelete(t *testing.T) {
+	chromiumPath(t)
+	ta := newTestApp(t)
+	base := serveTestApp(t, ta)
+	b := newBrowser(t, base)
+	b.viewport(1280, 900)
+	nginx, app, app2 := local("nginx"), local("app"), local("app-2")
+	_, g, err := ta.deps.Containers.FindRef(nginx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gid, allID := views.GroupID(models.GroupKey(g.Image)), views.UpdateAllID(models.GroupKey(g.Image))
+
+	b.open(views.DashboardPath)
+	b.markPage()
+	if !eval[bool](b, exists(allID)) {
+		t.Fatalf("nginx's group offers no Update all before the snooze:\n%s", b.text(gid))
+	}
+
+	// Snooze: the row answers with its badge, and the header, out of band,
+	// without Update all (nothing left to update).
+	b.openMenu(nginx)
+	saveScreenshot(t, "row-menu.png", b.fullScreenshot())
+	b.click(views.ActionID(nginx, models.PolicySnooze))
+	b.waitFor("the snoozed badge", fmt.Sprintf(`((r) => !!r && r.innerText.includes('snoozed until'))(document.getElementById(%q))`,
+		views.RowID(nginx)), 10*time.Second, "#"+views.RowID(nginx))
+	if eval[bool](b, exists(allID)) {
+		t.Errorf("Update all still offered for a snoozed container:\n%s", b.text(gid))
+	}
+	if pol := ta.deps.Policies.Get(nginx); pol.SnoozeUntil == nil || time.Until(*pol.SnoozeUntil) < 6*24*time.Hour {
+		t.Errorf("policy after Snooze = %+v, want 7 days", pol)
+	}
+
+	// Stop: the table answers without the row, and the Stopped list follows.
+	b.openMenu(nginx)
+	b.click(views.ActionID(nginx, "stop"))
+	b.waitFor("nginx to leave the table", "!"+exists(views.RowID(nginx)), 10*time.Second, "#"+views.TableID)
+	b.waitFor("nginx in Stopped", exists(views.StoppedRowID(nginx)), 10*time.Second, "#"+views.StoppedID)
+	if got := b.text(views.StoppedSummaryID); got != "Stopped (1)" {
+		t.Errorf("Stopped summary = %q, want Stopped (1)", got)
+	}
+	b.do(chromedp.Click(chromedp.ID(views.StoppedSummaryID)))
+	b.waitFor("the Stopped section to open", fmt.Sprintf(`document.getElementById(%q).open`, views.StoppedID), 5*time.Second, "#"+views.StoppedID)
+	if got := b.text(views.StoppedRowID(nginx)); !strings.Contains(got, "nginx") || !strings.Contains(got, "exited") {
+		t.Errorf("Stopped row = %q, want name, image and state", got)
+	}
+	saveScreenshot(t, "stopped.png", b.fullScreenshot())
+
+	// Start from Stopped: back in the table, out of the list, which stays open.
+	b.click(views.ActionID(nginx, "start"))
+	b.waitFor("nginx back in the table", exists(views.RowID(nginx)), 10*time.Second, "#"+views.TableID)
+	b.waitFor("nginx out of Stopped", "!"+exists(views.StoppedRowID(nginx)), 10*time.Second, "#"+views.StoppedID)
+	if !eval[bool](b, fmt.Sprintf(`document.getElementById(%q).open`, views.StoppedID)) {
+		t.Error("the Stopped section closed when its list refreshed")
+	}
+	if got := b.text(views.RowID(nginx)); !strings.Contains(got, "snoozed until") {
+		t.Errorf("nginx after its start = %q, want the snooze still shown", got)
+	}
+
+	// Logs: the panel shows the lines and follows them; Close ends it.
+	ta.engine.SetLogs("app", "listening on :8080", "GET /health 200")
+	b.openMenu(app)
+	b.click(views.ActionID(app, "logs"))
+	b.waitFor("the log lines", fmt.Sprintf(`((e) => !!e && e.textContent.includes('GET /health 200'))(document.getElementById(%q))`,
+		views.LogLinesID), 10*time.Second, "#"+views.LogsSlotID)
+	ta.engine.SetLogs("app", "listening on :8080", "GET /health 200", "GET /api 404")
+	b.waitFor("the panel to follow the log", fmt.Sprintf(`((e) => !!e && e.textContent.includes('GET /api 404'))(document.getElementById(%q))`,
+		views.LogLinesID), 10*time.Second, "#"+views.LogsSlotID)
+	saveScreenshot(t, "logs.png", b.fullScreenshot())
+	b.do(chromedp.SetValue(chromedp.ID(views.LogTailID), "500"))
+	eval[chromedp.Void](b, fmt.Sprintf(`document.getElementById(%q).dispatchEvent(new Event('change', {bubbles: true}))`, views.LogTailID))
+	b.waitFor("the lines to poll with tail 500", fmt.Sprintf(`((e) => !!e && e.getAttribute('hx-get').endsWith('tail=500'))(document.getElementById(%q))`,
+		views.LogLinesID), 10*time.Second, "#"+views.LogsSlotID)
+	b.settled() // the new panel's Close is bound once htmx has processed it
+	b.click(views.LogCloseID)
+	b.waitFor("the panel to close", "!"+exists(views.LogPanelID), 10*time.Second, "#"+views.LogsSlotID)
+	time.Sleep(2500 * time.Millisecond) // a poll that outlived the panel would bring it back
+	if eval[bool](b, exists(views.LogPanelID)) {
+		t.Error("the log panel came back after Close: its polling did not stop")
+	}
+
+	// Delete app-2: a wrong name is refused with a toast, the right one deletes.
+	b.openMenu(app2)
+	b.do(chromedp.Click(chromedp.CSS("#" + views.DeleteID(app2) + " > summary")))
+	b.do(chromedp.SendKeys(chromedp.ID(views.ConfirmInputID(app2)), "app"))
+	b.click(views.ActionID(app2, "delete"))
+	b.waitFor("a toast for the wrong name", fmt.Sprintf(`document.getElementById(%q).innerText.includes('type app-2 to delete it')`,
+		views.ToastsID), 10*time.Second, "#"+views.ToastsID)
+	if !eval[bool](b, exists(views.RowID(app2))) {
+		t.Fatal("app-2 is gone after a wrong name")
+	}
+	saveScreenshot(t, "delete-confirm.png", b.fullScreenshot())
+	eval[chromedp.Void](b, fmt.Sprintf(`document.getElementById(%q).value = ''`, views.ConfirmInputID(app2)))
+	b.do(chromedp.SendKeys(chromedp.ID(views.ConfirmInputID(app2)), "app-2"))
+	b.click(views.ActionID(app2, "delete"))
+	b.waitFor("app-2 to leave the table", "!"+exists(views.RowID(app2)), 10*time.Second, "#"+views.TableID)
+	if _, ok := ta.engine.Container("app-2"); ok {
+		t.Error("app-2 still exists in the engine")
+	}
+	if !b.pageMarked() {
+		t.Error("the page reloaded: every action should have been a fragment")
+	}
+}
