@@ -1,0 +1,62 @@
+package handlers
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"refit/models"
+	"refit/services"
+)
+
+// The nginx container is updated (its image backed up), listed, and
+// rolled back onto the backup through the API.
+func TestDrydockBackupsAndRollback(t *testing.T) {
+	ta := newTestApp(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	upd := services.NewUpdates(auth{}, ta.deps.Containers, ta.deps.History, log, services.UpdateOptions{
+		Settle: time.Millisecond, Backups: services.NewBackups(ta.db, 3, log)})
+	t.Cleanup(upd.Close)
+	d := ta.deps
+	d.Updates = upd
+	ta.app = New(withCatalog(t, d, ta.db))
+	ta.engine.Publish("nginx", "sha256:img-new", dNew)
+
+	if st, body, _ := ta.do(t, "GET", "/api/containers/nginx/backups", nil); st != 200 || body != "[]" {
+		t.Errorf("backups before any update = %d %s, want []", st, body)
+	}
+	if st, body, _ := ta.do(t, "POST", "/api/containers/nginx/update", nil); st != 200 {
+		t.Fatalf("update = %d %s", st, body)
+	}
+	st, body, _ := ta.do(t, "GET", "/api/v1/containers/nginx/backups", nil)
+	var bks []map[string]any
+	if err := json.Unmarshal([]byte(body), &bks); st != 200 || err != nil || len(bks) != 1 {
+		t.Fatalf("backups = %d %s", st, body)
+	}
+	for k, want := range map[string]any{"containerId": nginxID, "containerName": "nginx", "imageName": "library/nginx",
+		"imageTag": "latest", "imageDigest": dOld, "imageId": "sha256:img-old"} {
+		if bks[0][k] != want {
+			t.Errorf("backup %s = %v, want %v", k, bks[0][k], want)
+		}
+	}
+	if _, ok := bks[0]["id"].(string); !ok || bks[0]["timestamp"] == nil {
+		t.Errorf("backup id, timestamp = %v, %v", bks[0]["id"], bks[0]["timestamp"])
+	}
+
+	if st, body, _ := ta.do(t, "POST", "/api/containers/nginx/rollback", jsonBody(`{"backupId":"nope"}`)); st != 404 || body != "backup not found\n" {
+		t.Errorf("rollback onto an unknown backup = %d %q", st, body)
+	}
+	if st, body, _ := ta.do(t, "POST", "/api/containers/nope/rollback", jsonBody(`{}`)); st != 404 || body != "container not found\n" {
+		t.Errorf("rollback of an unknown container = %d %q", st, body)
+	}
+	st, body, _ = ta.do(t, "POST", "/api/containers/nginx/rollback", jsonBody(`{"backupId":"`+bks[0]["id"].(string)+`"}`))
+	var item models.DrydockContainer
+	if err := json.Unmarshal([]byte(body), &item); st != 200 || err != nil || item.Image.ID != "sha256:img-old" || item.ID == nginxID {
+		t.Errorf("rollback = %d %s, want the item on sha256:img-old under a new id", st, body)
+	}
+}
+
+func jsonBody(s string) io.Reader { return strings.NewReader(s) }
