@@ -43,8 +43,10 @@ func (e *Engine) Preview(ctx context.Context, id string) (models.Preview, error)
 }
 
 // dependents returns main and the containers that join its network
-// namespace, directly or through one another, found and checked as plan
-// does, so a recreate that plan would refuse is refused here too.
+// namespace, directly or through one another, each checked and given its
+// create request: what a recreate replaces, and what a preview describes.
+// The engine stores network mode container:<full ID> even when the user
+// named the container.
 func (e *Engine) dependents(ctx context.Context, main *member) ([]*member, error) {
 	list, err := e.cli.ContainerList(ctx, container.ListOptions{All: true})
 	if err != nil {

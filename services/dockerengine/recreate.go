@@ -163,32 +163,11 @@ func (e *Engine) plan(ctx context.Context, id string, opts models.RecreateOption
 	if err != nil {
 		return nil, err
 	}
-	r.members = append(r.members, main)
-
-	// Dependents: the engine stores network mode container:<full ID> even
-	// when the user named the container.
-	list, err := e.cli.ContainerList(ctx, container.ListOptions{All: true})
+	members, err := e.dependents(ctx, main)
 	if err != nil {
-		return nil, fmt.Errorf("list containers: %w", err)
+		return nil, err
 	}
-	for i := 0; i < len(r.members); i++ {
-		p := r.members[i]
-		for _, c := range list {
-			target := container.NetworkMode(c.HostConfig.NetworkMode).ConnectedContainer()
-			if target == "" || (target != p.old.ID && target != p.name) {
-				continue
-			}
-			dep, err := e.cli.ContainerInspect(ctx, c.ID)
-			if err != nil {
-				return nil, fmt.Errorf("inspect container %s that shares the network of %s: %w", models.ShortID(c.ID), p.name, err)
-			}
-			m, err := e.member(ctx, dep, dep.Config.Image, i)
-			if err != nil {
-				return nil, fmt.Errorf("%s shares the network of %s: %w", strings.TrimPrefix(dep.Name, "/"), p.name, err)
-			}
-			r.members = append(r.members, m)
-		}
-	}
+	r.members = members
 
 	if err := e.reserve(r.names()); err != nil {
 		return nil, err
