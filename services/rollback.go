@@ -27,6 +27,11 @@ func (u *Updates) Rollback(ref models.ContainerRef, backupID, by string) (models
 	if err != nil {
 		return models.Progress{}, err
 	}
+	if u.opts.Self != "" && it.FullID == u.opts.Self {
+		// Its own recreate would stop this process half way; updates hand
+		// over to a helper, which knows no backups.
+		return models.Progress{}, fmt.Errorf("%s runs refit itself: roll it back with docker: %w", ref, models.ErrInvalid)
+	}
 	if u.opts.Backups == nil {
 		return models.Progress{}, fmt.Errorf("backup %q of %s: %w", backupID, ref, models.ErrBackupNotFound)
 	}
