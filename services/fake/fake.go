@@ -268,7 +268,11 @@ func (e *Engine) BreakEvents() {
 
 // Events implements services.Engine.
 func (e *Engine) Events(ctx context.Context) (<-chan models.EngineEvent, <-chan error) {
-	in := make(chan models.EngineEvent, 64)
+	// The engine's own events publisher buffers 1024 events per subscriber
+	// before a slow one loses any; with 64, a conformance test's stream,
+	// read only after a Restart's stop, lost its own start among the other
+	// parallel tests' events.
+	in := make(chan models.EngineEvent, 1024)
 	out := make(chan models.EngineEvent)
 	errs := make(chan error, 1)
 	down := make(chan struct{})
