@@ -307,7 +307,10 @@ func (u *Updates) start(g models.ImageGroup, items []models.ContainerItem, by st
 		}
 		key := onHost{it.Ref.Host, g.Image}
 		r := u.runs[key]
-		if r == nil {
+		// A run past its pull with nothing queued is ending: its last
+		// recreate may already have finished, and what it pulled may be
+		// older than the tag now. A newcomer starts a run of its own.
+		if r == nil || (r.pulled && len(r.queue) == 0) {
 			r = &run{host: key.host, image: key.image, by: map[models.ContainerRef]string{}}
 			u.runs[key] = r
 			u.wg.Add(1)
@@ -382,7 +385,9 @@ func (u *Updates) run(r *run) {
 	for {
 		u.mu.Lock()
 		if len(r.queue) == 0 {
-			delete(u.runs, onHost{r.host, r.image})
+			if key := (onHost{r.host, r.image}); u.runs[key] == r { // a newcomer may have started the next
+				delete(u.runs, key)
+			}
 			u.ver.Add(1)
 			u.mu.Unlock()
 			return
