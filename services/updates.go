@@ -307,10 +307,10 @@ func (u *Updates) start(g models.ImageGroup, items []models.ContainerItem, by st
 		}
 		key := onHost{it.Ref.Host, g.Image}
 		r := u.runs[key]
-		// A run past its pull with nothing queued is ending: its last
-		// recreate may already have finished, and what it pulled may be
-		// older than the tag now. A newcomer starts a run of its own.
-		if r == nil || (r.pulled && len(r.queue) == 0) {
+		// A run past its pull whose jobs have all ended is ending: what it
+		// pulled may be older than the tag is now. A newcomer starts a run
+		// of its own; while one of its jobs runs, it joins and shares the pull.
+		if r == nil || (r.pulled && !u.runningLocked(r)) {
 			r = &run{host: key.host, image: key.image, by: map[models.ContainerRef]string{}}
 			u.runs[key] = r
 			u.wg.Add(1)
@@ -336,6 +336,14 @@ func (u *Updates) start(g models.ImageGroup, items []models.ContainerItem, by st
 		u.ver.Add(1)
 	}
 	return out
+}
+
+// runningLocked reports whether a job of r has not ended yet.
+func (u *Updates) runningLocked(r *run) bool {
+	return slices.ContainsFunc(r.refs, func(ref models.ContainerRef) bool {
+		j := u.jobs[ref]
+		return j != nil && j.p.Running()
+	})
 }
 
 // run is one pull on its host followed by the recreate of each queued
