@@ -147,8 +147,10 @@ func (e *Engine) stopAsync(id string) <-chan struct{} {
 		e.mu.Lock()
 		c.Running, c.stopping = false, nil
 		e.mu.Unlock()
-		close(done)
+		// die before the stop returns, as the engine sends it: a restart's
+		// start must come after it.
 		e.emit(models.EngineEvent{Action: "die", ContainerID: id})
+		close(done)
 	}()
 	return done
 }
