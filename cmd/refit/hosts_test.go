@@ -170,6 +170,17 @@ func TestHostsCheckHeadsEachReferenceOnce(t *testing.T) {
 		return true
 	}
 	waitGroups(t, p, "the start-up check to finish", want)
+	// The watch's first refresh asks about new references too, so the
+	// statuses can be known before the start-up check has sent its own
+	// HEADs: wait for the check itself to end.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if _, m := crashGet(t, p.base+"/metrics"); strings.Contains(string(m), "refit_check_duration_seconds_count 1") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the start-up check did not end within 30s")
+		}
+	}
 	setup := time.Since(began)
 	regX.Reset()
 	regY.Reset()
