@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"refit/models"
+	"refit/services"
 	"refit/views"
 )
 
@@ -126,18 +129,18 @@ func TestBrowserRowMenuPolicyStopStartLogsDelete(t *testing.T) {
 	b.openMenu(app)
 	b.click(views.ActionID(app, "logs"))
 	b.waitFor("the log lines", fmt.Sprintf(`((e) => !!e && e.textContent.includes('GET /health 200'))(document.getElementById(%q))`,
-		views.LogLinesID), 10*time.Second, "#"+views.LogsSlotID)
+		views.LogLinesID), 10*time.Second, "#"+views.PanelSlotID)
 	ta.engine.SetLogs("app", "listening on :8080", "GET /health 200", "GET /api 404")
 	b.waitFor("the panel to follow the log", fmt.Sprintf(`((e) => !!e && e.textContent.includes('GET /api 404'))(document.getElementById(%q))`,
-		views.LogLinesID), 10*time.Second, "#"+views.LogsSlotID)
+		views.LogLinesID), 10*time.Second, "#"+views.PanelSlotID)
 	saveScreenshot(t, "logs.png", b.fullScreenshot())
 	b.do(chromedp.SetValue(chromedp.ID(views.LogTailID), "500"))
 	eval[chromedp.Void](b, fmt.Sprintf(`document.getElementById(%q).dispatchEvent(new Event('change', {bubbles: true}))`, views.LogTailID))
 	b.waitFor("the lines to poll with tail 500", fmt.Sprintf(`((e) => !!e && e.getAttribute('hx-get').endsWith('tail=500'))(document.getElementById(%q))`,
-		views.LogLinesID), 10*time.Second, "#"+views.LogsSlotID)
+		views.LogLinesID), 10*time.Second, "#"+views.PanelSlotID)
 	b.settled() // the new panel's Close is bound once htmx has processed it
 	b.click(views.LogCloseID)
-	b.waitFor("the panel to close", "!"+exists(views.LogPanelID), 10*time.Second, "#"+views.LogsSlotID)
+	b.waitFor("the panel to close", "!"+exists(views.LogPanelID), 10*time.Second, "#"+views.PanelSlotID)
 	time.Sleep(2500 * time.Millisecond) // a poll that outlived the panel would bring it back
 	if eval[bool](b, exists(views.LogPanelID)) {
 		t.Error("the log panel came back after Close: its polling did not stop")
@@ -163,5 +166,78 @@ func TestBrowserRowMenuPolicyStopStartLogsDelete(t *testing.T) {
 	}
 	if !b.pageMarked() {
 		t.Error("the page reloaded: every action should have been a fragment")
+	}
+}
+
+// Preview and Backups from Chromium over the fake engine: the preview
+// panel shows what the update keeps and ends with Update, which updates
+// the row and closes the panel; the Backups panel then lists the image
+// nginx ran, and Roll back puts nginx back on it.
+func TestBrowserPreviewUpdateAndRollback(t *testing.T) {
+	chromiumPath(t)
+	ta := newTestApp(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	upd := services.NewUpdates(auth{}, ta.deps.Containers, ta.deps.History, log, services.UpdateOptions{
+		Settle: time.Millisecond, Backups: services.NewBackups(ta.db, 3, log)})
+	t.Cleanup(upd.Close)
+	d := ta.deps
+	d.Updates = upd
+	ta.app = New(withCatalog(t, d, ta.db))
+	ta.engine.Publish("nginx", "sha256:img-new", dNew)
+	base := serveTestApp(t, ta)
+	b := newBrowser(t, base)
+	b.viewport(1280, 900)
+	nginx := local("nginx")
+	rowHas := func(what, text string) {
+		b.t.Helper()
+		b.waitFor(what, fmt.Sprintf(`((r) => !!r && r.innerText.includes(%q))(document.getElementById(%q))`, text, views.RowID(nginx)),
+			20*time.Second, "#"+views.RowID(nginx))
+	}
+
+	b.open(views.DashboardPath)
+	b.markPage()
+	b.openMenu(nginx)
+	b.click(views.ActionID(nginx, "preview"))
+	b.waitFor("the preview panel", exists(views.PreviewUpdateID), 10*time.Second, "#"+views.PanelSlotID)
+	if got := b.text(views.PreviewPanelID); !strings.Contains(got, "Update preview of nginx") || !strings.Contains(got, "Keeps") {
+		t.Errorf("preview panel = %q", got)
+	}
+	saveScreenshot(t, "preview.png", b.fullScreenshot())
+	b.settled()
+	b.click(views.PreviewUpdateID)
+	b.waitFor("the panel to close", "!"+exists(views.PreviewPanelID), 10*time.Second, "#"+views.PanelSlotID)
+	rowHas("nginx updated", "updated")
+	if it, _, err := ta.deps.Containers.FindRef(nginx); err != nil || it.ImageID != "sha256:img-new" {
+		t.Fatalf("after Update nginx runs %q (%v)", it.ImageID, err)
+	}
+
+	b.openMenu(nginx)
+	b.click(views.ActionID(nginx, "backups"))
+	b.waitFor("the backups panel", exists(views.BackupsPanelID), 10*time.Second, "#"+views.PanelSlotID)
+	bks, err := upd.Backups(nginx)
+	if err != nil || len(bks) != 1 {
+		t.Fatalf("backups = %v, %v", bks, err)
+	}
+	if got := b.text(views.BackupRowID(bks[0].ID)); !strings.Contains(got, "nginx:latest") {
+		t.Errorf("backup row = %q", got)
+	}
+	saveScreenshot(t, "backups.png", b.fullScreenshot())
+	b.settled()
+	b.click(views.ActionID(nginx, "rollback-"+bks[0].ID))
+	b.waitFor("the backups panel to close", "!"+exists(views.BackupsPanelID), 10*time.Second, "#"+views.PanelSlotID)
+	rowHas("nginx rolled back", "updated")
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		it, _, err := ta.deps.Containers.FindRef(nginx)
+		if err == nil && it.ImageID == "sha256:img-old" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after Roll back nginx runs %q (%v), want sha256:img-old", it.ImageID, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !b.pageMarked() {
+		t.Error("the page reloaded: preview, update, backups and rollback should have been fragments")
 	}
 }

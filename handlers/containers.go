@@ -67,7 +67,8 @@ func handleUpdateContainer(ctr *services.Containers, upd *services.Updates, pol 
 
 // renderRow answers a container's row, its group header out of band (the
 // group's status follows the row's), and what changed for the live region
-// since the row was rendered as the request's ShownField says. Both keep
+// since the row was rendered as the request's ShownField says; a form in a
+// panel (PanelField) has the panel close. Both keep
 // the page's host filter: the header counts the rows the page shows. The
 // row shows pol's badges (nil: none).
 func renderRow(c *fiber.Ctx, ctr *services.Containers, upd *services.Updates, pol *services.Policies, ref models.ContainerRef) error {
@@ -88,6 +89,11 @@ func renderRow(c *fiber.Ctx, ctr *services.Containers, upd *services.Updates, po
 	}
 	if err := render(c, views.GroupHeaderOOB(views.NewGroupData(g, jobs, v, time.Now()).OnHost(host))); err != nil {
 		return err
+	}
+	if c.FormValue(views.PanelField) == "close" { // asked from a panel, whose work is now the row's
+		if err := render(c, views.ClosedPanel()); err != nil {
+			return err
+		}
 	}
 	return render(c, views.Announcement(views.Announcements([]views.RowData{row}, c.FormValue(views.ShownField))))
 }

@@ -168,3 +168,75 @@ func handleContainerLogs(ctr *services.Containers, cat *services.Catalog) fiber.
 		return render(c, views.LogPanel(l))
 	}
 }
+
+// handleContainerPreview answers the container's PreviewPanel: the same
+// dry run as POST /api/containers/{id}/preview, alone for htmx, else as a
+// page. Its Update form posts what the row shows, as the row's own does.
+func handleContainerPreview(ctr *services.Containers, upd *services.Updates, pol *services.Policies, cat *services.Catalog) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		host, err := hostFilter(c, ctr)
+		if err != nil {
+			return err
+		}
+		ref := rowRef(c)
+		item, g, err := ctr.FindRef(ref)
+		if err != nil {
+			return err
+		}
+		pv, err := cat.Preview(c.UserContext(), ref.String())
+		if err != nil {
+			return err
+		}
+		v := viewer(c)
+		p := views.PreviewData{Ref: ref, Preview: pv, Filter: host, Standalone: !isHTMX(c), Several: ctr.Several(), Viewer: v,
+			Shown: views.ShownValue(views.NewRowData(g, item, jobsOf(upd, pol), v))}
+		if p.Standalone {
+			return page(c, "Update preview of "+ref.Shown(), views.PreviewPage(p))
+		}
+		return render(c, views.PreviewPanel(p))
+	}
+}
+
+// handleContainerBackups answers the container's BackupsPanel, alone for
+// htmx, else as a page.
+func handleContainerBackups(ctr *services.Containers, upd *services.Updates) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		host, err := hostFilter(c, ctr)
+		if err != nil {
+			return err
+		}
+		ref := rowRef(c)
+		if _, _, err := ctr.FindRef(ref); err != nil {
+			return err
+		}
+		bks, err := upd.Backups(ref)
+		if err != nil {
+			return err
+		}
+		b := views.BackupsData{Ref: ref, Backups: bks, Filter: host, Standalone: !isHTMX(c), Several: ctr.Several(), Viewer: viewer(c)}
+		if b.Standalone {
+			return page(c, "Backups of "+ref.Shown(), views.BackupsPage(b))
+		}
+		return render(c, views.BackupsPanel(b))
+	}
+}
+
+// handleRollback starts recreating the container onto the backup the form
+// names, as POST /api/containers/{id}/rollback does, and answers the row,
+// which follows the job as an update's does.
+func handleRollback(ctr *services.Containers, upd *services.Updates, pol *services.Policies) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		id := c.FormValue(views.BackupField)
+		if id == "" {
+			return fiber.NewError(fiber.StatusBadRequest, "bad backup: say which one")
+		}
+		ref := rowRef(c)
+		if _, err := upd.Rollback(ref, id, actor(c)); err != nil {
+			return err
+		}
+		if !isHTMX(c) {
+			return backHome(c)
+		}
+		return renderRow(c, ctr, upd, pol, ref)
+	}
+}

@@ -87,6 +87,10 @@ func routes(app *fiber.App, d Deps) {
 	web.Post("/containers/:host/:name/auto-update", requireWeb(auth, operate), audited(aud, auditContainer(d.Containers, models.AuditToggle)),
 		handleToggleAutoUpdate(d.Containers, d.Toggles))
 	web.Get("/containers/:host/:name/logs", handleContainerLogs(d.Containers, d.Catalog))
+	web.Get("/containers/:host/:name/preview", handleContainerPreview(d.Containers, d.Updates, d.Policies, d.Catalog))
+	web.Get("/containers/:host/:name/backups", handleContainerBackups(d.Containers, d.Updates))
+	web.Post("/containers/:host/:name/rollback", requireWeb(auth, operate), audited(aud, auditContainer(d.Containers, models.AuditRollback)),
+		handleRollback(d.Containers, d.Updates, d.Policies))
 	web.Post("/containers/:host/:name/policy", requireWeb(auth, operate), audited(aud, auditContainer(d.Containers, models.AuditPolicy)),
 		handleSetPolicy(d.Containers, d.Updates, d.Policies))
 	web.Post("/containers/:host/:name/restart", requireWeb(auth, operate), audited(aud, auditContainer(d.Containers, models.AuditRestart)),

@@ -19,6 +19,11 @@ const (
 	ConfirmField = "confirm"
 	// VolumesField ("on") removes the container's anonymous volumes too.
 	VolumesField = "volumes"
+	// BackupField is the backup id a rollback form posts.
+	BackupField = "backup"
+	// PanelField ("close") on a form inside a panel has its answer close
+	// the panel too (ClosedPanel), as the action it asked for is under way.
+	PanelField = "panel"
 	// TailField is how many of the last log lines LogPanel shows.
 	TailField = "tail"
 	// ContainersChanged is the event (HX-Trigger) of an answer after which
@@ -118,7 +123,7 @@ func ImageText(im models.DrydockImage) string {
 		name = strings.TrimPrefix(name, "library/")
 	}
 	if name == "" {
-		return models.ShortID(strings.TrimPrefix(im.ID, "sha256:"))
+		return ShortImageID(im.ID)
 	}
 	if im.Tag.Value != "" {
 		name += ":" + im.Tag.Value
@@ -147,3 +152,150 @@ func logsSwap(mode string) string { return mode + " scroll:" + Selector(LogLines
 
 // Polling reports whether the panel follows the log.
 func (l LogsData) Polling() bool { return !l.Gone }
+
+// PreviewData is one container's PreviewPanel.
+type PreviewData struct {
+	Ref     models.ContainerRef
+	Preview models.Preview
+	// Shown is the row's ShownValue, which the panel's Update form posts as
+	// the row's own does, for the live region.
+	Shown      string
+	Filter     string // the page's host filter, kept by the Update answer
+	Standalone bool   // a page of its own, which links back instead of closing
+	Several    bool   // refit has several hosts: the heading names the host
+	Viewer
+}
+
+// ShowUpdate reports whether the panel ends with an Update button.
+func (p PreviewData) ShowUpdate() bool { return p.CanUpdate && p.Preview.UpdateAvailable }
+
+// CandidateText says what the registry offers, as the panel's "New" line.
+func (p PreviewData) CandidateText() string {
+	switch c := p.Preview.Candidate; {
+	case c.Digest == "":
+		return "not known yet: check the registry first"
+	case c.Digest == p.Preview.Current.Digest:
+		return "the same digest: up to date"
+	default:
+		return models.ShortDigest(c.Digest)
+	}
+}
+
+// PortText is a published port as docker ps writes it: "0.0.0.0:8080->80/tcp".
+func PortText(p models.PreviewPort) string {
+	host := p.HostPort
+	if p.HostIP != "" {
+		host = p.HostIP + ":" + host
+	}
+	if host == "" {
+		return p.Port
+	}
+	return host + "->" + p.Port
+}
+
+// VolumeText is a mount as the panel lists it: "data → /var/lib/app".
+func VolumeText(v models.PreviewVolume) string {
+	src := v.Name
+	switch {
+	case v.Type == "bind":
+		src = v.Source
+	case v.Type == "tmpfs":
+		src = "tmpfs"
+	case v.Anonymous:
+		src = "anonymous volume " + models.ShortID(v.Name)
+	}
+	s := src + " → " + v.Destination
+	if v.ReadOnly {
+		s += " (read-only)"
+	}
+	return s
+}
+
+// NetworkText is a network the new container joins, with its aliases.
+func NetworkText(n models.PreviewNetwork) string {
+	if len(n.Aliases) == 0 {
+		return n.Name
+	}
+	return n.Name + " (aliases " + strings.Join(n.Aliases, ", ") + ")"
+}
+
+// BackupsData is one container's BackupsPanel.
+type BackupsData struct {
+	Ref        models.ContainerRef
+	Backups    []models.Backup // newest first
+	Filter     string          // the page's host filter, kept by a rollback's answer
+	Standalone bool
+	Several    bool
+	Viewer
+}
+
+// BackupImage is the image a backup kept as people write it: "nginx:1.27".
+func BackupImage(b models.Backup) string {
+	name := strings.TrimPrefix(b.ImageName, "library/")
+	if b.ImageTag != "" {
+		name += ":" + b.ImageTag
+	}
+	return name
+}
+
+// Fact is one line of a preview's list: what, and the items.
+type Fact struct {
+	Label string
+	Items []string
+}
+
+// Kept is what the recreate carries over as the user set it, the lines
+// that have something.
+func (p PreviewData) Kept() []Fact {
+	k := p.Preview.Keeps
+	return facts(
+		Fact{"environment", k.Env}, Fact{"labels", k.Labels}, Fact{"settings", k.Config},
+		Fact{"exposed ports", k.ExposedPorts}, Fact{"published ports", portTexts(k.Ports)},
+		Fact{"restart policy", nonEmpty(k.RestartPolicy)}, Fact{"network mode", nonEmpty(k.NetworkMode)},
+		Fact{"limits", k.Resources}, Fact{"host settings", k.Host})
+}
+
+// Fresh is what the new container takes from the new image, the lines
+// that have something.
+func (p PreviewData) Fresh() []Fact {
+	f := p.Preview.FromImage
+	return facts(Fact{"environment", f.Env}, Fact{"labels", f.Labels}, Fact{"settings", f.Config},
+		Fact{"exposed ports", f.ExposedPorts})
+}
+
+func facts(all ...Fact) []Fact {
+	var out []Fact
+	for _, f := range all {
+		if len(f.Items) > 0 {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// The preview's lists as text.
+func portTexts(ps []models.PreviewPort) []string       { return mapText(ps, PortText) }
+func volumeTexts(vs []models.PreviewVolume) []string   { return mapText(vs, VolumeText) }
+func networkTexts(ns []models.PreviewNetwork) []string { return mapText(ns, NetworkText) }
+func dependentNames(ds []models.PreviewDependent) []string {
+	return mapText(ds, func(d models.PreviewDependent) string { return d.Name })
+}
+
+func mapText[T any](xs []T, f func(T) string) []string {
+	out := make([]string, 0, len(xs))
+	for _, x := range xs {
+		out = append(out, f(x))
+	}
+	return out
+}
+
+// nonEmpty is s as a list: none when empty.
+func nonEmpty(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return []string{s}
+}
+
+// ShortImageID is an image ID as docker images writes it: 12 hex digits.
+func ShortImageID(id string) string { return models.ShortID(strings.TrimPrefix(id, "sha256:")) }

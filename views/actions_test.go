@@ -37,7 +37,7 @@ func rowWith(v views.Viewer, pol models.UpdatePolicy, snoozed bool) views.RowDat
 	return views.NewGroupData(g, jobs, v, testNow).Rows[0]
 }
 
-// The menu offers what the role may do: viewers Logs only, operators the
+// The menu offers what the role may do: viewers Logs, Preview and Backups, operators the
 // policy and the lifecycle, admins Delete too.
 func TestRowMenuPerRole(t *testing.T) {
 	ref := local("web")
@@ -48,15 +48,15 @@ func TestRowMenuPerRole(t *testing.T) {
 		}
 		return out
 	}
-	all := ids("logs", models.PolicySkipCurrent, models.PolicySnooze, models.PolicyClear, "restart", "stop", "delete")
+	all := ids("logs", "preview", "backups", models.PolicySkipCurrent, models.PolicySnooze, models.PolicyClear, "restart", "stop", "delete")
 	for _, tc := range []struct {
 		name string
 		v    views.Viewer
 		want []string
 	}{
-		{"viewer", viewerRole, ids("logs")},
-		{"operator", operatorRole, ids("logs", models.PolicySkipCurrent, models.PolicySnooze, "restart", "stop")},
-		{"admin", adminRole, ids("logs", models.PolicySkipCurrent, models.PolicySnooze, "restart", "stop", "delete")},
+		{"viewer", viewerRole, ids("logs", "preview", "backups")},
+		{"operator", operatorRole, ids("logs", "preview", "backups", models.PolicySkipCurrent, models.PolicySnooze, "restart", "stop")},
+		{"admin", adminRole, ids("logs", "preview", "backups", models.PolicySkipCurrent, models.PolicySnooze, "restart", "stop", "delete")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			doc := render(t, views.ContainerRow(rowWith(tc.v, models.UpdatePolicy{}, false)))
@@ -84,7 +84,7 @@ func TestRowMenuControls(t *testing.T) {
 	doc := render(t, views.ContainerRow(rowWith(adminRole, models.UpdatePolicy{SkipDigests: []string{"sha256:old"}}, false)))
 	logs := one(t, doc, "#"+views.ActionID(ref, "logs"))
 	if attr(logs, "href") != views.LogsPath(ref, 100) || attr(logs, "hx-get") != views.LogsPath(ref, 100) ||
-		attr(logs, "hx-target") != "#"+views.LogsSlotID {
+		attr(logs, "hx-target") != "#"+views.PanelSlotID {
 		t.Errorf("Logs = href %q hx-get %q hx-target %q", attr(logs, "href"), attr(logs, "hx-get"), attr(logs, "hx-target"))
 	}
 	form := one(t, doc, "form[action='"+views.PolicyPath(ref)+"']")
@@ -294,5 +294,90 @@ func TestLogPanel(t *testing.T) {
 	if page.Find("#"+views.LogCloseID).Length() != 0 || page.Find("a[href='/']").Length() != 1 ||
 		attr(page.Find("form[method=get]"), "action") != views.LogsPath(ref, 0) {
 		t.Error("the logs page has a Close, no way back, or no plain tail form")
+	}
+}
+
+// The preview says what changes and what stays, and ends with Update for
+// those who may update, posting to the row and closing the panel.
+func TestPreviewPanel(t *testing.T) {
+	ref := local("web")
+	pv := models.Preview{Name: "web", Watcher: "local", UpdateAvailable: true,
+		Current:   models.PreviewCurrent{Digest: "sha256:1111111111aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", Tag: "latest", ImageID: "sha256:3333333333cc"},
+		Candidate: models.PreviewCandidate{Digest: remote, Tag: "latest"},
+		Keeps: models.PreviewKeeps{Env: []string{"DB_PASSWORD", "TZ"}, Ports: []models.PreviewPort{{Port: "80/tcp", HostIP: "0.0.0.0", HostPort: "8080"}},
+			RestartPolicy: "unless-stopped"},
+		FromImage:  models.PreviewFromImage{Config: []string{"cmd", "healthcheck"}},
+		Volumes:    []models.PreviewVolume{{Type: "volume", Name: "webdata", Destination: "/data"}, {Type: "bind", Source: "/srv/conf", Destination: "/etc/web", ReadOnly: true}},
+		Dependents: []models.PreviewDependent{{Name: "sidecar", NetworkMode: "container:web"}}}
+	for _, tc := range []struct {
+		name   string
+		v      views.Viewer
+		update bool
+	}{{"viewer", viewerRole, false}, {"operator", operatorRole, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := render(t, views.PreviewPanel(views.PreviewData{Ref: ref, Preview: pv, Shown: "local/web=", Viewer: tc.v}))
+			panel := one(t, doc, "section#"+views.PreviewPanelID)
+			text := strings.Join(strings.Fields(panel.Text()), " ")
+			for _, want := range []string{"Update preview of web", "latest " + models.ShortDigest(pv.Current.Digest), models.ShortDigest(remote),
+				"environment: DB_PASSWORD, TZ", "published ports: 0.0.0.0:8080->80/tcp", "restart policy: unless-stopped",
+				"settings: cmd, healthcheck", "webdata → /data", "/srv/conf → /etc/web (read-only)", "sidecar"} {
+				if !strings.Contains(text, want) {
+					t.Errorf("preview lacks %q:\n%s", want, text)
+				}
+			}
+			close := one(t, doc, "#"+views.PreviewCloseID)
+			if attr(close, "hx-get") != views.PreviewPath(ref) || attr(close, "hx-swap") != "delete" {
+				t.Errorf("Close = hx-get %q hx-swap %q", attr(close, "hx-get"), attr(close, "hx-swap"))
+			}
+			upd := doc.Find("#" + views.PreviewUpdateID)
+			if (upd.Length() == 1) != tc.update {
+				t.Fatalf("Update in the preview = %d, want %v", upd.Length(), tc.update)
+			}
+			if tc.update {
+				form := upd.Closest("form")
+				assertForm(t, form, views.UpdatePath(ref), "#"+views.RowID(ref))
+				if attr(form.Find("input[name="+views.PanelField+"]"), "value") != "close" ||
+					attr(form.Find("input[name="+views.ShownField+"]"), "value") != "local/web=" {
+					t.Errorf("the preview's Update form does not close the panel or post what the row shows")
+				}
+			}
+		})
+	}
+	doc := render(t, views.PreviewPanel(views.PreviewData{Ref: ref, Preview: models.Preview{Current: pv.Current}, Viewer: operatorRole}))
+	if !strings.Contains(doc.Text(), "not known yet") || doc.Find("#"+views.PreviewUpdateID).Length() != 0 {
+		t.Errorf("a preview before any check offers an update or does not say so:\n%s", doc.Text())
+	}
+}
+
+// Backups are listed newest first, each with Roll back for those who may
+// update; a rollback answers the row and closes the panel.
+func TestBackupsPanel(t *testing.T) {
+	ref := local("web")
+	bks := []models.Backup{
+		{ID: "b2", ImageName: "library/nginx", ImageTag: "1.27", ImageDigest: remote, Timestamp: testNow},
+		{ID: "b1", ImageName: "ghcr.io/org/app", ImageTag: "1.2", ImageID: "sha256:4444444444dd", Timestamp: testNow.Add(-time.Hour)},
+	}
+	doc := render(t, views.BackupsPanel(views.BackupsData{Ref: ref, Backups: bks, Viewer: operatorRole}))
+	rows := doc.Find("tbody tr")
+	if rows.Length() != 2 || attr(rows.First(), "id") != views.BackupRowID("b2") {
+		t.Fatalf("backup rows = %d, first %q", rows.Length(), attr(rows.First(), "id"))
+	}
+	if got := strings.Join(strings.Fields(rows.First().Text()), " "); !strings.Contains(got, "nginx:1.27") || !strings.Contains(got, models.ShortDigest(remote)) {
+		t.Errorf("first backup = %q", got)
+	}
+	if got := strings.Join(strings.Fields(rows.Last().Text()), " "); !strings.Contains(got, "ghcr.io/org/app:1.2") || !strings.Contains(got, "4444444444dd") {
+		t.Errorf("second backup = %q", got)
+	}
+	rb := one(t, doc, "#"+views.ActionID(ref, "rollback-b1"))
+	form := rb.Closest("form")
+	assertForm(t, form, views.RollbackPath(ref), "#"+views.RowID(ref))
+	if attr(form.Find("input[name="+views.BackupField+"]"), "value") != "b1" || attr(form.Find("input[name="+views.PanelField+"]"), "value") != "close" {
+		t.Error("the Roll back form does not name its backup or close the panel")
+	}
+	if n := render(t, views.BackupsPanel(views.BackupsData{Ref: ref, Backups: bks, Viewer: viewerRole})).Find("form").Length(); n != 0 {
+		t.Errorf("a viewer gets %d rollback forms", n)
+	}
+	if got := render(t, views.BackupsPanel(views.BackupsData{Ref: ref, Viewer: viewerRole})).Text(); !strings.Contains(got, "No backups yet") {
+		t.Errorf("no backups = %q", got)
 	}
 }

@@ -48,8 +48,17 @@ const (
 	// StoppedListID is the list inside it, which refreshes itself and
 	// answers GET /fragments/stopped; its <details> stays as the user left it.
 	StoppedListID = "stopped-list"
-	// LogsSlotID is the dashboard's place for the one LogPanel open at a time.
-	LogsSlotID = "logs-slot"
+	// PanelSlotID is the dashboard's place for the one panel open at a time:
+	// a LogPanel, a PreviewPanel or a BackupsPanel.
+	PanelSlotID = "panel-slot"
+	// PreviewPanelID is the PreviewPanel and PreviewCloseID its Close button.
+	PreviewPanelID = "preview"
+	PreviewCloseID = "preview-close"
+	// PreviewUpdateID is the Update button at the foot of a PreviewPanel.
+	PreviewUpdateID = "preview-update"
+	// BackupsPanelID is the BackupsPanel and BackupsCloseID its Close button.
+	BackupsPanelID = "backups"
+	BackupsCloseID = "backups-close"
 	// LogPanelID is the LogPanel, which polls itself while it is open.
 	LogPanelID = "logs"
 	// LogLinesID is the <pre> with the log lines inside LogPanel.
@@ -59,6 +68,9 @@ const (
 	// LogCloseID is the panel's Close button.
 	LogCloseID = "logs-close"
 )
+
+// BackupRowID is the id of one backup's row in a BackupsPanel.
+func BackupRowID(id string) string { return "backup-" + safeID(id) }
 
 // MenuID is the id of a container's action menu (RowMenu), a <details>.
 func MenuID(ref models.ContainerRef) string { return "menu-" + refID(ref) }

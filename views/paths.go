@@ -67,6 +67,18 @@ func LogsPath(ref models.ContainerRef, tail int) string {
 	return p
 }
 
+// PreviewPath answers a container's PreviewPanel (GET): what an update
+// would keep and change, found without pulling; alone for htmx, else a page.
+func PreviewPath(ref models.ContainerRef) string { return containerPath(ref, "preview") }
+
+// BackupsPath answers a container's BackupsPanel (GET), alone for htmx,
+// else a page.
+func BackupsPath(ref models.ContainerRef) string { return containerPath(ref, "backups") }
+
+// RollbackPath recreates a container onto the image of the form's
+// BackupField (POST) and answers the ContainerRow, which follows the job.
+func RollbackPath(ref models.ContainerRef) string { return containerPath(ref, "rollback") }
+
 // PolicyPath runs the update-policy action of the form's PolicyField (POST)
 // and answers the ContainerRow.
 func PolicyPath(ref models.ContainerRef) string { return containerPath(ref, "policy") }

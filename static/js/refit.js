@@ -10,3 +10,12 @@ document.addEventListener("htmx:beforeRequest", (e) => {
   const sel = el.getAttribute && el.getAttribute("data-hold-while");
   if (sel && el.querySelector(sel)) e.preventDefault();
 });
+
+// A row menu closes once one of its items asks for something: the answer
+// lands elsewhere (a panel, the row), and an open menu would cover it. Not
+// for a delete confirmation, which stays to be corrected after a wrong name.
+document.addEventListener("htmx:beforeRequest", (e) => {
+  const el = e.detail.elt;
+  const menu = el.closest && !el.closest("details.delete-confirm") && el.closest("details.row-menu");
+  if (menu) menu.open = false;
+});
