@@ -26,6 +26,8 @@ type Deps struct {
 	History    *services.History
 	Policies   *services.Policies
 	Catalog    *services.Catalog // Drydock's container API
+	// Schedule says when the next check and update window are; nil: none.
+	Schedule *services.Schedule
 	// Auth is required; services.AuthOptions{Disabled: true} turns auth off.
 	Auth  *services.Auth
 	Audit *services.Audit

@@ -191,6 +191,7 @@ func build(cfg Config, log *slog.Logger) (*app, error) {
 	ctr.OnCheck(upd.AutoUpdate)
 	return &app{
 		deps: handlers.Deps{Log: log, Containers: ctr, Toggles: tog, Updates: upd, History: hist,
+			Schedule: services.NewSchedule(cfg.CheckInterval, time.Now),
 			Policies: pol, Catalog: services.NewCatalog(ctr, pol, tog, upd),
 			Auth: auth, Audit: aud, TrustedProxies: cfg.TrustedProxies,
 			AllowedHosts: append(cfg.AllowedHosts, cfg.Addr), // a name in -addr is one of refit's
@@ -217,7 +218,7 @@ func serve(ctx context.Context, a *app, cfg Config, log *slog.Logger) error {
 	a.deps.Containers.OnReachable(a.deps.Updates.RecoverInBackground)
 	ctr := a.deps.Containers
 	go ctr.Watch(ctx)
-	go checkLoop(ctx, ctr, cfg.CheckInterval, log)
+	go a.deps.Schedule.Run(ctx, func(ctx context.Context) { checkNow(ctx, ctr, log) })
 
 	srv := handlers.New(a.deps)
 	errc := make(chan error, 1)
@@ -291,28 +292,18 @@ func versionCommand(args []string, stdout io.Writer) error {
 	return err
 }
 
-// checkLoop checks at start and then on every interval.
-func checkLoop(ctx context.Context, ctr *services.Containers, every time.Duration, log *slog.Logger) {
-	for {
-		if _, err := ctr.Check(ctx); err != nil && ctx.Err() == nil {
-			if ctr.EngineState().Down {
-				log.Debug("check skipped: docker engine not reachable", "error", err) // the outage is logged once
-			} else {
-				log.Warn("check failed", "error", err)
-			}
-		}
-		// A check is the one burst of an idle refit; without this the runtime
-		// keeps its garbage resident until a GC that an idle process rarely needs.
-		debug.FreeOSMemory()
-		if every == 0 {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(every):
+// checkNow is one scheduled check; a failure is logged, not returned.
+func checkNow(ctx context.Context, ctr *services.Containers, log *slog.Logger) {
+	if _, err := ctr.Check(ctx); err != nil && ctx.Err() == nil {
+		if ctr.EngineState().Down {
+			log.Debug("check skipped: docker engine not reachable", "error", err) // the outage is logged once
+		} else {
+			log.Warn("check failed", "error", err)
 		}
 	}
+	// A check is the one burst of an idle refit; without this the runtime
+	// keeps its garbage resident until a GC that an idle process rarely needs.
+	debug.FreeOSMemory()
 }
 
 // checkOnce is `refit check`: one check, printed, for cron and scripts.
