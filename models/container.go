@@ -61,13 +61,14 @@ type ContainerItem struct {
 	Kind string `json:"kind,omitempty"`
 
 	// Not part of the contract; kept for the UI and the update engine.
-	Ref        ContainerRef `json:"-"` // the identity, host always set
-	Reason     string       `json:"-"` // why this container alone is unknown (its host is down)
-	Service    *Service     `json:"-"` // a Swarm service's tasks and update state
-	FullID     string       `json:"-"`
-	LocalFull  string       `json:"-"` // full local digest for the group's repository
-	ImageID    string       `json:"-"`
-	Configured string       `json:"-"` // Config.Image as the user wrote it
+	Ref        ContainerRef      `json:"-"` // the identity, host always set
+	Reason     string            `json:"-"` // why this container alone is unknown (its host is down)
+	Service    *Service          `json:"-"` // a Swarm service's tasks and update state
+	FullID     string            `json:"-"`
+	LocalFull  string            `json:"-"` // full local digest for the group's repository
+	ImageID    string            `json:"-"`
+	Configured string            `json:"-"` // Config.Image as the user wrote it
+	Labels     map[string]string `json:"-"` // the container's (refit.notify=false leaves it out of notifications)
 }
 
 // ImageGroup is every running container of one normalised image reference.

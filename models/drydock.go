@@ -19,6 +19,8 @@ type DrydockContainer struct {
 	CheckStatus Status `json:"checkStatus"`           // the seed-000 status of the last check
 	CheckReason string `json:"checkReason,omitempty"` // why it is unknown
 	Kind        string `json:"kind,omitempty"`        // KindService for a Swarm service
+
+	Labels map[string]string `json:"-"` // the container's; not in Drydock's shape
 }
 
 // DrydockImage is the image a container runs.

@@ -131,7 +131,7 @@ func (k *Catalog) item(ctx context.Context, h *hostState, c models.Container, sn
 	}
 	d := models.DrydockContainer{ID: c.ID, Name: c.Name, Watcher: h.Name, Status: c.State,
 		Image: models.DrydockImage{ID: c.ImageID}, CheckStatus: models.StatusUnknown,
-		AutoUpdate: k.tog.AutoUpdate(ref), UpdatePolicy: k.policy(ref)}
+		AutoUpdate: k.tog.AutoUpdate(ref), UpdatePolicy: k.policy(ref), Labels: c.Labels}
 	if c.Service != nil {
 		d.Kind = models.KindService
 	}

@@ -500,6 +500,7 @@ func (s *Containers) rebuildLocked() {
 				LocalFull:     local,
 				ImageID:       c.ImageID,
 				Configured:    c.ConfiguredImage,
+				Labels:        c.Labels,
 			}
 			if several {
 				it.Host = h.Name

@@ -17,7 +17,7 @@ type History struct {
 	db        *gorm.DB
 	aud       *Audit
 	hostNames bool // audit targets are host/name: refit has several hosts
-	observe   func(models.UpdateRecord)
+	observe   []func(models.UpdateRecord)
 
 	mu      sync.Mutex
 	problem string // why the last write failed, "" once one succeeds
@@ -42,9 +42,10 @@ func (h *History) NameHosts(on bool) *History {
 }
 
 // Observe makes every record also reach f, stored or not; metrics count
-// updates here, where each one ends exactly once.
+// updates here, where each one ends exactly once, and notifications start
+// here. Each call adds one.
 func (h *History) Observe(f func(models.UpdateRecord)) *History {
-	h.observe = f
+	h.observe = append(h.observe, f)
 	return h
 }
 
@@ -54,8 +55,8 @@ func (h *History) Add(r models.UpdateRecord) error {
 	if r.Host == "" {
 		r.Host = models.LocalHost
 	}
-	if h.observe != nil {
-		h.observe(r)
+	for _, f := range h.observe {
+		f(r)
 	}
 	if err := h.db.Create(&r).Error; err != nil {
 		h.setProblem(unwritable(err))

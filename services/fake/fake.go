@@ -400,3 +400,12 @@ func (r *Registry) RateLimits() []models.RateLimit {
 	defer r.mu.Unlock()
 	return slices.Clone(r.limits)
 }
+
+// SetLabels sets a container's labels, as docker run --label does.
+func (e *Engine) SetLabels(id string, labels map[string]string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if c := e.containers[id]; c != nil {
+		c.Container.Labels = labels
+	}
+}

@@ -1,0 +1,201 @@
+package services
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"gorm.io/gorm"
+
+	"refit/models"
+)
+
+// outboxKeep is how many ended messages the outbox keeps.
+const outboxKeep = 500
+
+// failureLogEvery is how often one target's failures are logged at Warn;
+// the others go to Debug, so a dead target does not flood the log.
+const failureLogEvery = time.Hour
+
+// enqueue queues m for each target, due now.
+func (n *Notifier) enqueue(tx *gorm.DB, ts []target, event string, m models.Message) error {
+	now := n.opts.Now().UTC()
+	rows := make([]models.Notification, 0, len(ts))
+	for _, t := range ts {
+		rows = append(rows, models.Notification{Target: t.Name, Event: event, Title: m.Title, Body: m.Body,
+			State: models.NotifyQueued, NextAt: now, CreatedAt: now})
+	}
+	return tx.Create(&rows).Error
+}
+
+// wake tells the worker there is something new to send.
+func (n *Notifier) wake() {
+	select {
+	case n.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Start runs the worker until Close: it delivers what is due, what an
+// earlier run left queued first.
+func (n *Notifier) Start() {
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		n.run()
+	}()
+}
+
+// Close stops the worker and waits for it. A message being sent then stays
+// queued, and is sent again after the next start: twice rather than never.
+func (n *Notifier) Close() {
+	n.cancel()
+	n.wg.Wait()
+}
+
+func (n *Notifier) run() {
+	for {
+		next, err := n.deliverDue()
+		if err != nil && n.ctx.Err() == nil {
+			n.log.Error("notifications: outbox not read", "error", err)
+			next = n.opts.Now().Add(time.Minute)
+		}
+		var wait <-chan time.Time
+		if !next.IsZero() {
+			wait = time.After(max(0, next.Sub(n.opts.Now())))
+		}
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-n.kick:
+		case <-wait:
+		}
+	}
+}
+
+// deliverDue sends every queued message that is due, each target's in
+// order and the targets in parallel, so a slow one holds up only its own.
+// It returns when the next queued message is due (zero for none).
+func (n *Notifier) deliverDue() (time.Time, error) {
+	var due []models.Notification
+	if err := n.db.Where("state = ? AND next_at <= ?", models.NotifyQueued, n.opts.Now().UTC()).Order("id").Find(&due).Error; err != nil {
+		return time.Time{}, err
+	}
+	if len(due) > 0 {
+		ts, err := n.targets()
+		if err != nil {
+			return time.Time{}, err
+		}
+		byName := map[string]target{}
+		for _, t := range ts {
+			byName[t.Name] = t
+		}
+		perTarget := map[string][]models.Notification{}
+		for _, m := range due {
+			perTarget[m.Target] = append(perTarget[m.Target], m)
+		}
+		var wg sync.WaitGroup
+		for name, ms := range perTarget {
+			t, ok := byName[name]
+			wg.Go(func() {
+				for _, m := range ms {
+					if n.ctx.Err() != nil {
+						return
+					}
+					n.try(t, ok, m)
+				}
+			})
+		}
+		wg.Wait()
+		n.prune()
+	}
+	var next models.Notification
+	res := n.db.Where("state = ?", models.NotifyQueued).Order("next_at").Limit(1).Find(&next)
+	if res.Error != nil || res.RowsAffected == 0 {
+		return time.Time{}, res.Error
+	}
+	return next.NextAt, nil
+}
+
+// try sends m once and writes down how it went: sent, queued for its next
+// try, or failed with the last error once the tries are used up.
+func (n *Notifier) try(t target, exists bool, m models.Notification) {
+	var err error
+	if exists {
+		err = n.send.Send(n.ctx, t.url, models.Message{Title: m.Title, Body: m.Body})
+	} else {
+		err = errors.New("the target was removed")
+	}
+	if n.ctx.Err() != nil {
+		return // a stop cut it short: the message stays queued for the next start
+	}
+	m.Attempts++
+	now := n.opts.Now().UTC()
+	switch {
+	case err == nil:
+		m.State, m.Error, m.DoneAt = models.NotifySent, "", now
+	case !exists || m.Attempts > len(n.opts.Retry):
+		m.State, m.DoneAt = models.NotifyFailed, now
+	default:
+		m.NextAt = now.Add(n.opts.Retry[m.Attempts-1])
+	}
+	if err != nil {
+		m.Error = models.ScrubNotify(err.Error(), t.url)
+		if exists {
+			n.logFailure(t, errors.New(m.Error), m.Attempts, m.State == models.NotifyFailed)
+		}
+	}
+	if derr := n.db.Save(&m).Error; derr != nil {
+		n.log.Error("outbox not updated", "target", m.Target, "error", derr)
+	}
+	if m.State != models.NotifyQueued {
+		n.observe(m.Event, m.State == models.NotifySent)
+	}
+}
+
+// logFailure logs a target's failure at Warn once an hour per target, and
+// at Debug otherwise.
+func (n *Notifier) logFailure(t target, err error, attempt int, final bool) {
+	n.logMu.Lock()
+	now := time.Now()
+	loud := now.Sub(n.loggedAt[t.Name]) >= failureLogEvery
+	if loud {
+		n.loggedAt[t.Name] = now
+	}
+	n.logMu.Unlock()
+	attrs := []any{"target", t.Name, "url", t.URL, "attempt", attempt, "gave_up", final, "error", err}
+	if loud {
+		n.log.Warn("notification not delivered; further failures of this target are logged at debug for an hour", attrs...)
+	} else {
+		n.log.Debug("notification not delivered", attrs...)
+	}
+}
+
+// prune keeps the last outboxKeep ended messages.
+func (n *Notifier) prune() {
+	var cut models.Notification
+	res := n.db.Where("state <> ?", models.NotifyQueued).Order("id desc").Offset(outboxKeep).Limit(1).Find(&cut)
+	if res.Error == nil && res.RowsAffected > 0 {
+		n.db.Where("state <> ? AND id <= ?", models.NotifyQueued, cut.ID).Delete(&models.Notification{})
+	}
+}
+
+// Wait blocks until no message is queued or ctx ends; tests and a stop
+// that wants the outbox empty use it.
+func (n *Notifier) Wait(ctx context.Context) error {
+	for {
+		var queued int64
+		if err := n.db.Model(&models.Notification{}).Where("state = ?", models.NotifyQueued).Count(&queued).Error; err != nil {
+			return err
+		}
+		if queued == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
