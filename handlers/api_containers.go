@@ -74,22 +74,24 @@ func apiWatchOne(ctr *services.Containers, cat *services.Catalog) fiber.Handler 
 	}
 }
 
-// apiUpdatePolicy runs one policy action and answers the item.
-func apiUpdatePolicy(ctr *services.Containers, pol *services.Policies, cat *services.Catalog) fiber.Handler {
+// apiUpdatePolicy runs one policy action and answers the item. A stopped
+// container has a policy too (snoozed, cleared); it has no candidate to
+// skip. The Containers argument is unused: the catalog finds stopped ones.
+func apiUpdatePolicy(_ *services.Containers, pol *services.Policies, cat *services.Catalog) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		var act models.PolicyAction
 		if err := c.BodyParser(&act); err != nil {
 			return fiber.NewError(fiber.StatusBadRequest, "bad body: want {\"action\": …}")
 		}
-		item, g, err := ctr.Find(containerID(c))
+		item, err := cat.Get(c.UserContext(), containerID(c))
 		if err != nil {
 			return err
 		}
 		cand := models.Candidate{}
-		if item.Status == models.StatusOutdated {
-			cand.Digest = g.RemoteFull
+		if item.CheckStatus == models.StatusOutdated && item.Result != nil {
+			cand.Digest = item.Result.Digest
 		}
-		if _, err := pol.Apply(item.Ref, act, cand); err != nil {
+		if _, err := pol.Apply(cat.Ref(item), act, cand); err != nil {
 			return err
 		}
 		return apiContainer(cat)(c)
@@ -247,6 +249,9 @@ func apiContainerRollback(upd *services.Updates, cat *services.Catalog) fiber.Ha
 			return err
 		}
 		ref := cat.Ref(item)
+		if p, ok := upd.ProgressOf(ref); ok && p.Running() { // before the backup's lookup: the update may be taking it
+			return models.ErrBeingUpdated
+		}
 		if _, err := upd.Rollback(ref, body.BackupID, actor(c)); err != nil {
 			return err
 		}

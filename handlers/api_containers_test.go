@@ -1,14 +1,18 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"refit/models"
+	"refit/services"
 )
 
 // GET /api/containers speaks Drydock's shape; /api/v1 is the same.
@@ -187,4 +191,65 @@ func TestDrydockUpdateIsSynchronous(t *testing.T) {
 	if st, body, _ := ta.do(t, "POST", "/api/containers/app/update", nil); st != 400 || body != "no update available\n" {
 		t.Errorf("update of an up-to-date container = %d %q", st, body)
 	}
+}
+
+// A stopped container has a policy too: a snooze, a clear; with no check
+// of it there is nothing to skip.
+func TestDrydockPolicyOfAStoppedContainer(t *testing.T) {
+	ta := newTestApp(t)
+	if st, body, _ := ta.do(t, "POST", "/api/containers/nginx/stop", nil); st != 200 {
+		t.Fatalf("stop = %d %s", st, body)
+	}
+	if st, body, _ := ta.doJSON(t, "PATCH", "/api/containers/nginx/update-policy", `{"action":"skip-current"}`); st != 400 || body != "no update available\n" {
+		t.Errorf("skip-current of a stopped container = %d %q, want 400 no update available", st, body)
+	}
+	st, body, _ := ta.doJSON(t, "PATCH", "/api/v1/containers/nginx/update-policy", `{"action":"snooze","days":1}`)
+	if st != 200 || !strings.Contains(body, `"status":"exited"`) || !strings.Contains(body, `"snoozeUntil":"`) {
+		t.Errorf("snooze of a stopped container = %d %s", st, body)
+	}
+	if st, body, _ := ta.doJSON(t, "PATCH", "/api/containers/nginx/update-policy", `{"action":"clear"}`); st != 200 || strings.Contains(body, "snoozeUntil") {
+		t.Errorf("clear of a stopped container = %d %s", st, body)
+	}
+}
+
+// While an update works on a container its logs still read; a rollback is
+// 409 before any backup is looked up (the update may be taking it).
+func TestDrydockWhileAnUpdateRuns(t *testing.T) {
+	ta := newTestApp(t)
+	held := heldAuth(make(chan struct{}))
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	upd := services.NewUpdates(held, ta.deps.Containers, ta.deps.History, log, services.UpdateOptions{Settle: time.Millisecond})
+	t.Cleanup(upd.Close)
+	t.Cleanup(func() { close(held) }) // first: the update goes on and ends
+	d := ta.deps
+	d.Updates = upd
+	ta.app = New(withCatalog(t, d, ta.db))
+	ta.engine.SetLogs("nginx", "one")
+	ta.engine.Publish("nginx", "sha256:img-new", dNew)
+	if st, body, _ := ta.do(t, "POST", "/api/images/nginx/update", nil); st != 200 {
+		t.Fatalf("update = %d %s", st, body)
+	}
+	if p, ok := upd.ProgressOf(local("nginx")); !ok || !p.Running() {
+		t.Fatalf("progress after the update's start = %+v, %v; want running", p, ok)
+	}
+	if st, body, _ := ta.do(t, "POST", "/api/containers/nginx/rollback", jsonBody(`{}`)); st != 409 || body != "container is being updated\n" {
+		t.Errorf("rollback during the update = %d %q, want 409", st, body)
+	}
+	if st, body, _ := ta.do(t, "POST", "/api/containers/nginx/stop", nil); st != 409 || body != "container is being updated\n" {
+		t.Errorf("stop during the update = %d %q, want 409", st, body)
+	}
+	if st, body, _ := ta.do(t, "GET", "/api/containers/nginx/logs?timestamps=false", nil); st != 200 || body != `{"logs":"one\n"}` {
+		t.Errorf("logs during the update = %d %s, want 200 and the log", st, body)
+	}
+}
+
+// heldAuth holds every pull at its credentials until it is closed.
+type heldAuth chan struct{}
+
+func (h heldAuth) Auth(ctx context.Context, _ string) (models.RegistryAuth, error) {
+	select {
+	case <-h:
+	case <-ctx.Done():
+	}
+	return models.RegistryAuth{}, nil
 }

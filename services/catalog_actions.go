@@ -40,9 +40,14 @@ func (k *Catalog) Remove(ctx context.Context, id string, volumes bool) error {
 	return nil
 }
 
-// Logs returns the container's stdout and stderr as the engine keeps them.
+// Logs returns the container's stdout and stderr as the engine keeps them;
+// during an update too, since reading fights no recreate.
 func (k *Catalog) Logs(ctx context.Context, id string, o models.LogOptions) (string, error) {
-	c, e, err := k.target(ctx, id)
+	c, err := k.Get(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	e, err := k.ctr.updater(c.Watcher)
 	if err != nil {
 		return "", err
 	}
