@@ -134,6 +134,15 @@ func TestDrydockAPIOnTheRealEngine(t *testing.T) {
 				}
 			}
 		}
+		// And what a viewer reads of a container that is there.
+		for _, r := range []struct{ method, path string }{
+			{"GET", "/api/containers/web"}, {"GET", "/api/v1/containers/web/logs"}, {"GET", "/api/containers/web/backups"},
+			{"POST", "/api/v1/containers/web/preview"},
+		} {
+			if st, b := viewer.call(t, r.method, r.path, ""); st != 200 || !strings.HasPrefix(b, "{") && b != "[]" {
+				t.Errorf("viewer: %s %s = %d %q, want 200", r.method, r.path, st, b)
+			}
+		}
 	})
 
 	t.Run("list and get", func(t *testing.T) {
