@@ -104,6 +104,32 @@ func (c *Client) Digest(ctx context.Context, ref string) (string, error) {
 	return desc.Digest.String(), nil
 }
 
+// listTimeout bounds one tag list, every page of it: Docker Hub answers
+// 100 tags a page, and a repository can have thousands.
+const listTimeout = 2 * time.Minute
+
+// Tags lists the tags of repo ("ghcr.io/org/app", "nginx"), following the
+// registry's pagination (a Link header per page). A tag list is no pull: it
+// reads no manifest and no blob. Errors are classified as Digest's, 429
+// included, and a registry backing off fails at once.
+func (c *Client) Tags(ctx context.Context, repo string) ([]string, error) {
+	r, err := name.NewRepository(repo)
+	if err != nil {
+		return nil, fmt.Errorf("repository %q: %w", repo, models.ErrInvalid)
+	}
+	host := r.RegistryStr()
+	if until, ok := c.policy.blocked(host); ok {
+		return nil, c.classify(&rateLimited{registry: host, until: until})
+	}
+	ctx, cancel := context.WithTimeout(withRegistry(ctx, host), listTimeout)
+	defer cancel()
+	tags, err := c.puller.List(ctx, r)
+	if err != nil {
+		return nil, c.classify(err)
+	}
+	return tags, nil
+}
+
 // RateLimits returns what registries last said about their pull budget,
 // sorted by registry.
 func (c *Client) RateLimits() []models.RateLimit { return c.policy.list() }

@@ -3,9 +3,11 @@ package oci_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -336,5 +338,44 @@ func TestAuthReadsTheDockerConfig(t *testing.T) {
 	a, err := newClient(t).Auth(context.Background(), "registry.example.test/team/app:1")
 	if err != nil || a.Username != "user" || a.Password != "secret" || a.ServerAddress != "registry.example.test" {
 		t.Errorf("Auth() = %+v, %v; want user/secret for registry.example.test", a, err)
+	}
+}
+
+// A tag list follows the registry's pages (1,500 tags, 100 a page) and
+// reads no manifest and no blob.
+func TestTagsFollowsPagesAndReadsNoManifest(t *testing.T) {
+	reg := ocitest.NewRegistry(t)
+	reg.Push(t, "org/app:0.9.0", ocitest.ImageOpts{})
+	var tags []string
+	for i := range 1500 {
+		tags = append(tags, fmt.Sprintf("1.%d.%d", i/100, i%100))
+	}
+	reg.Tag(t, "org/app:0.9.0", tags...)
+	reg.Reset()
+	c, err := oci.New(oci.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Tags(t.Context(), reg.Host()+"/org/app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1501 || !slices.Contains(got, "1.14.99") || !slices.Contains(got, "0.9.0") {
+		t.Errorf("tags = %d, want 1501 with 1.14.99", len(got))
+	}
+	n := reg.Counts()
+	if n.TagList != 16 || n.GetManifest != 0 || n.HeadManifest != 0 || n.GetBlob != 0 {
+		t.Errorf("requests = %+v, want 16 pages of tags and no manifest or blob", n)
+	}
+	reg.Fail(ocitest.Manifests, ocitest.Fault{Status: 429, RetryAfter: "60"})
+	if _, err := c.Tags(t.Context(), reg.Host()+"/org/app"); !errors.Is(err, models.ErrRateLimited) {
+		t.Errorf("a 429 on the tag list = %v, want rate limited", err)
+	}
+	before := reg.Counts().Total()
+	if _, err := c.Tags(t.Context(), reg.Host()+"/org/app"); !errors.Is(err, models.ErrRateLimited) || reg.Counts().Total() != before {
+		t.Errorf("while backing off: %v after %d requests, want none", err, reg.Counts().Total()-before)
+	}
+	if _, err := c.Tags(t.Context(), "UPPER/case"); !errors.Is(err, models.ErrInvalid) {
+		t.Errorf("a bad repository = %v, want invalid", err)
 	}
 }

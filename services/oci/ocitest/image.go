@@ -226,6 +226,21 @@ func (r *Registry) PushIndex(tb testing.TB, repoTag string, opts ImageOpts) stri
 	return d.String()
 }
 
+// Tag gives the manifest of repoTag more tags in its repository ("1.2.4", "1.3.0"…): a manifest PUT each, no blobs.
+func (r *Registry) Tag(tb testing.TB, repoTag string, tags ...string) {
+	tb.Helper()
+	src := r.parse(tb, repoTag)
+	desc, err := remote.Get(src, r.remoteOpts(tb)...)
+	if err != nil {
+		tb.Fatalf("ocitest: get %s: %v", src, err)
+	}
+	for _, t := range tags {
+		if err := remote.Tag(src.Context().Tag(t), desc, r.remoteOpts(tb)...); err != nil {
+			tb.Fatalf("ocitest: tag %s as %s: %v", src, t, err)
+		}
+	}
+}
+
 func (r *Registry) remoteOpts(tb testing.TB) []remote.Option {
 	return []remote.Option{
 		remote.WithContext(tb.Context()),

@@ -10,12 +10,14 @@
 package ocitest
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,8 +30,8 @@ import (
 // Counts is a snapshot of the requests a Registry has answered since it started or since the last Reset, every one of
 // them: a client's retries and pings show up here. Requests made by Push, PushImage and PushIndex are not counted. HEAD
 // and GET requests for /v2/<name>/manifests/<ref> and /v2/<name>/blobs/<digest> land in the four named buckets, the
-// /v2/ ping in Ping, the token service of RequireToken in Token, and everything else (uploads, manifest PUTs, tag
-// lists) in Other.
+// /v2/ ping in Ping, the token service of RequireToken in Token, each page of /v2/<name>/tags/list in TagList, and
+// everything else (uploads, manifest PUTs) in Other.
 type Counts struct {
 	HeadManifest int
 	GetManifest  int
@@ -37,13 +39,18 @@ type Counts struct {
 	GetBlob      int
 	Ping         int
 	Token        int
+	TagList      int
 	Other        int
 }
 
 // Total is the number of requests of every kind.
 func (c Counts) Total() int {
-	return c.HeadManifest + c.GetManifest + c.HeadBlob + c.GetBlob + c.Ping + c.Token + c.Other
+	return c.HeadManifest + c.GetManifest + c.HeadBlob + c.GetBlob + c.Ping + c.Token + c.TagList + c.Other
 }
+
+// TagPageSize is how many tags a page of /v2/<name>/tags/list holds at most, as Docker Hub answers: a longer list
+// comes in pages linked by a Link header, as the distribution spec says.
+const TagPageSize = 100
 
 // Target names the requests a Fault answers.
 type Target int
@@ -214,6 +221,7 @@ const (
 	kindBlob
 	kindPing
 	kindToken
+	kindTags
 )
 
 // tokenPath is where RequireToken's token service answers, and token the one token it hands out.
@@ -246,6 +254,9 @@ func classify(path string) (k kind, repo, last string) {
 		return kindOther, "", ""
 	}
 	repo = strings.Join(elems[:len(elems)-2], "/")
+	if elems[len(elems)-2] == "tags" && last == "list" {
+		return kindTags, repo, last
+	}
 	switch elems[len(elems)-2] {
 	case "manifests":
 		return kindManifest, repo, last
@@ -308,11 +319,13 @@ func (r *Registry) wrap(next http.Handler) http.Handler {
 			r.counts.Ping++
 		case k == kindToken:
 			r.counts.Token++
+		case k == kindTags:
+			r.counts.TagList++
 		default:
 			r.counts.Other++
 		}
 		latency := r.latency
-		needToken := r.requireToken && !hasToken && (k == kindPing || k == kindManifest || k == kindBlob)
+		needToken := r.requireToken && !hasToken && (k == kindPing || k == kindManifest || k == kindBlob || k == kindTags)
 		var fault Fault
 		var failed bool
 		switch {
@@ -320,7 +333,7 @@ func (r *Registry) wrap(next http.Handler) http.Handler {
 			fault, failed = r.takeFault(Pings)
 		case k == kindToken && r.requireToken:
 			fault, failed = r.takeFault(Tokens)
-		case k == kindManifest && read && !needToken:
+		case (k == kindManifest || k == kindTags) && read && !needToken:
 			fault, failed = r.takeFault(Manifests)
 		}
 		rlActive, rlLimit, rlRemaining := r.rateLimitActive, r.rateLimit, r.rateRemaining
@@ -361,6 +374,10 @@ func (r *Registry) wrap(next http.Handler) http.Handler {
 		}
 		if k == kindBlob && req.Method == http.MethodGet {
 			w = &throttledWriter{ResponseWriter: w, r: r, req: req}
+		}
+		if k == kindTags && req.Method == http.MethodGet {
+			servePage(w, req, repo, next)
+			return
 		}
 		next.ServeHTTP(w, req)
 	})
@@ -439,3 +456,40 @@ func (tw *throttledWriter) Write(p []byte) (int, error) {
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (tw *throttledWriter) Unwrap() http.ResponseWriter { return tw.ResponseWriter }
+
+// servePage answers a tag list a page at a time: at most TagPageSize tags (fewer when n asks), and a Link to the next
+// page, which starts after the page's last tag. pkg/registry understands n and last but sends no Link.
+func servePage(w http.ResponseWriter, req *http.Request, repo string, next http.Handler) {
+	q := req.URL.Query()
+	n, err := strconv.Atoi(q.Get("n"))
+	if err != nil || n <= 0 || n > TagPageSize {
+		n = TagPageSize
+	}
+	q.Set("n", strconv.Itoa(n))
+	req = req.Clone(req.Context())
+	req.URL.RawQuery = q.Encode()
+	rec := httptest.NewRecorder()
+	next.ServeHTTP(rec, req)
+	var page struct {
+		Name string   `json:"name"`
+		Tags []string `json:"tags"`
+	}
+	if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &page) != nil {
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+		return
+	}
+	// pkg/registry answers the first page again for a last past the end.
+	if last := q.Get("last"); last != "" && len(page.Tags) > 0 && page.Tags[0] <= last {
+		page.Tags = []string{}
+	}
+	if len(page.Tags) == n {
+		link := url.Values{"n": {strconv.Itoa(n)}, "last": {page.Tags[n-1]}}
+		w.Header().Set("Link", "</v2/"+repo+"/tags/list?"+link.Encode()+`>; rel="next"`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(page)
+}
