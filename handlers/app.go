@@ -26,6 +26,7 @@ type Deps struct {
 	History    *services.History
 	Policies   *services.Policies
 	Catalog    *services.Catalog // Drydock's container API
+	Notifier   *services.Notifier
 	// Schedule says when the next check and update window are; nil: none.
 	Schedule *services.Schedule
 	// Auth is required; services.AuthOptions{Disabled: true} turns auth off.

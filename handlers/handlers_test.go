@@ -89,6 +89,7 @@ func withCatalog(t *testing.T, d Deps, db *gorm.DB) Deps {
 		t.Fatal(err)
 	}
 	d.Policies, d.Catalog = pol, services.NewCatalog(d.Containers, pol, d.Toggles, d.Updates)
+	d.Notifier = services.NewNotifier(db, &fake.Sender{}, d.Containers, d.Log, services.NotifyOptions{Policies: pol})
 	return d
 }
 

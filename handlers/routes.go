@@ -61,12 +61,19 @@ func routes(app *fiber.App, d Deps) {
 		api.Post(p+"/:id/stop", requireAPI(auth, operate), audited(aud, auditAs(models.AuditStop, "id")), apiContainerAct(d.Catalog.Stop))
 		api.Post(p+"/:id/restart", requireAPI(auth, operate), audited(aud, auditAs(models.AuditRestart, "id")), apiContainerAct(d.Catalog.Restart))
 		api.Delete(p+"/:id", requireAPI(auth, admin), audited(aud, auditAs(models.AuditDelete, "id")), apiContainerDelete(d.Catalog))
+		api.Get(p+"/:id/triggers", apiContainerTriggers(d.Catalog, d.Notifier))
+		api.Post(p+"/:id/triggers/:type/:name", requireAPI(auth, operate), audited(aud, auditTrigger), apiRunTrigger(d.Catalog, d.Notifier))
 	}
 	api.Get("/history", apiHistory(d.History))
 	api.Get("/tokens", apiListTokens(auth)) // every role manages its own tokens
 	api.Post("/tokens", apiCreateToken(auth))
 	api.Delete("/tokens/:id", apiRevokeToken(auth))
 	api.Post("/account/password", apiChangePassword(auth)) // and changes its own password
+	api.Get("/notifications/targets", requireAPI(auth, admin), apiNotificationTargets(d.Notifier))
+	api.Post("/notifications/targets", requireAPI(auth, admin), audited(aud, auditTarget(models.AuditNotifyAdd)), apiAddNotificationTarget(d.Notifier))
+	api.Delete("/notifications/targets/:name", requireAPI(auth, admin), audited(aud, auditTarget(models.AuditNotifyRemove)), apiRemoveNotificationTarget(d.Notifier))
+	api.Post("/notifications/test", requireAPI(auth, admin), audited(aud, auditAs(models.AuditNotifyTest, "")), apiTestNotifications(d.Notifier))
+	api.Get("/notifications/outbox", requireAPI(auth, admin), apiOutbox(d.Notifier))
 	api.Get("/audit", requireAPI(auth, admin), apiAudit(aud))
 	api.Get("/users", requireAPI(auth, admin), apiListUsers(auth))
 	api.Post("/users", requireAPI(auth, admin), apiAddUser(auth))
@@ -117,4 +124,8 @@ func routes(app *fiber.App, d Deps) {
 	web.Post(views.UsersPath+"/:name/password", requireWeb(auth, admin), handleSetPassword(auth))
 	web.Post(views.UsersPath+"/:name/remove", requireWeb(auth, admin), handleRemoveUser(auth))
 	web.Get(views.AuditPath, requireWeb(auth, admin), handleAuditPage(aud))
+	web.Get(views.NotificationsPath, requireWeb(auth, admin), handleNotificationsPage(d.Notifier))
+	web.Post(views.NotificationsPath, requireWeb(auth, admin), audited(aud, auditTarget(models.AuditNotifyAdd)), handleAddTarget(d.Notifier))
+	web.Post(views.NotificationsTestPath, requireWeb(auth, admin), audited(aud, auditAs(models.AuditNotifyTest, "")), handleTestTargets(d.Notifier))
+	web.Post(views.NotificationsPath+"/:name/remove", requireWeb(auth, admin), audited(aud, auditTarget(models.AuditNotifyRemove)), handleRemoveTarget(d.Notifier))
 }

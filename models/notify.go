@@ -135,3 +135,12 @@ var (
 	ErrBadTargetName   = NewKind("invalid target name: want lower-case letters, digits and -", ErrInvalid)
 	ErrUnknownEvent    = NewKind("unknown event: want available, updated or failed", ErrInvalid)
 )
+
+// Audit actions of the notification routes; the target is the target's
+// name, never its URL.
+const (
+	AuditNotifyAdd    = "notify_target_add"
+	AuditNotifyRemove = "notify_target_remove"
+	AuditNotifyTest   = "notify_test"
+	AuditTrigger      = "trigger"
+)

@@ -164,8 +164,7 @@ func CheckTarget(send Sender, name, raw string, events []string) error {
 		return fmt.Errorf("%w: target %s: empty URL", models.ErrInvalid, name)
 	}
 	if err := send.Check(raw); err != nil {
-		return fmt.Errorf("%w: target %s, URL %s: %s", models.ErrInvalid, name, models.MaskNotifyURL(raw),
-			models.ScrubNotify(err.Error(), raw))
+		return fmt.Errorf("%w: URL %s: %s", models.ErrInvalid, models.MaskNotifyURL(raw), models.ScrubNotify(err.Error(), raw))
 	}
 	return nil
 }

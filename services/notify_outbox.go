@@ -61,8 +61,10 @@ func (n *Notifier) run() {
 			n.log.Error("notifications: outbox not read", "error", err)
 			next = n.opts.Now().Add(time.Minute)
 		}
-		var wait <-chan time.Time
-		if !next.IsZero() {
+		// At least once a minute: `refit self-update` and the like write
+		// records from another process, which cannot wake this one.
+		wait := time.After(time.Minute)
+		if !next.IsZero() && next.Sub(n.opts.Now()) < time.Minute {
 			wait = time.After(max(0, next.Sub(n.opts.Now())))
 		}
 		select {

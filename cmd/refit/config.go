@@ -9,12 +9,15 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"refit/models"
+	"refit/services"
 	"refit/services/dockerengine"
+	"refit/services/shoutrrr"
 )
 
 // Config is every option refit takes, parsed once here and handed to
@@ -44,6 +47,8 @@ type Config struct {
 	// Hosts are the -hosts entries in their order; none means one host,
 	// models.LocalHost, from DOCKER_HOST.
 	Hosts []HostSpec
+	// Notify are the -notify targets, checked, in their order.
+	Notify []services.ConfigTarget
 	// AdminUser and AdminPassword create the first admin on first start.
 	// Environment only: a password in argv shows in ps.
 	AdminUser     string
@@ -81,6 +86,7 @@ var options = []option{
 	{"metrics-token", "REFIT_METRICS_TOKEN", "", "bearer token that may read /metrics and nothing else, for a Prometheus scraper (a session or an API token may too)"},
 	{"shutdown-timeout", "REFIT_SHUTDOWN_TIMEOUT", "8s", "how long a stop (SIGTERM, SIGINT) may take: an update in progress finishes or rolls back within it (keep it under Docker's 10 s stop timeout)"},
 	{"backup-keep", "REFIT_BACKUP_KEEP", "3", "image backups kept per container: before each recreate refit tags the image it ran as refit-backup/<host>/<name>:<time>-<id>; older ones beyond this are removed (0 takes none)"},
+	{"notify", "REFIT_NOTIFY", "", "space-separated notification URLs (shoutrrr's: ntfy://ntfy.sh/topic, smtp://user:pass@host:587/?from=…&to=…, generic+https://host/hook…), each [name=]url[#events] with events a comma list of available, updated, failed (default all)"},
 	{"allowed-hosts", "REFIT_ALLOWED_HOSTS", "", "comma-separated host names, with a port or without, that refit answers to besides localhost, this machine's names and IP addresses (421 for others)"},
 }
 
@@ -164,6 +170,9 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 		return Config{}, fmt.Errorf("invalid -backup-keep %q: want a whole number, 0 or more", *vals["backup-keep"])
 	}
 	if c.Hosts, err = parseHosts(*vals["hosts"]); err != nil {
+		return Config{}, err
+	}
+	if c.Notify, err = parseNotify(*vals["notify"]); err != nil {
 		return Config{}, err
 	}
 	c.MetricsToken = strings.TrimSpace(*vals["metrics-token"])
@@ -257,6 +266,46 @@ func parseHosts(v string) ([]HostSpec, error) {
 		}
 		seen[name] = true
 		out = append(out, HostSpec{Name: name, URL: raw})
+	}
+	return out, nil
+}
+
+// parseNotify reads -notify: [name=]url[#events] entries separated by
+// spaces. A bad entry is an error naming it with its secrets masked. The
+// name defaults to the service (ntfy, then ntfy-2…); a fragment is the
+// events only when it lists nothing else (a matrix room alias is a #…).
+func parseNotify(v string) ([]services.ConfigTarget, error) {
+	var out []services.ConfigTarget
+	seen, send := map[string]bool{}, shoutrrr.New(0)
+	for _, e := range strings.Fields(v) {
+		raw, name := e, ""
+		if n, rest, ok := strings.Cut(e, "="); ok && !strings.Contains(n, "://") && strings.Contains(rest, "://") {
+			name, raw = n, rest
+		}
+		var events []string
+		if i := strings.LastIndex(raw, "#"); i >= 0 {
+			evs := strings.Split(raw[i+1:], ",")
+			if !slices.ContainsFunc(evs, func(e string) bool { return !slices.Contains(models.Events, e) }) {
+				raw, events = raw[:i], evs
+			}
+		}
+		if name == "" {
+			name = models.NotifyType(raw)
+			for i := 2; seen[name]; i++ {
+				name = fmt.Sprintf("%s-%d", models.NotifyType(raw), i)
+			}
+		}
+		if seen[name] {
+			return nil, fmt.Errorf("invalid -notify entry %s: target %s is named twice", models.MaskNotifyURL(raw), name)
+		}
+		if err := send.Check(raw); err != nil {
+			return nil, fmt.Errorf("invalid -notify entry %s: %s", models.MaskNotifyURL(raw), models.ScrubNotify(err.Error(), raw))
+		}
+		if err := services.CheckTarget(send, name, raw, events); err != nil {
+			return nil, fmt.Errorf("invalid -notify entry %s: %w", models.MaskNotifyURL(raw), err)
+		}
+		seen[name] = true
+		out = append(out, services.ConfigTarget{Name: name, URL: raw, Events: events})
 	}
 	return out, nil
 }

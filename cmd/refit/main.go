@@ -27,6 +27,7 @@ import (
 	"refit/services/dockerengine"
 	"refit/services/metrics"
 	"refit/services/oci"
+	"refit/services/shoutrrr"
 )
 
 // Set at link time by make build (-X): git describe, the commit and its time.
@@ -189,15 +190,19 @@ func build(cfg Config, log *slog.Logger) (*app, error) {
 	// writable" banner goes once there is room again.
 	ctr.OnCheck(func([]models.ImageGroup) { _ = hist.Writable() })
 	ctr.OnCheck(upd.AutoUpdate)
+	ntf := services.NewNotifier(db, shoutrrr.New(10*time.Second), ctr, log,
+		services.NotifyOptions{Config: cfg.Notify, Policies: pol, Observe: met.Notified})
+	hist.Observe(ntf.Recorded)
 	return &app{
 		deps: handlers.Deps{Log: log, Containers: ctr, Toggles: tog, Updates: upd, History: hist,
 			Schedule: services.NewSchedule(cfg.CheckInterval, time.Now),
-			Policies: pol, Catalog: services.NewCatalog(ctr, pol, tog, upd),
+			Policies: pol, Catalog: services.NewCatalog(ctr, pol, tog, upd), Notifier: ntf,
 			Auth: auth, Audit: aud, TrustedProxies: cfg.TrustedProxies,
 			AllowedHosts: append(cfg.AllowedHosts, cfg.Addr), // a name in -addr is one of refit's
 			Metrics:      met.Handler(), MetricsToken: cfg.MetricsToken, Build: buildInfo()},
 		close: func() {
 			upd.Close()
+			ntf.Close() // after the updates: their last records queue messages for the next start
 			closeHosts()
 			sqlDB.Close()
 		},
@@ -217,6 +222,9 @@ func serve(ctx context.Context, a *app, cfg Config, log *slog.Logger) error {
 	// `refit check` must change nothing.
 	a.deps.Containers.OnReachable(a.deps.Updates.RecoverInBackground)
 	ctr := a.deps.Containers
+	// Only serve announces and delivers: `refit check` must change nothing.
+	ctr.OnCheck(a.deps.Notifier.Checked)
+	a.deps.Notifier.Start()
 	go ctr.Watch(ctx)
 	go a.deps.Schedule.Run(ctx, func(ctx context.Context) { checkNow(ctx, ctr, log) })
 

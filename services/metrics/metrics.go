@@ -33,6 +33,7 @@ type Metrics struct {
 	checks    prometheus.Histogram
 	updates   *prometheus.CounterVec
 	updateDur prometheus.Histogram
+	notified  *prometheus.CounterVec
 }
 
 // The results an update record ends with, each a series from the start.
@@ -61,6 +62,10 @@ func New(build models.BuildInfo) *Metrics {
 			Help:    "How long one container's update took, pull and settle included.",
 			Buckets: []float64{1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600},
 		}),
+		notified: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "refit_notifications_total",
+			Help: "Notification messages by event and how they ended: sent, or failed after every try.",
+		}, []string{"event", "result"}),
 	}
 	for _, r := range updateResults {
 		m.updates.WithLabelValues(r)
@@ -70,7 +75,7 @@ func New(build models.BuildInfo) *Metrics {
 		Help: "Always 1; the labels say which refit this is.",
 	}, []string{"version", "commit", "goversion"})
 	info.WithLabelValues(build.Version, build.Commit, build.Go).Set(1)
-	m.reg.MustRegister(m.requests, m.checks, m.updates, m.updateDur, info,
+	m.reg.MustRegister(m.requests, m.checks, m.updates, m.updateDur, m.notified, info,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -102,6 +107,15 @@ func (m *Metrics) UpdateDone(rec models.UpdateRecord) {
 	if rec.By != "recovery" { // a recovery's time is the restart's, not an update's
 		m.updateDur.Observe(time.Duration(rec.DurationMS * int64(time.Millisecond)).Seconds())
 	}
+}
+
+// Notified counts one message that ended; services.NotifyOptions.Observe.
+func (m *Metrics) Notified(event string, sent bool) {
+	result := "failed"
+	if sent {
+		result = "sent"
+	}
+	m.notified.WithLabelValues(event, result).Inc()
 }
 
 // snapshot is the scrape-time collector of what Source knows.
