@@ -6,9 +6,10 @@ package main
 // registry: golden JSON of each shape, every route under /api and
 // /api/v1, every error with its exact text, the role table, logs with and
 // without timestamps, an update answered with its new container, 409s
-// while it runs, its backup, and a rollback onto it that keeps a volume's
-// data. Gated like the crash matrix: REFIT_TEST_DOCKER_HOST on, and under
-// CI=true an engine that does not start fails the test.
+// while it runs, its backup, a rollback onto it that keeps a volume's
+// data, and the audit log of it all. Gated like the crash matrix:
+// REFIT_TEST_DOCKER_HOST on, and under CI=true an engine that does not
+// start fails the test. Docker 29 is REFIT_TEST_DOCKERD, as in .ci/run.
 
 import (
 	"encoding/json"
@@ -485,6 +486,41 @@ func TestDrydockAPIOnTheRealEngine(t *testing.T) {
 			t.Errorf("idle's anonymous volume after DELETE ?volumes=true: %v, want gone", err)
 		}
 		ddWant(t, admin, "GET", "/api/v1/containers/idle", "", 404, "container not found\n")
+	})
+	t.Run("audit", func(t *testing.T) {
+		// Who, what and the outcome of each kind of action above. A job's
+		// update_result is written as it ends, maybe after its answer.
+		want := []string{
+			"admin check : ok", "admin check web: ok",
+			"admin update_policy web: ok", "admin update_policy web: unknown policy action",
+			"admin start idle: ok", "admin stop idle: ok", "admin restart idle: ok",
+			"admin delete side: ok", "admin delete idle: ok",
+			"admin update web: started", "admin update_result web: updated", "admin update web: container is being updated",
+			"admin update web: no update available", "admin update web: 500", "admin update_result web: rolled back: …",
+			"admin rollback web: backup not found", "admin rollback web: ok", "admin update_result web: restored",
+			"otto update nope: container not found",
+		}
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			st, body := admin.call(t, "GET", "/api/audit?limit=500", "")
+			var entries []models.AuditEntry
+			if st != 200 || json.Unmarshal([]byte(body), &entries) != nil {
+				t.Fatalf("GET /api/audit = %d %s", st, body)
+			}
+			seen := map[string]bool{}
+			for _, e := range entries {
+				seen[e.Actor+" "+e.Action+" "+e.Target+": "+e.Result] = true
+				if e.Action == models.AuditUpdateResult && strings.HasPrefix(e.Result, "rolled back: ") {
+					seen[e.Actor+" "+e.Action+" "+e.Target+": rolled back: …"] = true
+				}
+			}
+			missing := slices.DeleteFunc(slices.Clone(want), func(w string) bool { return seen[w] })
+			if len(missing) == 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the audit log lacks %q:\n%s", missing, body)
+			}
+		}
 	})
 	t.Logf("engine, build, registry, refit and users %s; all %s", setup.Round(100*time.Millisecond), time.Since(began).Round(100*time.Millisecond))
 }
