@@ -69,6 +69,9 @@ type Notifier struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	busyMu sync.Mutex
+	busy   map[string]bool // targets a goroutine is sending to
+
 	logMu    sync.Mutex
 	loggedAt map[string]time.Time // a target's last logged failure: once an hour
 }
@@ -83,7 +86,7 @@ func NewNotifier(db *gorm.DB, send Sender, ctr *Containers, log *slog.Logger, op
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Notifier{db: db, send: send, ctr: ctr, log: log, opts: opts, config: opts.Config,
-		kick: make(chan struct{}, 1), ctx: ctx, cancel: cancel, loggedAt: map[string]time.Time{}}
+		kick: make(chan struct{}, 1), ctx: ctx, cancel: cancel, busy: map[string]bool{}, loggedAt: map[string]time.Time{}}
 }
 
 // target is a target with its secret URL, wherever it comes from.

@@ -3,7 +3,6 @@ package services
 import (
 	"context"
 	"errors"
-	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -56,6 +55,9 @@ func (n *Notifier) Close() {
 
 func (n *Notifier) run() {
 	for {
+		if n.ctx.Err() != nil {
+			return
+		}
 		next, err := n.deliverDue()
 		if err != nil && n.ctx.Err() == nil {
 			n.log.Error("notifications: outbox not read", "error", err)
@@ -76,48 +78,70 @@ func (n *Notifier) run() {
 	}
 }
 
-// deliverDue sends every queued message that is due, each target's in
-// order and the targets in parallel, so a slow one holds up only its own.
-// It returns when the next queued message is due (zero for none).
+// deliverDue starts sending every queued message that is due, each
+// target's in order on a goroutine of its own, so a slow target holds up
+// only its own messages; a target still busy is left until it is done. It
+// returns when the next queued message of an idle target is due (zero for
+// none).
 func (n *Notifier) deliverDue() (time.Time, error) {
-	var due []models.Notification
-	if err := n.db.Where("state = ? AND next_at <= ?", models.NotifyQueued, n.opts.Now().UTC()).Order("id").Find(&due).Error; err != nil {
+	var queued []models.Notification
+	if err := n.db.Where("state = ?", models.NotifyQueued).Order("id").Find(&queued).Error; err != nil {
 		return time.Time{}, err
 	}
-	if len(due) > 0 {
-		ts, err := n.targets()
-		if err != nil {
-			return time.Time{}, err
+	now := n.opts.Now().UTC()
+	due := map[string][]models.Notification{}
+	var next time.Time
+	n.busyMu.Lock()
+	for _, m := range queued {
+		switch {
+		case n.busy[m.Target]:
+		case !m.NextAt.After(now):
+			due[m.Target] = append(due[m.Target], m)
+		case next.IsZero() || m.NextAt.Before(next):
+			next = m.NextAt
 		}
-		byName := map[string]target{}
-		for _, t := range ts {
-			byName[t.Name] = t
-		}
-		perTarget := map[string][]models.Notification{}
-		for _, m := range due {
-			perTarget[m.Target] = append(perTarget[m.Target], m)
-		}
-		var wg sync.WaitGroup
-		for name, ms := range perTarget {
-			t, ok := byName[name]
-			wg.Go(func() {
-				for _, m := range ms {
-					if n.ctx.Err() != nil {
-						return
-					}
-					n.try(t, ok, m)
+	}
+	for name := range due {
+		n.busy[name] = true
+	}
+	n.busyMu.Unlock()
+	if len(due) == 0 {
+		return next, nil
+	}
+	ts, err := n.targets()
+	if err != nil {
+		n.release(due)
+		return time.Time{}, err
+	}
+	byName := map[string]target{}
+	for _, t := range ts {
+		byName[t.Name] = t
+	}
+	for name, ms := range due {
+		t, ok := byName[name]
+		n.wg.Go(func() {
+			defer func() {
+				n.release(map[string][]models.Notification{name: nil})
+				n.prune()
+				n.wake() // its later messages may be due by now
+			}()
+			for _, m := range ms {
+				if n.ctx.Err() != nil {
+					return
 				}
-			})
-		}
-		wg.Wait()
-		n.prune()
+				n.try(t, ok, m)
+			}
+		})
 	}
-	var next models.Notification
-	res := n.db.Where("state = ?", models.NotifyQueued).Order("next_at").Limit(1).Find(&next)
-	if res.Error != nil || res.RowsAffected == 0 {
-		return time.Time{}, res.Error
+	return next, nil
+}
+
+func (n *Notifier) release(targets map[string][]models.Notification) {
+	n.busyMu.Lock()
+	defer n.busyMu.Unlock()
+	for name := range targets {
+		delete(n.busy, name)
 	}
-	return next.NextAt, nil
 }
 
 // try sends m once and writes down how it went: sent, queued for its next

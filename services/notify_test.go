@@ -355,3 +355,27 @@ func TestTargetsAddTestRemoveAndNeverShowTheirSecret(t *testing.T) {
 		t.Errorf("the failure was not logged: %q", logs.String())
 	}
 }
+
+// A target that never answers holds up only its own messages.
+func TestAHangingTargetDoesNotDelayTheOthers(t *testing.T) {
+	w := newNotifyWorld(t, "",
+		services.ConfigTarget{Name: "dead", URL: hookFailed},
+		services.ConfigTarget{Name: "live", URL: hookAll})
+	w.send.Timeout = 5 * time.Second
+	w.send.Hang(hookFailed)
+	w.n.Start()
+	start := time.Now()
+	w.check(t) // available, to both
+	if _, err := w.upd.StartContainer(idA, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	w.wait(t, "a") // updated, to both, while dead still hangs on the first
+	for end := time.Now().Add(4 * time.Second); len(to(w.send.Sent(), hookAll)) < 2; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("live target got %d messages, want 2 before the dead one's timeout", len(to(w.send.Sent(), hookAll)))
+		}
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("the live target's two messages took %s", d)
+	}
+}
