@@ -69,6 +69,13 @@ type ContainerItem struct {
 	ImageID    string            `json:"-"`
 	Configured string            `json:"-"` // Config.Image as the user wrote it
 	Labels     map[string]string `json:"-"` // the container's (refit.notify=false leaves it out of notifications)
+	// NewerTag is the newest version tag the container's tag rule lets it
+	// move to ("" when it follows no tags or runs the newest), with its
+	// digest ("" when the registry did not say); TagReason says why the
+	// tags could not be followed.
+	NewerTag    string `json:"-"`
+	NewerDigest string `json:"-"`
+	TagReason   string `json:"-"`
 }
 
 // ImageGroup is every running container of one normalised image reference.

@@ -5,10 +5,13 @@ import "time"
 // UpdateRecord is one finished update, kept in SQLite for GET /api/history.
 // Records written before refit knew of hosts belong to LocalHost.
 type UpdateRecord struct {
-	ID         uint      `gorm:"primaryKey" json:"id"`
-	Host       string    `gorm:"index" json:"host"`
-	Container  string    `gorm:"index" json:"container"`
-	Image      string    `json:"image"`
+	ID        uint   `gorm:"primaryKey" json:"id"`
+	Host      string `gorm:"index" json:"host"`
+	Container string `gorm:"index" json:"container"`
+	Image     string `json:"image"`
+	// FromImage is the image it ran before, when the update moved it onto
+	// a newer tag (Image names the new one).
+	FromImage  string    `json:"from_image,omitempty"`
 	FromDigest string    `json:"from_digest"`
 	ToDigest   string    `json:"to_digest"`
 	By         string    `json:"by"`     // user name, or "auto"

@@ -3,6 +3,7 @@ package models
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -93,4 +94,39 @@ func (r TagRule) Compile() (include, exclude *regexp.Regexp, err error) {
 		}
 	}
 	return include, exclude, nil
+}
+
+// CandidateSeen is when refit first knew a container's candidate: a
+// remote digest of its tag, or a newer tag ("tag:1.3.0"). Minimum age
+// counts from it, so a restart does not reset the wait.
+type CandidateSeen struct {
+	Host      string `gorm:"primaryKey"`
+	Name      string `gorm:"primaryKey"`
+	Candidate string `gorm:"primaryKey"`
+	FirstSeen time.Time
+}
+
+// Key is the candidate as CandidateSeen stores it.
+func (c Candidate) Key() string {
+	if c.Tag != "" {
+		return "tag:" + c.Tag
+	}
+	return c.Digest
+}
+
+// ParseAge reads a duration that may count days: "7d", "36h", "90m".
+func ParseAge(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 || n > 100_000 {
+			return 0, fmt.Errorf("age %q: want a duration such as 7d or 36h: %w", s, ErrInvalid)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("age %q: want a duration such as 7d or 36h: %w", s, ErrInvalid)
+	}
+	return d, nil
 }

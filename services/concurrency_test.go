@@ -31,6 +31,10 @@ func (r *slowRegistry) Digest(ctx context.Context, ref string) (string, error) {
 
 func (r *slowRegistry) RateLimits() []models.RateLimit { return nil }
 
+func (r *slowRegistry) Tags(context.Context, string) ([]string, error) {
+	return nil, models.ErrNotFound
+}
+
 // The HEAD concurrency is per registry: a slow registry does not hold back
 // the images of another.
 func TestCheckConcurrencyIsPerRegistry(t *testing.T) {

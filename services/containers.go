@@ -47,6 +47,9 @@ type Containers struct {
 
 	held map[models.ContainerRef]*held // containers update jobs work on
 
+	tagRules *TagRules                         // nil: labels alone
+	tags     map[models.ContainerRef]tagResult // the last check's newer tags
+
 	onCheck     []func([]models.ImageGroup)
 	onChecked   []func(time.Duration, error)
 	onReachable []func(host string)
@@ -125,9 +128,23 @@ func (s *Containers) Check(ctx context.Context) (groups []models.ImageGroup, err
 	}
 	s.mu.Lock()
 	refs := slices.Sorted(maps.Keys(mark))
+	following := s.trackedLocked()
 	s.mu.Unlock()
-	results := s.head(ctx, refs)
+	tags := s.newerTags(ctx, following)
+	asks := slices.Clone(refs)
+	for _, r := range tagRemotes(tags) {
+		if !mark[r] { // one HEAD per reference, whoever runs or follows it
+			asks = append(asks, r)
+		}
+	}
+	heads := s.head(ctx, asks)
+	withDigests(tags, heads)
+	results := make(map[string]remoteResult, len(refs))
+	for _, r := range refs {
+		results[r] = heads[r]
+	}
 	s.mu.Lock()
+	s.tags = tags
 	for _, r := range refs {
 		delete(s.inFlight, r)
 	}
@@ -502,6 +519,7 @@ func (s *Containers) rebuildLocked() {
 				Configured:    c.ConfiguredImage,
 				Labels:        c.Labels,
 			}
+			s.applyTagLocked(&it, tagOf(ref.Remote))
 			if several {
 				it.Host = h.Name
 			}

@@ -29,6 +29,9 @@ type Registry interface {
 	// HEAD request: a GET counts against Docker Hub's pull limit. It returns
 	// an error wrapping models.ErrRateLimited on 429.
 	Digest(ctx context.Context, ref string) (string, error)
+	// Tags lists repo's tags ("docker.io/library/nginx"), every page of
+	// them; a tag list is no pull, and reads no manifest.
+	Tags(ctx context.Context, repo string) ([]string, error)
 	// RateLimits returns the pull budgets registries last reported.
 	RateLimits() []models.RateLimit
 }

@@ -19,7 +19,8 @@ import (
 // persisted lists every table refit keeps; OpenDB migrates them at start.
 var persisted = []any{&models.Toggle{}, &models.UpdateRecord{}, &models.RecreateState{}, &models.UpdatePolicy{},
 	&models.User{}, &models.Session{}, &models.APIToken{}, &models.AuditEntry{}, &authSecret{}, &writeProbe{},
-	&models.Backup{}, &models.NotifyTarget{}, &models.Notification{}, &models.Announcement{}}
+	&models.Backup{}, &models.NotifyTarget{}, &models.Notification{}, &models.Announcement{}, &models.TagRule{},
+	&models.CandidateSeen{}}
 
 // dbMode is the mode of the database and its -wal and -shm files: they hold
 // session keys and password hashes.

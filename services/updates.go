@@ -419,7 +419,11 @@ func (u *Updates) recreate(log *slog.Logger, engine Updater, ref imageRef, img m
 	log = log.With("container", name.Name, "by", by)
 	started := u.startedAt(name)
 	it, g, ferr := u.ctr.FindRef(name)
+	target := recreateTarget(it, ref) // a move onto a newer tag
 	rec := models.UpdateRecord{Host: name.Host, Container: name.Name, Image: ref.Group, FromDigest: it.LocalFull, By: by, StartedAt: started}
+	if target != "" {
+		rec.FromImage = g.Image
+	}
 	if d := repoDigests(img.RepoDigests, ref.Repo); len(d) > 0 {
 		rec.ToDigest = d[0]
 	}
@@ -439,11 +443,11 @@ func (u *Updates) recreate(log *slog.Logger, engine Updater, ref imageRef, img m
 		u.backup(log, engine, it)
 		u.setPhase(name, models.PhaseRecreating, "recreating")
 		rctx, done := u.recreateContext(name)
-		newID, err = engine.Recreate(rctx, it.FullID, u.recreateOptions(log, name, ""))
+		newID, err = engine.Recreate(rctx, it.FullID, u.recreateOptions(log, name, target))
 		done()
 		rec.Result = "updated"
 	}
-	if err == nil && g.RemoteFull != "" && rec.Result == "updated" {
+	if err == nil && target == "" && g.RemoteFull != "" && rec.Result == "updated" {
 		if !contains(repoDigests(img.RepoDigests, ref.Repo), g.RemoteFull) {
 			log.Warn("new image does not carry the checked digest; the tag moved during the update",
 				"checked", g.RemoteFull, "pulled", rec.ToDigest)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -327,8 +328,10 @@ type Registry struct {
 	digests map[string]string
 	errs    map[string]error
 	limits  []models.RateLimit
-	// Heads counts Digest calls by reference.
-	Heads map[string]int
+	// Heads counts Digest calls by reference, TagLists Tags calls by
+	// repository.
+	Heads    map[string]int
+	TagLists map[string]int
 	// Slow, when set, holds every Digest until it is closed, like a registry
 	// that takes its time (or a connection that waits for its timeout).
 	Slow chan struct{}
@@ -336,7 +339,7 @@ type Registry struct {
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
-	return &Registry{digests: map[string]string{}, errs: map[string]error{}, Heads: map[string]int{}}
+	return &Registry{digests: map[string]string{}, errs: map[string]error{}, Heads: map[string]int{}, TagLists: map[string]int{}}
 }
 
 // Set makes ref (fully qualified, "docker.io/library/nginx:latest") resolve
@@ -385,6 +388,32 @@ func (r *Registry) Digest(ctx context.Context, ref string) (string, error) {
 		return "", fmt.Errorf("%s: %w", ref, models.ErrNotFound)
 	}
 	return d, nil
+}
+
+// Tags implements services.Registry: the tags Set gave repo
+// ("docker.io/library/nginx"), sorted as a registry lists them. A Fail of
+// the repository itself fails the list.
+func (r *Registry) Tags(ctx context.Context, repo string) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.TagLists[repo]++
+	if err := r.errs[repo]; err != nil {
+		return nil, err
+	}
+	var tags []string
+	for ref := range r.digests {
+		if t, ok := strings.CutPrefix(ref, repo+":"); ok && !strings.Contains(t, "/") {
+			tags = append(tags, t)
+		}
+	}
+	if tags == nil {
+		return nil, fmt.Errorf("%s: %w", repo, models.ErrNotFound)
+	}
+	slices.Sort(tags)
+	return tags, nil
 }
 
 // SetRateLimits makes RateLimits answer limits.

@@ -1,0 +1,91 @@
+package services_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"refit/models"
+	"refit/services"
+	"refit/services/fake"
+)
+
+// A check lists each followed repository's tags once, however many
+// containers on however many hosts run it, HEADs the chosen tag once, and
+// the item says which newer tag it may move to; StartTag moves it there.
+func TestCheckFollowsTagsOncePerRepository(t *testing.T) {
+	const (
+		v123 = "registry.test/app:1.2.3"
+		v130 = "registry.test/app:1.3.0"
+		img3 = "sha256:0000000000000000000000000000000000000000000000000000000000000003"
+		dig3 = "sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+	)
+	follow := map[string]string{"refit.tag.include": `^\d+\.\d+\.\d+$`, "refit.tag.bump": "minor"}
+	var hosts []services.Host
+	var engines []*fake.Engine
+	reg := fake.NewRegistry()
+	reg.Set(v123, oldDig)
+	reg.Set(v130, dig3)
+	reg.Set("registry.test/app:2.0.0", newDig) // a major bump: beyond the rule
+	reg.Set("registry.test/app:1.4.0-rc1", newDig)
+	reg.Set("registry.test/app:latest", newDig)
+	for i, h := range []string{"one", "two"} {
+		eng := fake.NewEngine()
+		eng.AddImage(oldImg, "registry.test/app@"+oldDig)
+		eng.Tag(v123, oldImg)
+		eng.Publish(v130, img3, dig3)
+		id := []string{idA, idB}[i]
+		eng.Run(id, "web", v123, oldImg)
+		eng.SetLabels(id, follow)
+		eng.Run(idC, "plain", v123, oldImg) // no rule: follows its tag's digest only
+		engines = append(engines, eng)
+		hosts = append(hosts, services.Host{Name: h, Engine: eng})
+	}
+	_, tog, hist := mustStore(t)
+	ctr := services.NewContainersOn(hosts, reg, tog, quiet, 4)
+	upd := services.NewUpdates(anon{}, ctr, hist, quiet, services.UpdateOptions{Settle: time.Millisecond})
+	t.Cleanup(upd.Close)
+	if _, err := ctr.Check(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := reg.TagLists["registry.test/app"]; n != 1 {
+		t.Errorf("tag lists of registry.test/app = %d, want 1 for two hosts", n)
+	}
+	if n := reg.HeadCount(v130); n != 1 {
+		t.Errorf("HEADs of the chosen tag = %d, want 1", n)
+	}
+	for _, h := range []string{"one", "two"} {
+		it, _, err := ctr.FindRef(models.Ref(h, "web"))
+		if err != nil || it.NewerTag != "1.3.0" || it.NewerDigest != dig3 || it.Status != models.StatusUpToDate {
+			t.Errorf("%s/web = %+v, %v; want 1.3.0 (%s) beside an up-to-date digest", h, it, err, dig3)
+		}
+		if plain, _, _ := ctr.FindRef(models.Ref(h, "plain")); plain.NewerTag != "" {
+			t.Errorf("%s/plain follows %q without a rule", h, plain.NewerTag)
+		}
+	}
+
+	if _, err := upd.StartTag("one/plain", "test"); err == nil {
+		t.Error("StartTag of a container without a newer tag started")
+	}
+	if _, err := upd.StartTag("one/web", "test"); err != nil {
+		t.Fatal(err)
+	}
+	p, err := upd.Wait(context.Background(), models.Ref("one", "web"), 10*time.Second)
+	if err != nil || p.Phase != models.PhaseDone {
+		t.Fatalf("tag update = %+v", p)
+	}
+	c, _ := engines[0].Container("web")
+	if c.ConfiguredImage != v130 || c.ImageID != img3 {
+		t.Errorf("after the move web runs %s (%s), want %s", c.ConfiguredImage, c.ImageID, v130)
+	}
+	if c, _ := engines[1].Container("web"); c.ConfiguredImage != v123 {
+		t.Errorf("two/web moved too: %s", c.ConfiguredImage)
+	}
+	recs, err := hist.Recent(10)
+	if err != nil || len(recs) == 0 || recs[0].Image != "registry.test/app:1.3.0" || recs[0].FromImage != "registry.test/app:1.2.3" {
+		t.Errorf("history = %+v, %v", recs, err)
+	}
+	if it, g, _ := ctr.FindRef(models.Ref("one", "web")); g.Image != "registry.test/app:1.3.0" || it.NewerTag != "" {
+		t.Errorf("after the move one/web is in %s with newer tag %q", g.Image, it.NewerTag)
+	}
+}
