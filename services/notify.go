@@ -335,6 +335,27 @@ func (n *Notifier) Checked(groups []models.ImageGroup) {
 	if len(ts) == 0 {
 		return // nothing is announced, so nothing is marked
 	}
+	// What was announced of this check's candidates, in one query: the
+	// check waits for this hook.
+	var digests []string
+	for _, g := range groups {
+		if g.RemoteFull != "" && g.OutdatedCount() > 0 {
+			digests = append(digests, g.RemoteFull)
+		}
+	}
+	if len(digests) == 0 {
+		return
+	}
+	var done []models.Announcement
+	if err := n.db.Where("digest IN ?", digests).Find(&done).Error; err != nil {
+		n.log.Error("notifications: announcements not read", "error", err)
+		return
+	}
+	seen := map[models.Announcement]bool{}
+	for _, a := range done {
+		a.At = time.Time{}
+		seen[a] = true
+	}
 	var fresh []available
 	var marks []models.Announcement
 	now := n.opts.Now().UTC()
@@ -347,17 +368,14 @@ func (n *Notifier) Checked(groups []models.ImageGroup) {
 			if it.Labels[models.LabelNotify] == "false" || (n.opts.Policies != nil && n.opts.Policies.Holds(it.Ref, cand)) {
 				continue
 			}
-			a := models.Announcement{Host: it.Ref.Host, Name: it.Ref.Name, Digest: cand.Digest, Tag: cand.Tag, At: now}
-			var seen int64
-			if err := n.db.Model(&models.Announcement{}).Where("host = ? AND name = ? AND digest = ? AND tag = ?",
-				a.Host, a.Name, a.Digest, a.Tag).Count(&seen).Error; err != nil {
-				n.log.Error("notifications: announcements not read", "error", err)
-				return
+			a := models.Announcement{Host: it.Ref.Host, Name: it.Ref.Name, Digest: cand.Digest, Tag: cand.Tag}
+			if seen[a] {
+				continue
 			}
-			if seen == 0 {
-				fresh = append(fresh, available{image: g.Image, digest: g.RemoteFull, ref: it.Ref})
-				marks = append(marks, a)
-			}
+			seen[a] = true
+			fresh = append(fresh, available{image: g.Image, digest: g.RemoteFull, ref: it.Ref})
+			a.At = now
+			marks = append(marks, a)
 		}
 	}
 	if len(fresh) == 0 {

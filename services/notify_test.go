@@ -379,3 +379,39 @@ func TestAHangingTargetDoesNotDelayTheOthers(t *testing.T) {
 		t.Errorf("the live target's two messages took %s", d)
 	}
 }
+
+// An interrupted update that recovery finished or restored is a failed
+// message; so is a rollback that failed. An up-to-date pull is nobody's.
+func TestRecoveryAndRollbackOutcomesAreFailedMessages(t *testing.T) {
+	w := newNotifyWorld(t, "", services.ConfigTarget{Name: "all", URL: hookAll, Events: []string{models.EventFailed, models.EventUpdated}})
+	w.n.Start()
+	for _, rec := range []models.UpdateRecord{
+		{Container: "a", Result: "recovered", By: "recovery"},
+		{Container: "b", Result: "rolled back", Error: "interrupted update: the old container was started again", By: "recovery"},
+		{Container: "c", Result: "failed", Error: "start: port is busy; rollback failed: no such container; c-refit-old is stopped", By: "auto"},
+		{Container: "a", Result: "failed", Error: "pull: manifest unknown", By: "alice"},
+		{Container: "a", Result: "uptodate", By: "alice"},
+		{Container: "a", Result: "restored", By: "alice", Image: ref, FromDigest: newDig, ToDigest: oldDig},
+	} {
+		rec.Host = models.LocalHost
+		if err := w.hist.Add(rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sent := w.delivered(t)
+	want := []struct{ title, says string }{
+		{"refit: interrupted update of a finished by recovery", "recovery kept the new container"},
+		{"refit: interrupted update of b restored by recovery", "recovery restored the old container, which runs again"},
+		{"refit: update of c failed", "the old container does not run again yet"},
+		{"refit: update of a failed", "the old container was left as it was"},
+		{"refit: a rolled back to a backup", models.ShortDigest(newDig) + " → " + models.ShortDigest(oldDig)},
+	}
+	if len(sent) != len(want) {
+		t.Fatalf("sent %d messages, want %d: %+v", len(sent), len(want), sent)
+	}
+	for i, w := range want {
+		if sent[i].Title != w.title || !strings.Contains(sent[i].Body, w.says) {
+			t.Errorf("message %d = %q %q, want %q saying %q", i, sent[i].Title, sent[i].Body, w.title, w.says)
+		}
+	}
+}
