@@ -23,12 +23,21 @@ type Request struct {
 }
 
 // Webhook is a loopback HTTP server that records every request and answers
-// 200.
+// 200, or 503 while FailNext says so.
 type Webhook struct {
 	Addr string // host:port
 
 	mu   sync.Mutex
 	reqs []Request
+	fail int // answer this many requests 503
+}
+
+// FailNext makes the next n requests get 503 Service Unavailable; they are
+// recorded too.
+func (w *Webhook) FailNext(n int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.fail = n
 }
 
 // NewWebhook starts a Webhook, closed at the test's end.
@@ -39,7 +48,14 @@ func NewWebhook(t testing.TB) *Webhook {
 		b, _ := io.ReadAll(r.Body)
 		w.mu.Lock()
 		w.reqs = append(w.reqs, Request{Path: r.URL.Path, ContentType: r.Header.Get("Content-Type"), Body: string(b)})
+		failing := w.fail > 0
+		if failing {
+			w.fail--
+		}
 		w.mu.Unlock()
+		if failing {
+			http.Error(rw, "try later", http.StatusServiceUnavailable)
+		}
 	}))
 	t.Cleanup(srv.Close)
 	w.Addr = strings.TrimPrefix(srv.URL, "http://")
