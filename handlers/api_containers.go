@@ -91,6 +91,9 @@ func apiUpdatePolicy(_ *services.Containers, pol *services.Policies, cat *servic
 		if item.CheckStatus == models.StatusOutdated && item.Result != nil {
 			cand.Digest = item.Result.Digest
 		}
+		if item.Result != nil {
+			cand.Tag = item.Result.Tag // the newer tag found now
+		}
 		if _, err := pol.Apply(cat.Ref(item), act, cand); err != nil {
 			return err
 		}
@@ -197,7 +200,11 @@ func apiContainerUpdate(upd *services.Updates, cat *services.Catalog) fiber.Hand
 		if !item.UpdateAvailable {
 			return models.ErrNoUpdateAvailable
 		}
-		if _, err := upd.StartContainer(ref.String(), actor(c)); err != nil {
+		start := upd.StartContainer
+		if item.TagAvailable { // the newer tag, rather than the current tag's new digest
+			start = upd.StartTag
+		}
+		if _, err := start(ref.String(), actor(c)); err != nil {
 			return err
 		}
 		p, err := upd.Wait(c.UserContext(), ref, syncUpdateWait)

@@ -45,12 +45,13 @@ func handleSetPolicy(ctr *services.Containers, upd *services.Updates, pol *servi
 }
 
 // candidateOf is what skip-current skips, as apiUpdatePolicy has it: the
-// group's remote digest, for an outdated container only.
+// group's remote digest, for an outdated container only, and the newer tag.
 func candidateOf(item models.ContainerItem, g models.ImageGroup) models.Candidate {
-	if item.Status != models.StatusOutdated {
-		return models.Candidate{}
+	c := models.Candidate{Tag: item.NewerTag}
+	if item.Status == models.StatusOutdated {
+		c.Digest = g.RemoteFull
 	}
-	return models.Candidate{Digest: g.RemoteFull}
+	return c
 }
 
 // handleRestart restarts the container and answers its row: it runs

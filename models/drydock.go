@@ -19,6 +19,19 @@ type DrydockContainer struct {
 	CheckStatus Status `json:"checkStatus"`           // the seed-000 status of the last check
 	CheckReason string `json:"checkReason,omitempty"` // why it is unknown
 	Kind        string `json:"kind,omitempty"`        // KindService for a Swarm service
+	// TagRule is the rule by which it follows version tags, when it does;
+	// TagReason says why its tags could not be followed.
+	TagRule   *TagRule `json:"tagRule,omitempty"`
+	TagReason string   `json:"tagReason,omitempty"`
+	// HeldUntil is when its candidate is old enough for auto-update (the
+	// minimum age); CandidateSince is when refit first knew it.
+	HeldUntil      *time.Time `json:"heldUntil,omitempty"`
+	CandidateSince *time.Time `json:"candidateSince,omitempty"`
+	// ComposeNote says, for a Compose container offered a newer tag, that
+	// its compose file still names the old one.
+	ComposeNote string `json:"composeNote,omitempty"`
+	// TagAvailable: the update offered is the move to Result.Tag.
+	TagAvailable bool `json:"-"`
 
 	Labels map[string]string `json:"-"` // the container's; not in Drydock's shape
 }

@@ -158,12 +158,42 @@ func (k *Catalog) item(ctx context.Context, h *hostState, c models.Container, sn
 	if d.CheckReason == "" && e.it.Status == models.StatusUnknown {
 		d.CheckReason = e.g.Reason
 	}
-	if e.g.RemoteFull != "" {
-		d.Result = &models.DrydockResult{Digest: e.g.RemoteFull}
+	if e.g.RemoteFull != "" || e.it.NewerTag != "" {
+		d.Result = &models.DrydockResult{Digest: e.g.RemoteFull, Tag: e.it.NewerTag}
 	}
-	cand := models.Candidate{Digest: e.g.RemoteFull}
-	d.UpdateAvailable = e.it.Status == models.StatusOutdated && (k.pol == nil || !k.pol.Holds(ref, cand))
+	if rule := k.ctr.tagRules.Rule(ref, c.Labels); rule.Tracks() {
+		d.TagRule, d.TagReason = &rule, e.it.TagReason
+	}
+	digest := models.Candidate{Digest: e.g.RemoteFull}
+	tag := models.Candidate{Tag: e.it.NewerTag}
+	digestOK := e.it.Status == models.StatusOutdated && !k.holds(ref, digest)
+	d.TagAvailable = e.it.NewerTag != "" && !k.holds(ref, tag)
+	d.UpdateAvailable = digestOK || d.TagAvailable
+	cand := digest
+	if d.TagAvailable {
+		cand = tag
+		if project := c.Labels[composeProjectLabel]; project != "" {
+			d.ComposeNote = "the compose file of " + project + " still names " + d.Image.Tag.Value +
+				": refit does not edit compose files, so change it to " + e.it.NewerTag + " too"
+		}
+	}
+	if d.UpdateAvailable && k.upd != nil {
+		if until := k.upd.HeldUntil(e.it, cand); !until.IsZero() {
+			d.HeldUntil = &until
+		}
+		if seen := k.upd.SeenFor(e.it, cand); !seen.IsZero() {
+			d.CandidateSince = &seen
+		}
+	}
 	return d
+}
+
+// composeProjectLabel is the label Compose puts on its containers.
+const composeProjectLabel = "com.docker.compose.project"
+
+// holds reports whether the container's policy holds cand back.
+func (k *Catalog) holds(ref models.ContainerRef, cand models.Candidate) bool {
+	return k.pol != nil && k.pol.Holds(ref, cand)
 }
 
 // policy is the container's policy with empty lists, not nulls, as

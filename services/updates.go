@@ -34,6 +34,13 @@ type UpdateOptions struct {
 	// Backups, when set, keeps the image a container ran before each
 	// recreate, for a rollback onto it.
 	Backups *Backups
+	// MinAge holds a new candidate back from auto-update until refit has
+	// known it this long (the label refit.min-age overrides it); Candidates
+	// keeps the first-seen times, and its clock is the one that counts.
+	MinAge     time.Duration
+	Candidates *Candidates
+	// Window, when set, says when auto-updates may run (Schedule.InWindow).
+	Window func(time.Time) bool
 }
 
 // Updates runs update jobs in the background. Jobs belong to Updates, not to
@@ -251,28 +258,6 @@ func (u *Updates) Busy() bool {
 		}
 	}
 	return false
-}
-
-// AutoUpdate updates every outdated container whose toggle is on, one pull
-// per image and host. It is registered to run after each check.
-func (u *Updates) AutoUpdate(groups []models.ImageGroup) {
-	for _, g := range groups {
-		var due []models.ContainerItem
-		for _, c := range u.offered(g) {
-			if c.AutoUpdate {
-				due = append(due, c)
-			}
-		}
-		if len(due) == 0 {
-			continue
-		}
-		if err := u.hist.Writable(); err != nil {
-			u.log.Error("auto-update refused: it could not be recorded", "image", g.Image, "error", err)
-			continue
-		}
-		u.log.Info("auto-update", "image", g.Image, "containers", len(due))
-		u.start(g, due, "auto", true)
-	}
 }
 
 // offered is what a group update brings: the outdated containers whose

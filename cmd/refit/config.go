@@ -26,6 +26,9 @@ type Config struct {
 	Addr             string
 	DB               string
 	CheckInterval    time.Duration
+	Schedule         string        // a cron expression that replaces CheckInterval
+	UpdateWindow     string        // when auto-updates may run; "" any time
+	MinAge           time.Duration // how long a candidate waits before auto-update
 	CheckConcurrency int
 	MaxPulls         int
 	HealthTimeout    time.Duration
@@ -69,6 +72,9 @@ var options = []option{
 	{"addr", "REFIT_ADDR", ":8099", "address to listen on"},
 	{"db", "REFIT_DB", "refit.db", "SQLite database file"},
 	{"check-interval", "REFIT_CHECK_INTERVAL", "6h", "time between registry checks (0 turns periodic checks off)"},
+	{"schedule", "REFIT_SCHEDULE", "", "when checks run, as a cron expression with seconds (0 0 4 * * *, as Watchtower's) or @daily, @every 6h; replaces -check-interval"},
+	{"update-window", "REFIT_UPDATE_WINDOW", "", "when auto-updates may run, e.g. Sat,Sun 02:00-05:00 or Mon-Fri 22:00-06:00, in TZ; checks run at any time and what is due waits for the window"},
+	{"min-age", "REFIT_MIN_AGE", "0", "how long refit must have known a new version before auto-updating to it, e.g. 7d (the label refit.min-age overrides it; an update by hand does not wait)"},
 	{"check-concurrency", "REFIT_CHECK_CONCURRENCY", "16", "registry HEAD requests in flight to each registry during a check"},
 	{"max-pulls", "REFIT_MAX_PULLS", "2", "image pulls running at once on each host"},
 	{"hosts", "REFIT_HOSTS", "", "space-separated name=url Docker hosts, url in DOCKER_HOST form: unix:///var/run/docker.sock, tcp://10.0.0.5:2376?certs=/certs/nas (or ?ca=…&cert=…&key=…), ssh://user@host[:port]; none means one host named local from DOCKER_HOST"},
@@ -149,6 +155,13 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 		return Config{}, errors.New("invalid -db: empty path")
 	}
 	if c.CheckInterval, err = duration("check-interval", *vals["check-interval"], true); err != nil {
+		return Config{}, err
+	}
+	c.Schedule, c.UpdateWindow = strings.TrimSpace(*vals["schedule"]), strings.TrimSpace(*vals["update-window"])
+	if _, err := services.NewSchedule(services.ScheduleOptions{Cron: c.Schedule, Window: c.UpdateWindow}); err != nil {
+		return Config{}, fmt.Errorf("invalid -schedule or -update-window: %w", err)
+	}
+	if c.MinAge, err = duration("min-age", *vals["min-age"], true); err != nil {
 		return Config{}, err
 	}
 	if c.HealthTimeout, err = duration("health-timeout", *vals["health-timeout"], false); err != nil {

@@ -177,7 +177,23 @@ func build(cfg Config, log *slog.Logger) (*app, error) {
 		sqlDB.Close()
 		return nil, err
 	}
+	sched, err := services.NewSchedule(services.ScheduleOptions{Every: cfg.CheckInterval, Cron: cfg.Schedule, Window: cfg.UpdateWindow})
+	if err != nil {
+		sqlDB.Close()
+		return nil, err
+	}
+	rules, err := services.NewTagRules(db)
+	if err != nil {
+		sqlDB.Close()
+		return nil, err
+	}
+	cands, err := services.NewCandidates(db, time.Now)
+	if err != nil {
+		sqlDB.Close()
+		return nil, err
+	}
 	ctr := services.NewContainersOn(hosts, reg, tog, log, cfg.CheckConcurrency)
+	ctr.FollowTags(rules)
 	ctr.OnChecked(met.CheckDone)
 	met.Watch(ctr)
 	hist := services.NewHistory(db).AuditTo(aud).NameHosts(ctr.Several()).Observe(met.UpdateDone)
@@ -185,6 +201,7 @@ func build(cfg Config, log *slog.Logger) (*app, error) {
 		MaxPulls: cfg.MaxPulls, HealthTimeout: cfg.HealthTimeout, Settle: cfg.Settle,
 		Journal: services.NewJournal(db), Self: dockerengine.SelfID(), Policies: pol,
 		Backups: services.NewBackups(db, cfg.BackupKeep, log),
+		MinAge:  cfg.MinAge, Candidates: cands, Window: sched.InWindow,
 	})
 	// Each check also tries a write, so the dashboard's "database not
 	// writable" banner goes once there is room again.
@@ -195,7 +212,7 @@ func build(cfg Config, log *slog.Logger) (*app, error) {
 	hist.Observe(ntf.Recorded)
 	return &app{
 		deps: handlers.Deps{Log: log, Containers: ctr, Toggles: tog, Updates: upd, History: hist,
-			Schedule: services.NewSchedule(cfg.CheckInterval, time.Now),
+			Schedule: sched, TagRules: rules,
 			Policies: pol, Catalog: services.NewCatalog(ctr, pol, tog, upd), Notifier: ntf,
 			Auth: auth, Audit: aud, TrustedProxies: cfg.TrustedProxies,
 			AllowedHosts: append(cfg.AllowedHosts, cfg.Addr), // a name in -addr is one of refit's
@@ -226,7 +243,8 @@ func serve(ctx context.Context, a *app, cfg Config, log *slog.Logger) error {
 	ctr.OnCheck(a.deps.Notifier.Checked)
 	a.deps.Notifier.Start()
 	go ctr.Watch(ctx)
-	go a.deps.Schedule.Run(ctx, func(ctx context.Context) { checkNow(ctx, ctr, log) })
+	go a.deps.Schedule.Run(ctx, func(ctx context.Context) { checkNow(ctx, ctr, log) },
+		func() { a.deps.Updates.AutoUpdate(ctr.Groups()) }) // what waited for the window
 
 	srv := handlers.New(a.deps)
 	errc := make(chan error, 1)

@@ -1,0 +1,136 @@
+package services
+
+import (
+	"time"
+
+	"refit/models"
+)
+
+// AutoUpdate is what runs after every check (and when the update window
+// opens): it notes when each candidate was first seen, then, inside the
+// window, updates every container whose auto-update is on and whose
+// candidate is neither held by its policy nor younger than its minimum
+// age. A newer tag wins over a new digest of the current tag: moving to
+// 1.3.0 brings 1.3.0's newest digest anyway.
+func (u *Updates) AutoUpdate(groups []models.ImageGroup) {
+	now := u.now()
+	for _, g := range groups {
+		for _, c := range g.Containers {
+			u.noteCandidates(g, c)
+		}
+	}
+	if u.opts.Window != nil && !u.opts.Window(now) {
+		u.log.Debug("auto-update waits for the update window")
+		return
+	}
+	for _, g := range groups {
+		var due []models.ContainerItem
+		for _, c := range u.offered(g) {
+			if c.AutoUpdate && !u.tagOffered(c) && u.aged(c, models.Candidate{Digest: g.RemoteFull}, now) {
+				due = append(due, c)
+			}
+		}
+		for _, c := range g.Containers {
+			if c.AutoUpdate && u.tagOffered(c) && u.aged(c, models.Candidate{Tag: c.NewerTag}, now) {
+				if err := u.hist.Writable(); err != nil {
+					u.log.Error("auto-update refused: it could not be recorded", "container", c.Ref.String(), "error", err)
+					continue
+				}
+				u.log.Info("auto-update to a newer tag", "container", c.Ref.String(), "tag", c.NewerTag)
+				if _, err := u.StartTag(c.Ref.String(), "auto"); err != nil {
+					u.log.Warn("auto-update to a newer tag not started", "container", c.Ref.String(), "error", err)
+				}
+			}
+		}
+		if len(due) == 0 {
+			continue
+		}
+		if err := u.hist.Writable(); err != nil {
+			u.log.Error("auto-update refused: it could not be recorded", "image", g.Image, "error", err)
+			continue
+		}
+		u.log.Info("auto-update", "image", g.Image, "containers", len(due))
+		u.start(g, due, "auto", true)
+	}
+}
+
+// tagOffered reports whether c has a newer tag its policy does not hold
+// back (a skipped tag, a snooze).
+func (u *Updates) tagOffered(c models.ContainerItem) bool {
+	if c.NewerTag == "" || c.Kind == models.KindService {
+		return false
+	}
+	return u.opts.Policies == nil || !u.opts.Policies.Holds(c.Ref, models.Candidate{Tag: c.NewerTag})
+}
+
+// noteCandidates keeps when c's candidates were first seen: its group's
+// remote digest when outdated, its newer tag.
+func (u *Updates) noteCandidates(g models.ImageGroup, c models.ContainerItem) {
+	if u.opts.Candidates == nil {
+		return
+	}
+	var cands []models.Candidate
+	if c.Status == models.StatusOutdated && g.RemoteFull != "" {
+		cands = append(cands, models.Candidate{Digest: g.RemoteFull})
+	}
+	if c.NewerTag != "" {
+		cands = append(cands, models.Candidate{Tag: c.NewerTag})
+	}
+	u.opts.Candidates.Seen(c.Ref, cands...)
+}
+
+// minAge is how long c's candidates wait before auto-update: its label
+// refit.min-age, else the option.
+func (u *Updates) minAge(c models.ContainerItem) time.Duration {
+	if v := c.Labels[models.LabelMinAge]; v != "" {
+		if d, err := models.ParseAge(v); err == nil {
+			return d
+		}
+		u.log.Warn("label ignored", "container", c.Ref.String(), "label", models.LabelMinAge, "value", v)
+	}
+	return u.opts.MinAge
+}
+
+// HeldUntil is when c's candidate is old enough for auto-update; zero
+// when it is already, or no minimum age applies. A candidate not seen yet
+// waits the whole age from now.
+func (u *Updates) HeldUntil(c models.ContainerItem, cand models.Candidate) time.Time {
+	age := u.minAge(c)
+	if age <= 0 || cand.Key() == "" {
+		return time.Time{}
+	}
+	now := u.now()
+	first := now
+	if u.opts.Candidates != nil {
+		if t, ok := u.opts.Candidates.FirstSeen(c.Ref, cand); ok {
+			first = t
+		}
+	}
+	if until := first.Add(age); now.Before(until) {
+		return until
+	}
+	return time.Time{}
+}
+
+// aged reports whether cand may be auto-updated at now.
+func (u *Updates) aged(c models.ContainerItem, cand models.Candidate, now time.Time) bool {
+	until := u.HeldUntil(c, cand)
+	return until.IsZero() || !now.Before(until)
+}
+
+// SeenFor is when refit first knew c's candidate (zero when it has not).
+func (u *Updates) SeenFor(c models.ContainerItem, cand models.Candidate) time.Time {
+	if u.opts.Candidates == nil {
+		return time.Time{}
+	}
+	t, _ := u.opts.Candidates.FirstSeen(c.Ref, cand)
+	return t
+}
+
+// now is the clock of minimum ages: the candidates' when they are kept.
+func (u *Updates) now() time.Time {
+	if u.opts.Candidates != nil {
+		return u.opts.Candidates.now()
+	}
+	return time.Now()
+}
