@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/distribution/reference"
-	"golang.org/x/mod/semver"
 
 	"refit/models"
 )
@@ -250,11 +249,9 @@ func tagOf(remote string) string {
 	return ""
 }
 
-// isSemver reports whether a tag reads as a semantic version: 1.27,
-// 2021.6.4, v1.2.3-rc.1.
+// isSemver reports whether a tag reads as a version, as tag tracking
+// reads it: 1.27, 2021.6.4, v1.2.3-rc.1, 1.2.3-alpine.
 func isSemver(tag string) bool {
-	if tag == "" {
-		return false
-	}
-	return semver.IsValid("v" + strings.TrimPrefix(tag, "v"))
+	_, ok := parseVersionTag(tag)
+	return ok
 }
