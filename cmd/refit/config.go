@@ -96,6 +96,10 @@ var options = []option{
 	{"allowed-hosts", "REFIT_ALLOWED_HOSTS", "", "comma-separated host names, with a port or without, that refit answers to besides localhost, this machine's names and IP addresses (421 for others)"},
 }
 
+// secretOptions may hold secrets: their environment value is read after
+// the flags, so -h, which prints each flag's default, never shows it.
+var secretOptions = map[string]bool{"notify": true, "metrics-token": true}
+
 // boolOptions are the options that also work as bare flags (-cookie-secure).
 var boolOptions = map[string]bool{"cookie-secure": true}
 
@@ -114,7 +118,7 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	vals := map[string]*string{}
 	for _, o := range options {
 		def := o.def
-		if v := getenv(o.env); v != "" {
+		if v := getenv(o.env); v != "" && !secretOptions[o.name] {
 			def = v
 		}
 		usage := fmt.Sprintf("%s (env %s, default %q)", o.usage, o.env, o.def)
@@ -142,6 +146,13 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	}
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for _, o := range options {
+		if v := getenv(o.env); secretOptions[o.name] && !set[o.name] && v != "" {
+			*vals[o.name] = v
+		}
 	}
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected argument %q (see refit --help)", fs.Arg(0))

@@ -43,3 +43,23 @@ func TestInvalidNotifyEntryNamesItMasked(t *testing.T) {
 		}
 	}
 }
+
+// -h prints each flag's default: never the environment's secrets.
+func TestHelpShowsNoSecretFromTheEnvironment(t *testing.T) {
+	var out bytes.Buffer
+	getenv := env(map[string]string{"REFIT_NOTIFY": "ntfy://:s3cr3t@ntfy.sh/topic", "REFIT_METRICS_TOKEN": "tok-s3cr3t"})
+	if _, err := parseConfig("serve", []string{"-h"}, getenv, &out); err == nil {
+		t.Fatal("-h: no error")
+	}
+	if strings.Contains(out.String(), "s3cr3t") || !strings.Contains(out.String(), "REFIT_NOTIFY") {
+		t.Errorf("-h shows a secret, or not the option:\n%s", out.String())
+	}
+	c, err := parseConfig("serve", nil, getenv, &bytes.Buffer{})
+	if err != nil || len(c.Notify) != 1 || c.MetricsToken != "tok-s3cr3t" {
+		t.Errorf("the environment's values: %v %+v %q", err, c.Notify, c.MetricsToken)
+	}
+	c, err = parseConfig("serve", []string{"-metrics-token", "flag-tok"}, getenv, &bytes.Buffer{})
+	if err != nil || c.MetricsToken != "flag-tok" {
+		t.Errorf("a flag wins over the environment: %v %q", err, c.MetricsToken)
+	}
+}
