@@ -184,3 +184,35 @@ func TestNotificationsPageAddsTestsAndRemovesTargets(t *testing.T) {
 		t.Error("removed target still listed")
 	}
 }
+
+// Bad input is a clear 4xx, never a 500.
+func TestNotificationRoutesRefuseBadInputWith4xx(t *testing.T) {
+	ta, _, _ := notifyApp(t)
+	long := strings.Repeat("a", 5000)
+	for _, tc := range []struct{ method, path, body string }{
+		{"POST", "/api/notifications/targets", `null`},
+		{"POST", "/api/notifications/targets", `[]`},
+		{"POST", "/api/notifications/targets", `{"name":1}`},
+		{"POST", "/api/notifications/targets", `{"name":"x","url":""}`},
+		{"POST", "/api/notifications/targets", `{"name":"x","url":"   "}`},
+		{"POST", "/api/notifications/targets", `{"name":"x","url":"://"}`},
+		{"POST", "/api/notifications/targets", `{"name":"x","url":"ntfy://a b"}`},
+		{"POST", "/api/notifications/targets", `{"name":"x","url":"ntfy://h/\u0000"}`},
+		{"POST", "/api/notifications/targets", `{"name":"` + long + `","url":"ntfy://h/t"}`},
+		{"POST", "/api/notifications/targets", `{"name":"x","url":"ntfy://h/t","events":[null]}`},
+		{"POST", "/api/notifications/targets", `{"name":"x","url":"ntfy://h/t","events":"failed"}`},
+		{"DELETE", "/api/notifications/targets/%00", ""},
+		{"DELETE", "/api/notifications/targets/" + long, ""},
+		{"GET", "/api/notifications/outbox?limit=-1", ""},
+		{"GET", "/api/notifications/outbox?limit=99999999999999999999", ""},
+		{"POST", "/api/containers/%25zz/triggers/ntfy/env", ""},
+		{"POST", "/api/containers/nginx/triggers/%00/env", ""},
+		{"POST", "/api/v1/containers/nginx/triggers/ntfy/" + long, ""},
+		{"GET", "/api/v1/containers/" + long + "/triggers", ""},
+	} {
+		st, b, _ := ta.doJSON(t, tc.method, tc.path, tc.body)
+		if st/100 != 4 || b == "" || strings.Contains(b, "internal error") {
+			t.Errorf("%s %.80s %.60s = %d %q, want a clear 4xx", tc.method, tc.path, tc.body, st, b)
+		}
+	}
+}
