@@ -708,6 +708,7 @@ func TestLoginForm(t *testing.T) {
 	if status != 200 || !strings.Contains(doc.Find("header").Text(), "admin") ||
 		doc.Find(`header form[action="/logout"] input[name="csrf"]`).Length() != 1 ||
 		doc.Find(`header a[href="/users"]`).Length() != 1 || doc.Find(`header a[href="/audit"]`).Length() != 1 ||
+		doc.Find(`header a[href="/notifications"]`).Length() != 1 ||
 		!strings.Contains(doc.Find("body").AttrOr("hx-headers", ""), views.CSRFHeader) {
 		t.Errorf("GET / after login = %d; header %q", status, doc.Find("header").Text())
 	}
@@ -747,8 +748,8 @@ func TestViewerSeesNoControls(t *testing.T) {
 		if got := doc.Find("#"+views.UpdateButtonID(local("nginx"))).Length() == 1; got != want {
 			t.Errorf("%s sees Update: %v, want %v", role, got, want)
 		}
-		if doc.Find(`header a[href="/users"]`).Length() != 0 {
-			t.Errorf("%s sees the Users link", role)
+		if doc.Find(`header a[href="/users"]`).Length() != 0 || doc.Find(`header a[href="/notifications"]`).Length() != 0 {
+			t.Errorf("%s sees the Users or the Notifications link", role)
 		}
 	}
 }
