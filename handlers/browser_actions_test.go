@@ -68,6 +68,7 @@ func exists(id string) string { return fmt.Sprintf(`!!document.getElementById(%q
 func TestBrowserRowMenuPolicyStopStartLogsDelete(t *testing.T) {
 	chromiumPath(t)
 	ta := newTestApp(t)
+	withSecondNginx(t, ta)
 	base := serveTestApp(t, ta)
 	b := newBrowser(t, base)
 	b.viewport(1280, 900)

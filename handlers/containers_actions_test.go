@@ -51,6 +51,17 @@ func (ta testApp) sendHTML(t *testing.T, req *http.Request) (int, *goquery.Docum
 	return resp.StatusCode, mustDoc(t, html), resp.Header
 }
 
+// withSecondNginx runs an up-to-date nginx beside the outdated one: a group
+// of one offers no Update all (the row's own Update says the same).
+func withSecondNginx(t *testing.T, ta testApp) {
+	t.Helper()
+	ta.engine.AddImage("sha256:img-new", "nginx@"+dNew)
+	ta.engine.Run("9f8e7d6c5b4a", "nginx-new", "nginx", "sha256:img-new")
+	if _, err := ta.deps.Containers.Check(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func policyForm(action string) url.Values {
 	return url.Values{views.PolicyField: {action}, views.DaysField: {"7"}}
 }
@@ -60,6 +71,7 @@ func policyForm(action string) url.Values {
 // (the cache key has the policy version).
 func TestPolicyAnswersTheRowWithItsBadge(t *testing.T) {
 	ta := newTestApp(t)
+	withSecondNginx(t, ta)
 	nginx := local("nginx")
 	_, g, _ := ta.deps.Containers.FindRef(nginx)
 	all := "#" + views.UpdateAllID(models.GroupKey(g.Image))

@@ -20,6 +20,16 @@ type Container struct {
 	Labels          map[string]string
 	Created         time.Time
 
+	// From the list, at no extra request: the engine's words for its state
+	// and uptime ("Up 3 hours (healthy)"), the health they name (see
+	// HealthFromStatus) and the published ports; and the labels and build
+	// date of the image it runs, from the image list.
+	StatusText   string
+	Health       string
+	Ports        []Port
+	ImageLabels  map[string]string
+	ImageCreated time.Time
+
 	// ContainerdStore reports that the engine keeps images in containerd's
 	// image store (Docker 29's default). ImageID is then the digest of the
 	// manifest or index a pull by tag fetched, which is what a registry HEAD
@@ -76,6 +86,13 @@ type ContainerItem struct {
 	NewerTag    string `json:"-"`
 	NewerDigest string `json:"-"`
 	TagReason   string `json:"-"`
+	// What the row shows of it: the engine's state and status text, the
+	// health, the published ports, and what its local image says of itself.
+	State      string     `json:"-"`
+	StatusText string     `json:"-"`
+	Health     string     `json:"-"`
+	Ports      []Port     `json:"-"`
+	Local      ImageFacts `json:"-"`
 }
 
 // ImageGroup is every running container of one normalised image reference.
@@ -89,6 +106,11 @@ type ImageGroup struct {
 	RemoteFull string    `json:"-"` // full remote digest, "" when unknown
 	Reason     string    `json:"-"` // why the status is unknown, for display
 	CheckedAt  time.Time `json:"-"`
+	// Remote is what the registry's newer image says of itself, when refit
+	// has read it (see Describe); RemoteNote says why not, where that is
+	// worth saying ("details cost a pull on Docker Hub").
+	Remote     ImageFacts `json:"-"`
+	RemoteNote string     `json:"-"`
 }
 
 // Outdated returns the containers of g that are behind the remote digest.

@@ -518,6 +518,11 @@ func (s *Containers) rebuildLocked() {
 				ImageID:       c.ImageID,
 				Configured:    c.ConfiguredImage,
 				Labels:        c.Labels,
+				State:         c.State,
+				StatusText:    c.StatusText,
+				Health:        c.Health,
+				Ports:         c.Ports,
+				Local:         models.FactsFromLabels(c.ImageLabels, c.ImageCreated),
 			}
 			s.applyTagLocked(&it, tagOf(ref.Remote))
 			if several {

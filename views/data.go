@@ -149,6 +149,10 @@ type RowData struct {
 	// what of it holds the group's remote digest back now (the badges).
 	Policy           models.UpdatePolicy
 	Skipped, Snoozed bool
+	// Remote and RemoteNote are the group's: what the newer image says of
+	// itself, or why refit did not read it.
+	Remote     models.ImageFacts
+	RemoteNote string
 	Viewer
 }
 
@@ -185,7 +189,8 @@ func NewGroupData(g models.ImageGroup, jobs Jobs, v Viewer, now time.Time) Group
 // POST /containers/{name}/update. A row rendered alone polls itself while
 // its update runs.
 func NewRowData(g models.ImageGroup, item models.ContainerItem, jobs Jobs, v Viewer) RowData {
-	r := RowData{Item: item, Image: g.Image, Progress: jobs.progress(item.Ref), Viewer: v}
+	r := RowData{Item: item, Image: g.Image, Progress: jobs.progress(item.Ref), Viewer: v,
+		Remote: g.Remote, RemoteNote: g.RemoteNote}
 	if jobs.Policy != nil {
 		r.Policy, r.Snoozed = jobs.Policy(item.Ref)
 		// A skip is of a candidate: only an outdated container has one.
@@ -344,7 +349,8 @@ func (g GroupData) Updatable() int {
 // while the host filter hides some of the group: a group update takes
 // every host's outdated containers, more than the page shows.
 func (g GroupData) ShowUpdateAll() bool {
-	return g.CanUpdate && !g.GroupJob && g.Updatable() > 0 && g.Elsewhere == 0
+	// One row: its own Update says the same.
+	return g.CanUpdate && !g.GroupJob && g.Updatable() > 0 && g.Elsewhere == 0 && len(g.Rows) > 1
 }
 
 // JobsRunning reports whether any update shown on the dashboard is running.

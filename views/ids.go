@@ -150,3 +150,6 @@ func safeID(s string) string {
 	}
 	return b.String()
 }
+
+// RowVersionID is the id of a row's RowVersion line.
+func RowVersionID(ref models.ContainerRef) string { return "version-" + refID(ref) }

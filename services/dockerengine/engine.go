@@ -153,6 +153,7 @@ func (e *Engine) listOnce(ctx context.Context, all bool) ([]models.Container, er
 		}
 		used[c.ImageID] = true
 		im := e.imageFacts(ctx, st, c.ImageID, listed)
+		sum := listed[c.ImageID]
 		out = append(out, models.Container{
 			ID:              c.ID,
 			Name:            containerName(c.Names),
@@ -165,6 +166,11 @@ func (e *Engine) listOnce(ctx context.Context, all bool) ([]models.Container, er
 			ContainerdStore: st.containerd,
 			OriginKnown:     im.originKnown,
 			PulledFrom:      im.pulledFrom,
+			StatusText:      c.Status,
+			Health:          models.HealthFromStatus(c.Status),
+			Ports:           publishedPorts(c.Ports),
+			ImageLabels:     sum.Labels,
+			ImageCreated:    unixTime(sum.Created),
 		})
 	}
 	e.forget(seen, used)
@@ -208,6 +214,35 @@ func (e *Engine) forget(running, used map[string]bool) {
 			delete(e.images, id)
 		}
 	}
+}
+
+// publishedPorts are the list's ports that are bound on the host, once
+// each: the engine lists a port bound on 0.0.0.0 and on :: twice.
+func publishedPorts(ps []container.Port) []models.Port {
+	var out []models.Port
+	seen := map[models.Port]bool{}
+	for _, p := range ps {
+		if p.PublicPort == 0 {
+			continue // exposed only
+		}
+		ip := p.IP
+		if ip == "0.0.0.0" || ip == "::" {
+			ip = ""
+		}
+		mp := models.Port{HostIP: ip, HostPort: p.PublicPort, ContainerPort: p.PrivatePort, Proto: p.Type}
+		if !seen[mp] {
+			seen[mp] = true
+			out = append(out, mp)
+		}
+	}
+	return out
+}
+
+func unixTime(sec int64) time.Time {
+	if sec <= 0 {
+		return time.Time{}
+	}
+	return time.Unix(sec, 0)
 }
 
 func looksLikeID(s, imageID string) bool {

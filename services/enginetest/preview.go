@@ -39,6 +39,7 @@ func RunPreview(t *testing.T, newFixture func(t *testing.T) PreviewFixture) {
 		"PreviewOfUnknownIDIsNotFound":    testPreviewUnknown,
 		"PreviewRefusesARecreatingOne":    testPreviewDuringRecreate,
 		"PreviewOfAPlainContainerIsEmpty": testPreviewPlain,
+		"RunningTellsImageLabelsAndState": testRunningFacts,
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -176,5 +177,30 @@ func testPreviewDuringRecreate(t *testing.T, f PreviewFixture) {
 	}
 	if !checked {
 		t.Fatal("the hook never ran at creating")
+	}
+}
+
+// testRunningFacts: the list says what the dashboard shows of a row at no
+// extra request: the image's labels and build date, the engine's status
+// text and the health it names.
+func testRunningFacts(t *testing.T, f PreviewFixture) {
+	name := uniqueName("facts")
+	f.RunConfigured(t, name, 1, Configured{ImageLabels: map[string]string{
+		models.LabelVersion: "1.2.3", models.LabelSource: "https://example.test/app"}})
+	c, ok := byName(t, f.Engine(), name)
+	if !ok {
+		t.Fatalf("Running does not list %s", name)
+	}
+	if c.ImageLabels[models.LabelVersion] != "1.2.3" || c.ImageLabels[models.LabelSource] != "https://example.test/app" {
+		t.Errorf("ImageLabels = %v, want the image's version and source", c.ImageLabels)
+	}
+	if c.ImageCreated.IsZero() {
+		t.Error("ImageCreated is zero")
+	}
+	if !strings.HasPrefix(c.StatusText, "Up ") || c.Health != "" {
+		t.Errorf("StatusText %q, Health %q; want \"Up …\" and no health without a healthcheck", c.StatusText, c.Health)
+	}
+	if len(c.Ports) != 0 {
+		t.Errorf("Ports = %v, want none published", c.Ports)
 	}
 }

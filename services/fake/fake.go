@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -214,7 +215,69 @@ func (e *Engine) listed(c *Container) models.Container {
 	m := c.Container
 	m.State = c.state()
 	m.RepoDigests = append([]string(nil), e.images[c.ImageID]...)
+	m.Health = c.Health
+	m.StatusText = statusText(c, time.Now())
+	m.Ports = slices.Clone(c.Ports)
+	configs.Lock()
+	m.ImageLabels = maps.Clone(configs.images[e][c.ImageID].Labels)
+	configs.Unlock()
+	m.ImageCreated = ImageCreated
 	return m
+}
+
+// statusText is the list's Status as the engine words it (docker ps).
+func statusText(c *Container, now time.Time) string {
+	if !c.Running {
+		if c.StartedAt.IsZero() {
+			return "Created"
+		}
+		return "Exited (0) " + humanDuration(now.Sub(c.StartedAt)) + " ago"
+	}
+	s := "Up " + humanDuration(now.Sub(c.StartedAt))
+	switch c.Health {
+	case "":
+	case models.HealthStarting:
+		s += " (health: starting)"
+	default:
+		s += " (" + c.Health + ")"
+	}
+	return s
+}
+
+// humanDuration words d as the engine does (go-units' HumanDuration), to
+// the precision the dashboard needs.
+func humanDuration(d time.Duration) string {
+	switch s := int(d.Seconds()); {
+	case s < 1:
+		return "Less than a second"
+	case s == 1:
+		return "1 second"
+	case s < 60:
+		return fmt.Sprintf("%d seconds", s)
+	}
+	switch m := int(d.Minutes()); {
+	case m == 1:
+		return "About a minute"
+	case m < 60:
+		return fmt.Sprintf("%d minutes", m)
+	}
+	switch h := int(d.Round(time.Hour).Hours()); {
+	case h == 1:
+		return "About an hour"
+	case h < 48:
+		return fmt.Sprintf("%d hours", h)
+	default:
+		return fmt.Sprintf("%d days", h/24)
+	}
+}
+
+// SetPorts publishes the container's ports, as docker run -p does.
+func (e *Engine) SetPorts(id string, ports ...models.Port) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if c := e.containers[id]; c != nil {
+		c.Ports = ports
+	}
 }
 
 // down is ListErr, read under the lock.
