@@ -58,10 +58,11 @@ func apiUpdateGroup(upd *services.Updates) fiber.Handler {
 	}
 }
 
-// apiHistory answers recent updates, newest first.
+// apiHistory answers recent updates, newest first, narrowed as the history
+// page's query says (container, host, result, limit).
 func apiHistory(hist *services.History) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		recs, err := hist.Recent(c.QueryInt("limit", 100))
+		recs, err := hist.Find(historyFilter(c))
 		if err != nil {
 			return err
 		}

@@ -86,6 +86,7 @@ func routes(app *fiber.App, d Deps) {
 	web.Get("/", handleContainersPage(d.Containers, d.Updates, dc))
 	web.Get("/fragments/images", handleImagesTable(d.Containers, d.Updates, dc))
 	web.Get(views.HostsPath, handleHostsPage(d.Containers))
+	web.Get(views.HistoryPath, handleHistoryPage(d.History, d.Containers))
 	web.Get(views.HostsFragmentPath, handleHostsFragment(d.Containers))
 	web.Post("/check", requireWeb(auth, operate), audited(aud, auditAs(models.AuditCheck, "")), handleCheck(d.Containers, d.Updates, dc))
 	web.Get("/containers/:host/:name/row", handleContainerRow(d.Containers, d.Updates, d.Policies))

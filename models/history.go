@@ -20,3 +20,24 @@ type UpdateRecord struct {
 	StartedAt  time.Time `gorm:"index" json:"started_at"`
 	DurationMS int64     `json:"duration_ms"`
 }
+
+// The outcomes an UpdateRecord's Result names.
+const (
+	ResultUpdated    = "updated"
+	ResultUpToDate   = "uptodate"
+	ResultRolledBack = "rolled back"
+	ResultFailed     = "failed"
+	ResultRecovered  = "recovered"
+	ResultRestored   = "restored"
+)
+
+// Results are the outcomes in the order the history page offers them.
+var Results = []string{ResultUpdated, ResultRolledBack, ResultFailed, ResultRecovered, ResultRestored, ResultUpToDate}
+
+// HistoryFilter selects update records: of one container (Host and
+// Container; Host "" for every host), with one outcome (Result), at most
+// Limit of them (0: 100), newest first.
+type HistoryFilter struct {
+	Host, Container, Result string
+	Limit                   int
+}

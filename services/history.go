@@ -2,6 +2,7 @@ package services
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -138,12 +139,45 @@ func (h *History) LatestFor(ref models.ContainerRef, since time.Time) (rec model
 
 // Recent returns up to limit records, newest first.
 func (h *History) Recent(limit int) ([]models.UpdateRecord, error) {
-	if limit <= 0 || limit > 1000 {
-		limit = 100
+	return h.Find(models.HistoryFilter{Limit: limit})
+}
+
+// Find returns the records f selects, newest first; an outcome that is
+// none of models.Results is refused with models.ErrInvalid.
+func (h *History) Find(f models.HistoryFilter) ([]models.UpdateRecord, error) {
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 100
+	}
+	q := h.db.Order("started_at desc, id desc").Limit(f.Limit)
+	if f.Host != "" {
+		q = q.Where("host = ?", f.Host)
+	}
+	if f.Container != "" {
+		q = q.Where("container = ?", f.Container)
+	}
+	if f.Result != "" {
+		if !slices.Contains(models.Results, f.Result) {
+			return nil, fmt.Errorf("%w: unknown outcome %q", models.ErrInvalid, f.Result)
+		}
+		q = q.Where("result = ?", f.Result)
 	}
 	out := []models.UpdateRecord{}
-	if err := h.db.Order("started_at desc, id desc").Limit(limit).Find(&out).Error; err != nil {
+	if err := q.Find(&out).Error; err != nil {
 		return nil, fmt.Errorf("read history: %w", err)
+	}
+	return out, nil
+}
+
+// Containers names every container that has a record, for the history
+// page's filter: host/name refs, sorted.
+func (h *History) Containers() ([]models.ContainerRef, error) {
+	var rows []struct{ Host, Container string }
+	if err := h.db.Model(&models.UpdateRecord{}).Distinct("host", "container").Order("container, host").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("read history: %w", err)
+	}
+	out := make([]models.ContainerRef, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, models.Ref(r.Host, r.Container))
 	}
 	return out, nil
 }
