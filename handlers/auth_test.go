@@ -198,6 +198,7 @@ var routePerm = map[string]models.Permission{
 	"PATCH /api/users/:name":                           models.PermAdmin,
 	"DELETE /api/users/:name":                          models.PermAdmin,
 	"GET /":                                            models.PermView,
+	"GET /history":                                     models.PermView,
 	"GET /fragments/images":                            models.PermView,
 	"GET /hosts":                                       models.PermView,
 	"GET /fragments/hosts":                             models.PermView,
