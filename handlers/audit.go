@@ -61,6 +61,18 @@ func auditContainer(ctr *services.Containers, action string) auditWhat {
 	}
 }
 
+// auditRefs records action on the containers a form lists as RefField
+// values, comma-separated.
+func auditRefs(action string) auditWhat {
+	return func(c *fiber.Ctx) (string, string) {
+		var refs []string
+		for _, r := range formRefs(c) {
+			refs = append(refs, r.String())
+		}
+		return action, strings.Join(refs, ",")
+	}
+}
+
 // auditImageAction records POST /api/images/{id}/update and /auto-update;
 // progress is a read.
 func auditImageAction(c *fiber.Ctx) (string, string) {

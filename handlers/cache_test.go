@@ -129,8 +129,8 @@ func TestDashboardCacheRendersTheSamePage(t *testing.T) {
 	_, hit, _ := ta.do(t, "GET", "/", nil)
 	ctr, upd := ta.deps.Containers, ta.deps.Updates
 	v := views.Viewer{Role: string(models.RoleAdmin), CanUpdate: true, Admin: true} // auth off: everyone is admin
-	d := views.NewDashboardData(ctr.Groups(), jobsOf(upd, ta.deps.Policies), v, time.Now())
-	d.RateLimits, d.LastCheck, d.Checking = ctr.RateLimits(), ctr.CheckedAt(), ctr.Checking()
+	d := views.NewDashboardData(ctr.Groups(), jobsOf(upd, ta.deps.Policies), v, time.Now()).Arrange(views.Query{})
+	d.RateLimits, d.LastCheck, d.Checking, d.Engines = ctr.RateLimits(), ctr.CheckedAt(), ctr.Checking(), ctr.Hosts()
 	list, err := ta.deps.Catalog.List(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -150,7 +150,7 @@ func TestDashboardCacheRendersTheSamePage(t *testing.T) {
 // More sessions than slots cost one entry each, not the whole cache.
 func TestDashCacheEvictsOneSessionAtATime(t *testing.T) {
 	ta := newTestApp(t)
-	dc := newDashCache(ta.deps.Containers, ta.deps.Updates, ta.deps.Toggles, ta.deps.Policies, ta.deps.Catalog)
+	dc := newDashCache(ta.deps.Containers, ta.deps.Updates, ta.deps.Toggles, ta.deps.Policies, ta.deps.Catalog, nil)
 	body := newEncoded([]byte("x"), "text/html", false)
 	keys := make([]dashKey, maxDashEntries+1)
 	for i := range keys {

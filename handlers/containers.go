@@ -160,3 +160,30 @@ func handleUpdateGroup(ctr *services.Containers, upd *services.Updates, pol *ser
 		return renderGroup(c, upd, pol, g, "") // Update all is offered only where every row shows
 	}
 }
+
+// formRefs are the containers a form lists as RefField values ("host/name");
+// malformed ones are left out.
+func formRefs(c *fiber.Ctx) []models.ContainerRef {
+	var out []models.ContainerRef
+	for _, v := range c.Request().PostArgs().PeekMulti(views.RefField) {
+		if ref, ok := models.ParseContainerRef(string(v)); ok {
+			out = append(out, ref)
+		}
+	}
+	return out
+}
+
+// handleUpdateOutdated updates the outdated containers the confirmation
+// listed (the service leaves out those held back or no longer outdated)
+// and answers the table as the page shows it.
+func handleUpdateOutdated(ctr *services.Containers, upd *services.Updates, dc *dashCache) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if _, err := upd.StartOutdated(formRefs(c), actor(c)); err != nil {
+			return err
+		}
+		if !isHTMX(c) {
+			return c.Redirect(views.DashboardData{Filter: c.Query(views.HostField), Query: dashQuery(c)}.Here(views.DashboardPath), fiber.StatusSeeOther)
+		}
+		return sendDashboard(c, ctr, upd, dc, true)
+	}
+}

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"net/url"
 	"slices"
 	"sync"
 	"time"
@@ -103,9 +104,9 @@ func sendDashboard(c *fiber.Ctx, ctr *services.Containers, upd *services.Updates
 	}
 	// Versions before the data: what is rendered is at least as new as its key.
 	key, now := dc.key(v), time.Now()
-	key.second, key.host = now.Unix(), host
+	key.second, key.host, key.query = now.Unix(), host, dashQuery(c)
 	head := pageHead{limits: ctr.RateLimits(), lastCheck: ctr.CheckedAt(), checking: ctr.Checking(),
-		engine: ctr.EngineState(), records: upd.RecordsProblem()}
+		engine: ctr.EngineState(), records: upd.RecordsProblem(), engines: ctr.Hosts(), nextCheck: dc.sched.NextCheck()}
 	view := dashTable
 	if !table {
 		view = dashDocument
@@ -117,12 +118,13 @@ func sendDashboard(c *fiber.Ctx, ctr *services.Containers, upd *services.Updates
 	if body == nil {
 		d := views.DashboardData{Now: now, Viewer: v, Rendered: groups,
 			RateLimits: head.limits, LastCheck: head.lastCheck, Checking: head.checking, Engine: head.engine,
-			Records: head.records, Filter: host}
+			Records: head.records, Filter: host, Query: key.query, Engines: head.engines, NextCheck: head.nextCheck}
 		if ctr.Several() {
 			d.Hosts = ctr.HostNames()
 		}
 		if groups == nil {
-			d.Groups = views.NewDashboardData(ctr.Groups(), jobsOf(upd, dc.pol), v, now).OnHost(host).Groups
+			all := views.NewDashboardData(ctr.Groups(), jobsOf(upd, dc.pol), v, now).OnHost(host).Arrange(key.query)
+			d.Groups, d.All = all.Groups, all.All
 			r, err := d.RenderGroups(c.UserContext())
 			if err != nil {
 				return err
@@ -172,6 +174,8 @@ type dashCache struct {
 	// version: it is as old as the second of the key at most, and lists
 	// itself again as StoppedList refreshes.
 	cat *services.Catalog
+	// sched says when the next check is, for the page head (nil: none).
+	sched *services.Schedule
 
 	mu      sync.Mutex
 	state   dashState              // of every entry
@@ -195,6 +199,7 @@ type dashKey struct {
 type dashWho struct {
 	viewer views.Viewer
 	host   string
+	query  views.Query
 }
 
 // dashView is one of the dashboard's responses.
@@ -224,17 +229,37 @@ type pageHead struct {
 	checking  bool
 	engine    models.EngineState // the banner, when the engine is out of reach
 	records   string             // the banner, when updates are refused for want of a writable database
+	engines   []models.HostStatus
+	nextCheck time.Time
 }
 
 func (h pageHead) equal(o pageHead) bool {
 	return h.checking == o.checking && h.lastCheck.Equal(o.lastCheck) && slices.Equal(h.limits, o.limits) &&
 		h.engine.Down == o.engine.Down && h.engine.Since.Equal(o.engine.Since) && h.engine.Reason == o.engine.Reason &&
-		h.engine.Hosts == o.engine.Hosts && h.records == o.records
+		h.engine.Hosts == o.engine.Hosts && h.records == o.records && h.nextCheck.Equal(o.nextCheck) &&
+		slices.EqualFunc(h.engines, o.engines, func(a, b models.HostStatus) bool {
+			return a.Name == b.Name && a.EngineVersion == b.EngineVersion && a.APIVersion == b.APIVersion && a.Status == b.Status
+		})
 }
 
 func newDashCache(ctr *services.Containers, upd *services.Updates, tog *services.Toggles,
-	pol *services.Policies, cat *services.Catalog) *dashCache {
-	return &dashCache{ctr: ctr, upd: upd, tog: tog, pol: pol, cat: cat}
+	pol *services.Policies, cat *services.Catalog, sched *services.Schedule) *dashCache {
+	return &dashCache{ctr: ctr, upd: upd, tog: tog, pol: pol, cat: cat, sched: sched}
+}
+
+// dashQuery is the dashboard's query (search, status, grouping): the
+// request's own, or for an htmx request without one (a row's Stop answers
+// the table) the page's, which htmx sends as HX-Current-URL.
+func dashQuery(c *fiber.Ctx) views.Query {
+	args := c.Request().URI().QueryArgs()
+	if isHTMX(c) && !args.Has(views.SearchField) && !args.Has(views.StatusField) && !args.Has(views.GroupField) {
+		if u, err := url.Parse(c.Get("HX-Current-URL")); err == nil {
+			return views.ParseQuery(u.Query())
+		}
+	}
+	v := url.Values{}
+	args.VisitAll(func(k, val []byte) { v.Add(string(k), string(val)) })
+	return views.ParseQuery(v)
 }
 
 // key is the current state's key for v, showing every host.

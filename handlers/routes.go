@@ -13,7 +13,7 @@ import (
 // the group or the route.
 func routes(app *fiber.App, d Deps) {
 	auth, aud := d.Auth, d.Audit
-	dc := newDashCache(d.Containers, d.Updates, d.Toggles, d.Policies, d.Catalog)
+	dc := newDashCache(d.Containers, d.Updates, d.Toggles, d.Policies, d.Catalog, d.Schedule)
 	operate, admin := models.PermOperate, models.PermAdmin
 
 	// Public. /health answers any Host: it tells nothing, and probes from
@@ -110,6 +110,8 @@ func routes(app *fiber.App, d Deps) {
 	web.Post("/containers/:host/:name/delete", requireWeb(auth, admin), audited(aud, auditContainer(d.Containers, models.AuditDelete)),
 		handleDelete(d.Catalog, d.Containers, d.Updates, dc))
 	web.Get(views.StoppedFragmentPath, handleStoppedList(d.Containers, d.Catalog))
+	web.Post(views.UpdateOutdatedPath, requireWeb(auth, operate), audited(aud, auditRefs(models.AuditUpdate)),
+		handleUpdateOutdated(d.Containers, d.Updates, dc))
 	web.Get("/groups/:key", handleGroup(d.Containers, d.Updates, d.Policies))
 	web.Post("/groups/:key/update", requireWeb(auth, operate), audited(aud, auditGroupKey(d.Containers)),
 		handleUpdateGroup(d.Containers, d.Updates, d.Policies))

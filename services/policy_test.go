@@ -114,3 +114,31 @@ func TestPolicyHoldsGroupAndAutoUpdatesBack(t *testing.T) {
 		t.Errorf("group update with only b left, snoozed = %v, %v; want nothing to do", started, err)
 	}
 }
+
+// StartOutdated updates the listed outdated containers, leaving out a held
+// one and one not listed.
+func TestStartOutdatedLeavesHeldAndUnlistedAlone(t *testing.T) {
+	w := newFakeWorld(t)
+	db, _, _ := mustStore(t)
+	pol, err := services.NewPolicies(db, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	upd := services.NewUpdates(anon{}, w.ctr, w.hist, quiet, services.UpdateOptions{Settle: time.Millisecond, Policies: pol})
+	t.Cleanup(upd.Close)
+	if _, err := pol.Apply(local("b"), models.PolicyAction{Action: models.PolicySnooze, Days: 1}, cand(newDig)); err != nil {
+		t.Fatal(err)
+	}
+	n, err := upd.StartOutdated([]models.ContainerRef{local("a"), local("b"), local("nope")}, "alice")
+	if err != nil || n != 1 {
+		t.Fatalf("StartOutdated(a, b, nope) = %d, %v; want a alone", n, err)
+	}
+	if p := waitEnded(t, upd, "a"); p.Phase != models.PhaseDone {
+		t.Errorf("a: %+v", p)
+	}
+	for _, name := range []string{"b", "c"} {
+		if _, err := upd.Progress(local(name)); err == nil {
+			t.Errorf("%s was updated", name)
+		}
+	}
+}

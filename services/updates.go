@@ -185,6 +185,28 @@ func (u *Updates) StartGroup(image, by string) (bool, error) {
 	return true, nil
 }
 
+// StartOutdated updates those of refs that are outdated and whose policy
+// does not hold the update back, as StartGroup would, with one pull per
+// image and host; each row follows its own job. It returns how many it
+// started; an unknown ref is left out (it may have gone meanwhile).
+func (u *Updates) StartOutdated(refs []models.ContainerRef, by string) (int, error) {
+	want := make(map[models.ContainerRef]bool, len(refs))
+	for _, r := range refs {
+		want[r] = true
+	}
+	if err := u.hist.Writable(); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, g := range u.ctr.Groups() {
+		items := slices.DeleteFunc(u.offered(g), func(c models.ContainerItem) bool { return !want[c.Ref] })
+		if len(items) > 0 {
+			n += len(u.start(g, items, by, false))
+		}
+	}
+	return n, nil
+}
+
 // Progress returns a copy of the container's progress: the running job's,
 // or the last one for a while after it ended. Returns an error wrapping
 // models.ErrNoProgress when there is none.

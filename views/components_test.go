@@ -426,7 +426,7 @@ func TestLayout(t *testing.T) {
 	if got := headers[views.CSRFHeader]; got != v.CSRFToken {
 		t.Errorf("hx-headers %s = %q, want %q", views.CSRFHeader, got, v.CSRFToken)
 	}
-	doc.Find("form").Each(func(_ int, f *goquery.Selection) {
+	doc.Find("form[method=post]").Each(func(_ int, f *goquery.Selection) { // a GET form must not put it in a URL
 		if got := attr(f.Find("input[name="+views.CSRFField+"]"), "value"); got != v.CSRFToken {
 			t.Errorf("form %s carries csrf %q, want %q", attr(f, "action"), got, v.CSRFToken)
 		}

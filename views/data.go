@@ -90,27 +90,76 @@ type DashboardData struct {
 	// Groups may then be empty: a cached rendering of the same groups for the
 	// same Viewer (handlers keep it, see RenderGroups).
 	Rendered *RenderedGroups
+	// Query narrows and arranges the rows (see Arrange); All counts every
+	// row before it did.
+	Query Query
+	All   Counts
+	// Engines says which engines refit watches, with their versions, and
+	// NextCheck when the next periodic check is due (zero: none).
+	Engines   []models.HostStatus
+	NextCheck time.Time
 }
 
 // RenderedGroups is a dashboard's groups rendered once, with what the table
 // and its callers ask about them.
 type RenderedGroups struct {
-	HTML                         string // a <tbody> per group
-	Groups, Containers, Outdated int
-	JobsRunning                  bool
+	HTML string // a <tbody> per group
+	Counts
+	JobsRunning bool
+	Pending     []Pending
+	All         Counts // before the query narrowed the rows
 }
 
 // RenderGroups renders what ImagesTable shows for d.Groups, for handlers to
 // cache while nothing it shows changes.
 func (d DashboardData) RenderGroups(ctx context.Context) (*RenderedGroups, error) {
 	var b strings.Builder
-	for _, g := range d.Groups {
-		if err := ImageGroup(g).Render(ctx, &b); err != nil {
-			return nil, err
+	if d.Query.ByCompose {
+		for _, p := range d.Projects() {
+			if err := ProjectGroup(p).Render(ctx, &b); err != nil {
+				return nil, err
+			}
+		}
+	} else {
+		for _, g := range d.Groups {
+			if err := ImageGroup(g).Render(ctx, &b); err != nil {
+				return nil, err
+			}
 		}
 	}
-	return &RenderedGroups{HTML: b.String(), Groups: len(d.Groups), Containers: d.Containers(),
-		Outdated: d.Outdated(), JobsRunning: d.JobsRunning()}, nil
+	return &RenderedGroups{HTML: b.String(), Counts: d.Shown(), JobsRunning: d.JobsRunning(),
+		Pending: d.Pending(), All: d.All}, nil
+}
+
+// Shown counts the rows the dashboard shows.
+func (d DashboardData) Shown() Counts {
+	if d.Rendered != nil {
+		return d.Rendered.Counts
+	}
+	c := countRows(d.Groups)
+	if d.Query.ByCompose {
+		c.Groups = len(d.Projects())
+	}
+	return c
+}
+
+// AllCounts counts every row before the query narrowed them.
+func (d DashboardData) AllCounts() Counts {
+	if d.Rendered != nil {
+		return d.Rendered.All
+	}
+	return d.All
+}
+
+// Pending is what "Update all outdated" would update among the shown rows.
+func (d DashboardData) Pending() []Pending {
+	if d.Rendered != nil {
+		return d.Rendered.Pending
+	}
+	if !d.CanUpdate {
+		return nil
+	}
+	return pendingOf(d.Groups)
 }
 
 // GroupCount is how many image groups the dashboard lists.
@@ -129,9 +178,11 @@ type GroupData struct {
 	GroupJob bool // a group update is running: the tbody polls, its rows don't
 	Now      time.Time
 	// Filter is the host the rows are narrowed to ("" for every host), and
-	// Elsewhere how many of the image's containers that leaves out.
+	// Elsewhere how many of the image's containers that leaves out; Hidden
+	// is how many the dashboard's query leaves out.
 	Filter    string
 	Elsewhere int
+	Hidden    int
 	Viewer
 }
 
@@ -350,7 +401,7 @@ func (g GroupData) Updatable() int {
 // every host's outdated containers, more than the page shows.
 func (g GroupData) ShowUpdateAll() bool {
 	// One row: its own Update says the same.
-	return g.CanUpdate && !g.GroupJob && g.Updatable() > 0 && g.Elsewhere == 0 && len(g.Rows) > 1
+	return g.CanUpdate && !g.GroupJob && g.Updatable() > 0 && g.Elsewhere == 0 && g.Hidden == 0 && len(g.Rows) > 1
 }
 
 // JobsRunning reports whether any update shown on the dashboard is running.

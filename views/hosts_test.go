@@ -161,7 +161,7 @@ func TestDashboardOnHostShowsOnlyItsRows(t *testing.T) {
 	if got := attr(table, "hx-get"); got != "/fragments/images?host=b" {
 		t.Errorf("table refresh = %q, want it to keep the filter", got)
 	}
-	if got, want := text(table.Find("caption")), "2 running containers on b in 1 image, 2 outdated containers"; got != want {
+	if got, want := text(table.Find("caption")), "2 running containers on b in 1 image: 2 outdated, 0 unknown"; got != want {
 		t.Errorf("caption = %q, want %q", got, want)
 	}
 	head := one(t, doc, "#"+views.GroupHeaderID(models.GroupKey("nginx:latest")))

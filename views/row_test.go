@@ -167,3 +167,44 @@ func TestOneContainerGroupHasNoUpdateAll(t *testing.T) {
 		t.Error("a group of two outdated offers no Update all")
 	}
 }
+
+// A group narrowed by the query offers no Update all: it would update the
+// rows the page hides; outdated groups come first.
+func TestArrangeHidesUpdateAllOfNarrowedGroupsAndSortsOutdatedFirst(t *testing.T) {
+	item := func(name string, st models.Status) models.ContainerItem {
+		return models.ContainerItem{ContainerName: name, Status: st, Ref: models.Ref(models.LocalHost, name)}
+	}
+	ok := models.ImageGroup{Image: "a:1", Status: models.StatusUpToDate, Containers: []models.ContainerItem{item("calm", models.StatusUpToDate)}}
+	web := models.ImageGroup{Image: "z:1", Status: models.StatusOutdated, Containers: []models.ContainerItem{
+		item("web-1", models.StatusOutdated), item("web-2", models.StatusOutdated)}}
+	d := views.NewDashboardData([]models.ImageGroup{ok, web}, views.Jobs{}, views.Viewer{CanUpdate: true}, time.Now())
+	all := d.Arrange(views.Query{})
+	if all.Groups[0].Group.Image != "z:1" || !all.Groups[0].ShowUpdateAll() {
+		t.Errorf("first group %s (Update all %v), want the outdated z:1 with Update all", all.Groups[0].Group.Image, all.Groups[0].ShowUpdateAll())
+	}
+	narrow := d.Arrange(views.Query{Search: "web-2"})
+	if len(narrow.Groups) != 1 || len(narrow.Groups[0].Rows) != 1 || narrow.Groups[0].ShowUpdateAll() {
+		t.Errorf("narrowed to web-2: %d groups, Update all %v", len(narrow.Groups), narrow.Groups[0].ShowUpdateAll())
+	}
+	if p := narrow.Pending(); len(p) != 1 || p[0].Who != "web-2" {
+		t.Errorf("Update all outdated of the narrowed page = %+v, want web-2 alone", p)
+	}
+}
+
+// The page head names the engine and its versions, when the last check
+// ran and when the next one is.
+func TestPageHeadSaysEnginesAndChecks(t *testing.T) {
+	now := time.Now()
+	d := views.DashboardData{Now: now, LastCheck: now.Add(-3 * time.Minute), NextCheck: now.Add(57 * time.Minute),
+		Engines: []models.HostStatus{{Name: "local", EngineVersion: "27.5.1", APIVersion: "1.47"}}}
+	got := text(render(t, views.PageHead(d)).Selection)
+	for _, want := range []string{"Docker 27.5.1 (API 1.47)", "checked 3 min ago", "next in 57 min"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("page head %q does not say %q", got, want)
+		}
+	}
+	d.Engines = append(d.Engines, models.HostStatus{Name: "nas", Status: models.HostUnreachable})
+	if got := text(render(t, views.PageHead(d)).Selection); !strings.Contains(got, "2 engines: local 27.5.1, nas unreachable") {
+		t.Errorf("page head with two hosts = %q", got)
+	}
+}
