@@ -277,3 +277,31 @@ func apiContainerRollback(upd *services.Updates, cat *services.Catalog) fiber.Ha
 		return c.JSON(now)
 	}
 }
+
+// apiSetTagRule keeps the body's tag rule ({"include","exclude","bump"})
+// for the container, over its labels, and answers the item with its tags
+// followed again; an empty include stops following them.
+func apiSetTagRule(cat *services.Catalog) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var r models.TagRule
+		if err := json.Unmarshal(c.Body(), &r); err != nil {
+			return fiber.NewError(fiber.StatusBadRequest, "bad body: want {\"include\": …, \"exclude\": …, \"bump\": …}")
+		}
+		item, err := cat.SetTagRule(c.UserContext(), containerID(c), r)
+		if err != nil {
+			return err
+		}
+		return c.JSON(item)
+	}
+}
+
+// apiClearTagRule forgets the tag rule set in refit: the labels decide again.
+func apiClearTagRule(cat *services.Catalog) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		item, err := cat.ClearTagRule(c.UserContext(), containerID(c))
+		if err != nil {
+			return err
+		}
+		return c.JSON(item)
+	}
+}

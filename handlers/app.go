@@ -29,8 +29,6 @@ type Deps struct {
 	Notifier   *services.Notifier
 	// Schedule says when the next check and update window are; nil: none.
 	Schedule *services.Schedule
-	// TagRules are the tag rules set in refit (nil: labels alone).
-	TagRules *services.TagRules
 	// Auth is required; services.AuthOptions{Disabled: true} turns auth off.
 	Auth  *services.Auth
 	Audit *services.Audit

@@ -64,6 +64,11 @@ func newTestApp(t *testing.T) testApp {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctr := services.NewContainers(eng, reg, tog, log, 4)
+	rules, err := services.NewTagRules(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctr.FollowTags(rules)
 	hist := services.NewHistory(db)
 	upd := services.NewUpdates(auth{}, ctr, hist, log, services.UpdateOptions{})
 	t.Cleanup(upd.Close)

@@ -52,6 +52,8 @@ func routes(app *fiber.App, d Deps) {
 		api.Post(p+"/:id/watch", requireAPI(auth, operate), audited(aud, auditAs(models.AuditCheck, "id")), apiWatchOne(d.Containers, d.Catalog))
 		api.Patch(p+"/:id/update-policy", requireAPI(auth, operate), audited(aud, auditAs(models.AuditPolicy, "id")),
 			apiUpdatePolicy(d.Containers, d.Policies, d.Catalog))
+		api.Put(p+"/:id/tag-rule", requireAPI(auth, operate), audited(aud, auditAs(models.AuditTagRule, "id")), apiSetTagRule(d.Catalog))
+		api.Delete(p+"/:id/tag-rule", requireAPI(auth, operate), audited(aud, auditAs(models.AuditTagRule, "id")), apiClearTagRule(d.Catalog))
 		api.Get(p+"/:id/logs", apiContainerLogs(d.Catalog))
 		api.Post(p+"/:id/preview", apiContainerPreview(d.Catalog)) // a dry run: the group's view is enough
 		api.Post(p+"/:id/update", requireAPI(auth, operate), audited(aud, auditAs(models.AuditUpdate, "id")), apiContainerUpdate(d.Updates, d.Catalog))

@@ -110,6 +110,7 @@ const (
 	AuditToggle       = "toggle"
 	AuditCheck        = "check"
 	AuditPolicy       = "update_policy"
+	AuditTagRule      = "tag_rule"
 	AuditStart        = "start"
 	AuditStop         = "stop"
 	AuditRestart      = "restart"

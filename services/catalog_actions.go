@@ -89,3 +89,39 @@ func (k *Catalog) target(ctx context.Context, id string) (models.DrydockContaine
 	e, err := k.ctr.updater(c.Watcher)
 	return c, e, err
 }
+
+// SetTagRule keeps r as the container's tag rule, over its labels (an
+// empty include stops tag tracking), follows its tags again at once, and
+// returns the item.
+func (k *Catalog) SetTagRule(ctx context.Context, id string, r models.TagRule) (models.DrydockContainer, error) {
+	return k.changeTagRule(ctx, id, func(ref models.ContainerRef) error {
+		_, err := k.ctr.tagRules.Set(ref, r)
+		return err
+	})
+}
+
+// ClearTagRule forgets the rule set in refit: its labels decide again.
+func (k *Catalog) ClearTagRule(ctx context.Context, id string) (models.DrydockContainer, error) {
+	return k.changeTagRule(ctx, id, k.ctr.tagRules.Clear)
+}
+
+func (k *Catalog) changeTagRule(ctx context.Context, id string, change func(models.ContainerRef) error) (models.DrydockContainer, error) {
+	if k.ctr.tagRules == nil {
+		return models.DrydockContainer{}, fmt.Errorf("tag rules are not kept here: %w", models.ErrUnavailable)
+	}
+	item, err := k.Get(ctx, id)
+	if err != nil {
+		return models.DrydockContainer{}, err
+	}
+	if item.Kind == models.KindService {
+		return models.DrydockContainer{}, fmt.Errorf("%s is a Swarm service: its tags are the service's: %w", item.Name, models.ErrInvalid)
+	}
+	ref := k.Ref(item)
+	if err := change(ref); err != nil {
+		return models.DrydockContainer{}, err
+	}
+	if it, _, err := k.ctr.FindRef(ref); err == nil { // a stopped one is followed once it runs
+		_ = k.ctr.CheckTags(ctx, it.Configured)
+	}
+	return k.Get(ctx, ref.String())
+}

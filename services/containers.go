@@ -683,5 +683,6 @@ func (s *Containers) CheckImage(ctx context.Context, image string) (models.Image
 	maps.Copy(s.remote, results)
 	s.rebuildLocked()
 	s.mu.Unlock()
+	s.checkTags(ctx, ref)
 	return s.Group(ref.Group)
 }

@@ -2,6 +2,7 @@ package services
 
 import (
 	"context"
+	"maps"
 	"sync"
 
 	"refit/models"
@@ -132,4 +133,59 @@ func (s *Containers) applyTagLocked(it *models.ContainerItem, current string) {
 		return
 	}
 	it.NewerTag, it.NewerDigest, it.TagReason = r.tag, r.digest, r.reason
+}
+
+// CheckTags follows the version tags of the containers running image
+// again, as a check does, for those alone: after their tag rule changed.
+func (s *Containers) CheckTags(ctx context.Context, image string) error {
+	ref, err := parseImageRef(image)
+	if err != nil {
+		return err
+	}
+	s.checkTags(ctx, ref)
+	return nil
+}
+
+// checkTags is CheckTags of a parsed reference: one tag list for its
+// repository, one HEAD of the chosen tag, when any of its containers
+// follows tags; the others' results are dropped.
+func (s *Containers) checkTags(ctx context.Context, ref imageRef) {
+	tag := tagOf(ref.Remote)
+	s.mu.Lock()
+	var ts []tracked
+	for _, t := range s.trackedLocked() {
+		if t.repo == ref.Repo && t.tag == tag {
+			ts = append(ts, t)
+		}
+	}
+	s.mu.Unlock()
+	results := s.newerTags(ctx, ts)
+	withDigests(results, s.head(ctx, tagRemotes(results)))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tags == nil {
+		s.tags = map[models.ContainerRef]tagResult{}
+	}
+	for cref, r := range s.tags {
+		if _, ok := results[cref]; !ok && r.current == tag && s.runsLocked(cref, ref.Group) {
+			delete(s.tags, cref) // it follows no tags now
+		}
+	}
+	maps.Copy(s.tags, results)
+	s.rebuildLocked()
+}
+
+// runsLocked reports whether the container ref is in group image.
+func (s *Containers) runsLocked(ref models.ContainerRef, image string) bool {
+	for _, g := range s.groups {
+		if g.Image != image {
+			continue
+		}
+		for _, it := range g.Containers {
+			if it.Ref == ref {
+				return true
+			}
+		}
+	}
+	return false
 }

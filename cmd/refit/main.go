@@ -212,7 +212,7 @@ func build(cfg Config, log *slog.Logger) (*app, error) {
 	hist.Observe(ntf.Recorded)
 	return &app{
 		deps: handlers.Deps{Log: log, Containers: ctr, Toggles: tog, Updates: upd, History: hist,
-			Schedule: sched, TagRules: rules,
+			Schedule: sched,
 			Policies: pol, Catalog: services.NewCatalog(ctr, pol, tog, upd), Notifier: ntf,
 			Auth: auth, Audit: aud, TrustedProxies: cfg.TrustedProxies,
 			AllowedHosts: append(cfg.AllowedHosts, cfg.Addr), // a name in -addr is one of refit's

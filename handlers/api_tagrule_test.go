@@ -1,0 +1,50 @@
+package handlers
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"refit/models"
+)
+
+// A tag rule set through the API follows the container's tags at once:
+// the item says which newer tag it may move to, and the synchronous update
+// moves it there; a bad rule is a 400; DELETE gives the labels back.
+func TestTagRuleThroughTheAPI(t *testing.T) {
+	ta := newTestApp(t)
+	ta.reg.Set("ghcr.io/org/app:1.3", dOld)
+	ta.reg.Set("ghcr.io/org/app:2.0", dOld)
+	ta.engine.Publish("ghcr.io/org/app:1.3", "sha256:img-app13", dOld)
+	item := func(st int, body string) models.DrydockContainer {
+		t.Helper()
+		var it models.DrydockContainer
+		if err := json.Unmarshal([]byte(body), &it); st != 200 || err != nil {
+			t.Fatalf("answer = %d %s", st, body)
+		}
+		return it
+	}
+	st, body, _ := ta.do(t, "PUT", "/api/containers/app/tag-rule", jsonBody(`{"include":"^\\d+\\.\\d+$","bump":"minor"}`))
+	it := item(st, body)
+	if it.Result == nil || it.Result.Tag != "1.3" || !it.UpdateAvailable || it.TagRule == nil || it.TagRule.Source != "refit" || it.TagRule.Bump != "minor" {
+		t.Fatalf("after the rule: %s", body)
+	}
+	for _, bad := range []string{`{"include":"("}`, `{"include":".*","bump":"huge"}`, `{"exclude":"x"}`, `not json`} {
+		if st, body, _ := ta.do(t, "PUT", "/api/v1/containers/app/tag-rule", jsonBody(bad)); st != 400 || !strings.HasSuffix(body, "\n") {
+			t.Errorf("PUT %s = %d %q, want 400", bad, st, body)
+		}
+	}
+	if st, body, _ := ta.do(t, "PUT", "/api/containers/nope/tag-rule", jsonBody(`{"include":".*"}`)); st != 404 || body != "container not found\n" {
+		t.Errorf("unknown container = %d %q", st, body)
+	}
+	st, body, _ = ta.do(t, "POST", "/api/containers/app/update", nil)
+	it = item(st, body)
+	if it.Image.Tag.Value != "1.3" || it.Image.ID != "sha256:img-app13" {
+		t.Errorf("after the update app runs %s (%s), want 1.3", it.Image.Tag.Value, it.Image.ID)
+	}
+	st, body, _ = ta.do(t, "DELETE", "/api/containers/app/tag-rule", nil)
+	it = item(st, body)
+	if it.TagRule != nil || (it.Result != nil && it.Result.Tag != "") {
+		t.Errorf("after DELETE the item still follows tags: %+v", it)
+	}
+}
