@@ -1,0 +1,83 @@
+package services_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"refit/models"
+	"refit/services"
+	"refit/services/fake"
+)
+
+// A new digest waits out the minimum age from when refit first saw it
+// (a restart does not reset it), then waits for the window, then goes;
+// the label refit.min-age overrides the option.
+func TestAutoUpdateWaitsForMinimumAgeAndWindow(t *testing.T) {
+	eng, reg := fake.NewEngine(), fake.NewRegistry()
+	eng.AddImage(oldImg, "registry.test/app@"+oldDig)
+	eng.Tag(ref, oldImg)
+	eng.Run(idA, "a", ref, oldImg)
+	eng.Run(idB, "b", ref, oldImg)
+	eng.SetLabels(idB, map[string]string{models.LabelMinAge: "0"})
+	eng.Publish(ref, newImg, newDig)
+	reg.Set(ref, newDig)
+	db, tog, hist := mustStore(t)
+	clk := &clock{t: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)}
+	cands, err := services.NewCandidates(db, clk.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var open bool
+	var mu sync.Mutex
+	window := func(time.Time) bool { mu.Lock(); defer mu.Unlock(); return open }
+	ctr := services.NewContainers(eng, reg, tog, quiet, 4)
+	upd := services.NewUpdates(anon{}, ctr, hist, quiet, services.UpdateOptions{Settle: time.Millisecond,
+		MinAge: 7 * 24 * time.Hour, Candidates: cands, Window: window})
+	t.Cleanup(upd.Close)
+	for _, n := range []string{"a", "b"} {
+		if err := tog.Set(local(n), true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	groups, err := ctr.Check(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, g, _ := ctr.FindRef(local("a"))
+	cand := models.Candidate{Digest: g.RemoteFull}
+
+	upd.AutoUpdate(groups) // outside the window: nothing, but the candidate is noted
+	if _, err := upd.Progress(local("b")); err == nil {
+		t.Fatal("b updated outside the window")
+	}
+	if until := upd.HeldUntil(a, cand); !until.Equal(clk.Now().Add(7 * 24 * time.Hour)) {
+		t.Errorf("a held until %v, want a week from now", until)
+	}
+
+	mu.Lock()
+	open = true
+	mu.Unlock()
+	clk.Add(3 * 24 * time.Hour)
+	// A restart: the first-seen time comes back from SQLite.
+	cands2, err := services.NewCandidates(db, clk.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seen, ok := cands2.FirstSeen(local("a"), cand); !ok || !seen.Equal(clk.Now().Add(-3*24*time.Hour)) {
+		t.Errorf("first seen after a restart = %v, %v", seen, ok)
+	}
+	upd.AutoUpdate(ctr.Groups())
+	if p := waitEnded(t, upd, "b"); p.Phase != models.PhaseDone {
+		t.Errorf("b (refit.min-age=0) = %+v, want updated inside the window", p)
+	}
+	if _, err := upd.Progress(local("a")); err == nil {
+		t.Fatal("a updated three days into its week")
+	}
+	clk.Add(4*24*time.Hour + time.Minute)
+	upd.AutoUpdate(ctr.Groups())
+	if p := waitEnded(t, upd, "a"); p.Phase != models.PhaseDone {
+		t.Errorf("a after its week = %+v", p)
+	}
+}
