@@ -1,5 +1,6 @@
 // Package services holds refit's use cases: checking containers against their
 // registries, updating them, and the state kept in SQLite. It speaks models
-// types only; the Docker Engine and the registries enter through the Engine and
-// Registry interfaces declared here and implemented in dockerengine and oci.
+// types only; the Docker Engine, the registries and the notification services
+// enter through the Engine, Registry and Sender interfaces declared here and
+// implemented in dockerengine, oci and shoutrrr.
 package services
