@@ -207,6 +207,7 @@ func build(cfg Config, log *slog.Logger) (*app, error) {
 	// writable" banner goes once there is room again.
 	ctr.OnCheck(func([]models.ImageGroup) { _ = hist.Writable() })
 	ctr.OnCheck(upd.AutoUpdate)
+	shoutrrr.BoundDefaultClient(time.Minute)
 	ntf := services.NewNotifier(db, shoutrrr.New(10*time.Second), ctr, log,
 		services.NotifyOptions{Config: cfg.Notify, Policies: pol, Observe: met.Notified})
 	hist.Observe(ntf.Recorded)

@@ -24,21 +24,24 @@ type Sender struct {
 	timeout time.Duration
 }
 
-// New returns a Sender whose every send ends within timeout.
-//
-// The generic webhook, googlechat, opsgenie and notifiarr services post
-// with http.DefaultClient, which has no timeout, on a context that is never
-// cancelled: a server that accepts and never answers would hold a goroutine
-// and a connection for good. refit itself does not use that client, so New
-// bounds it.
+// New returns a Sender whose every send ends within timeout (10 s for 0).
 func New(timeout time.Duration) *Sender {
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
-	if http.DefaultClient.Timeout == 0 {
-		http.DefaultClient.Timeout = 4 * timeout
-	}
 	return &Sender{timeout: timeout}
+}
+
+// BoundDefaultClient gives http.DefaultClient a timeout when it has none.
+// The generic webhook, googlechat, opsgenie and notifiarr services post
+// with it on a context that is never cancelled: a server that accepts and
+// never answers would hold a goroutine and a connection for good after
+// Send gave up on it. refit itself does not use that client; main calls
+// this once.
+func BoundDefaultClient(d time.Duration) {
+	if http.DefaultClient.Timeout == 0 {
+		http.DefaultClient.Timeout = d
+	}
 }
 
 // Check reads raw as Send would, without sending: an unknown service or a
