@@ -2,10 +2,13 @@ package handlers
 
 import (
 	"encoding/json"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"refit/models"
+	"refit/views"
 )
 
 // A tag rule set through the API follows the container's tags at once:
@@ -46,5 +49,38 @@ func TestTagRuleThroughTheAPI(t *testing.T) {
 	it = item(st, body)
 	if it.TagRule != nil || (it.Result != nil && it.Result.Tag != "") {
 		t.Errorf("after DELETE the item still follows tags: %+v", it)
+	}
+}
+
+// The HTML twins: the panel's form sets the rule and answers the row with
+// its tag offer (and the panel closed); Update to moves the container.
+func TestTagRuleFormAndUpdateTag(t *testing.T) {
+	ta := newTestApp(t)
+	ta.reg.Set("ghcr.io/org/app:1.3", dOld)
+	ta.engine.Publish("ghcr.io/org/app:1.3", "sha256:img-app13", dOld)
+	app := local("app")
+	if st, doc, _ := ta.getHTML(t, views.TagsPath(app), "HX-Request", "true"); st != 200 || doc.Find("#"+views.TagsPanelID).Length() != 1 {
+		t.Fatalf("tags panel = %d", st)
+	}
+	st, doc, _ := ta.postForm(t, views.TagRulePath(app), url.Values{views.IncludeField: {`^\d+\.\d+$`}, views.BumpField: {"major"},
+		views.PanelField: {"close"}}, true)
+	if st != 200 || !strings.Contains(doc.Find("#"+views.TagOfferID(app)).Text(), "1.3 available") || doc.Find("#"+views.PanelSlotID).Length() != 1 {
+		t.Fatalf("rule form = %d:\n%s", st, doc.Text())
+	}
+	if st, _, _ := ta.postForm(t, views.TagRulePath(app), url.Values{views.IncludeField: {`(`}}, true); st != 400 {
+		t.Errorf("a bad pattern = %d, want 400", st)
+	}
+	if st, doc, _ := ta.postForm(t, views.UpdateTagPath(app), nil, true); st != 200 || doc.Find("#"+views.RowID(app)).Length() != 1 {
+		t.Fatalf("update-tag = %d", st)
+	}
+	if p, err := ta.deps.Updates.Wait(t.Context(), app, 10*time.Second); err != nil || p.Phase != models.PhaseDone {
+		t.Fatalf("the move = %+v, %v", p, err)
+	}
+	if c, _ := ta.engine.Container("app"); c.ConfiguredImage != "ghcr.io/org/app:1.3" {
+		t.Errorf("app runs %s after Update to 1.3", c.ConfiguredImage)
+	}
+	st, _, _ = ta.postForm(t, views.TagRulePath(local("app-2")), url.Values{views.PolicyField: {"clear"}}, true)
+	if st != 200 {
+		t.Errorf("Use the labels = %d", st)
 	}
 }

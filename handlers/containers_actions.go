@@ -241,3 +241,63 @@ func handleRollback(ctr *services.Containers, upd *services.Updates, pol *servic
 		return renderRow(c, ctr, upd, pol, ref)
 	}
 }
+
+// handleUpdateTag moves the container onto its newer tag, as the Drydock
+// update does when it offers one, and answers the row.
+func handleUpdateTag(ctr *services.Containers, upd *services.Updates, pol *services.Policies) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		ref := rowRef(c)
+		if _, err := upd.StartTag(ref.String(), actor(c)); err != nil {
+			return err
+		}
+		if !isHTMX(c) {
+			return backHome(c)
+		}
+		return renderRow(c, ctr, upd, pol, ref)
+	}
+}
+
+// handleTagsPanel answers the container's TagsPanel, alone for htmx, else
+// as a page.
+func handleTagsPanel(ctr *services.Containers) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		host, err := hostFilter(c, ctr)
+		if err != nil {
+			return err
+		}
+		ref := rowRef(c)
+		item, _, err := ctr.FindRef(ref)
+		if err != nil {
+			return err
+		}
+		t := views.TagsData{Ref: ref, Item: item, Rule: ctr.TagRule(item), Filter: host, Standalone: !isHTMX(c),
+			Several: ctr.Several(), Viewer: viewer(c)}
+		if t.Standalone {
+			return page(c, "Version tags of "+ref.Shown(), views.TagsPage(t))
+		}
+		return render(c, views.TagsPanel(t))
+	}
+}
+
+// handleSetTagRule saves the form's tag rule (or, with action=clear, gives
+// the labels back) through the same catalog call as PUT and DELETE
+// /api/containers/{id}/tag-rule, and answers the row.
+func handleSetTagRule(ctr *services.Containers, upd *services.Updates, pol *services.Policies, cat *services.Catalog) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		ref := rowRef(c)
+		var err error
+		if c.FormValue(views.PolicyField) == "clear" {
+			_, err = cat.ClearTagRule(c.UserContext(), ref.String())
+		} else {
+			_, err = cat.SetTagRule(c.UserContext(), ref.String(), models.TagRule{Include: c.FormValue(views.IncludeField),
+				Exclude: c.FormValue(views.ExcludeField), Bump: c.FormValue(views.BumpField)})
+		}
+		if err != nil {
+			return err
+		}
+		if !isHTMX(c) {
+			return backHome(c)
+		}
+		return renderRow(c, ctr, upd, pol, ref)
+	}
+}

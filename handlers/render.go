@@ -82,6 +82,7 @@ func jobsOf(upd *services.Updates, pol *services.Policies) views.Jobs {
 			return &cp
 		},
 		GroupRunning: upd.GroupRunning,
+		HeldUntil:    upd.HeldUntil,
 	}
 	if pol != nil {
 		j.Policy = func(ref models.ContainerRef) (models.UpdatePolicy, bool) {

@@ -99,6 +99,11 @@ func routes(app *fiber.App, d Deps) {
 	web.Get("/containers/:host/:name/logs", handleContainerLogs(d.Containers, d.Catalog))
 	web.Get("/containers/:host/:name/preview", handleContainerPreview(d.Containers, d.Updates, d.Policies, d.Catalog))
 	web.Get("/containers/:host/:name/backups", handleContainerBackups(d.Containers, d.Updates))
+	web.Get("/containers/:host/:name/tags", handleTagsPanel(d.Containers))
+	web.Post("/containers/:host/:name/tag-rule", requireWeb(auth, operate), audited(aud, auditContainer(d.Containers, models.AuditTagRule)),
+		handleSetTagRule(d.Containers, d.Updates, d.Policies, d.Catalog))
+	web.Post("/containers/:host/:name/update-tag", requireWeb(auth, operate), audited(aud, auditContainer(d.Containers, models.AuditUpdate)),
+		handleUpdateTag(d.Containers, d.Updates, d.Policies))
 	web.Post("/containers/:host/:name/rollback", requireWeb(auth, operate), audited(aud, auditContainer(d.Containers, models.AuditRollback)),
 		handleRollback(d.Containers, d.Updates, d.Policies))
 	web.Post("/containers/:host/:name/policy", requireWeb(auth, operate), audited(aud, auditContainer(d.Containers, models.AuditPolicy)),

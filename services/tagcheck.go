@@ -189,3 +189,8 @@ func (s *Containers) runsLocked(ref models.ContainerRef, image string) bool {
 	}
 	return false
 }
+
+// TagRule is the rule it follows tags by: set in refit, else its labels'.
+func (s *Containers) TagRule(it models.ContainerItem) models.TagRule {
+	return s.tagRules.Rule(it.Ref, it.Labels)
+}

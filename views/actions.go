@@ -57,7 +57,7 @@ func (r RowData) Lifecycle() bool { return r.Item.Service == nil }
 // ShowSkip reports whether the menu offers "Skip this version": there is a
 // version to skip, not skipped yet.
 func (r RowData) ShowSkip() bool {
-	return r.CanUpdate && r.Item.Status == models.StatusOutdated && !r.Skipped
+	return r.CanUpdate && ((r.Item.Status == models.StatusOutdated && !r.Skipped) || (r.Item.NewerTag != "" && !r.TagSkipped))
 }
 
 // ShowSnooze reports whether the menu offers "Snooze": not while snoozed.

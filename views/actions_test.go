@@ -381,3 +381,56 @@ func TestBackupsPanel(t *testing.T) {
 		t.Errorf("no backups = %q", got)
 	}
 }
+
+// A row with a newer tag offers it beside the digest status: the badge,
+// "Update to 1.3.0" for those who may update, what holds it back, and the
+// compose note; the menu links the tags panel.
+func TestTagOfferOnTheRow(t *testing.T) {
+	ref := local("web")
+	g := models.ImageGroup{Image: "org/web:1.2.3", RemoteFull: remote, Status: models.StatusUpToDate,
+		Containers: []models.ContainerItem{item("web", models.StatusUpToDate)}}
+	g.Containers[0].NewerTag = "1.3.0"
+	g.Containers[0].AutoUpdate = true
+	g.Containers[0].Labels = map[string]string{"com.docker.compose.project": "shop"}
+	held := testNow.Add(48 * time.Hour)
+	jobs := views.Jobs{HeldUntil: func(models.ContainerItem, models.Candidate) time.Time { return held }}
+	row := views.NewGroupData(g, jobs, operatorRole, testNow).Rows[0]
+	doc := render(t, views.ContainerRow(row))
+	offer := one(t, doc, "#"+views.TagOfferID(ref))
+	text := strings.Join(strings.Fields(offer.Text()), " ")
+	for _, want := range []string{"1.3.0 available", "auto-update from", "Update to 1.3.0", "compose file of shop still names 1.2.3"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("tag offer lacks %q: %s", want, text)
+		}
+	}
+	assertForm(t, one(t, doc, "#"+views.ActionID(ref, "update-tag")).Closest("form"), views.UpdateTagPath(ref), "#"+views.RowID(ref))
+	if doc.Find("#"+views.ActionID(ref, models.PolicySkipCurrent)).Length() != 1 || doc.Find("#"+views.ActionID(ref, "tags")).Length() != 1 {
+		t.Error("the menu offers no skip of the tag, or no Version tags…")
+	}
+	doc = render(t, views.ContainerRow(views.NewGroupData(g, jobs, viewerRole, testNow).Rows[0]))
+	if doc.Find("#"+views.ActionID(ref, "update-tag")).Length() != 0 || !strings.Contains(doc.Text(), "1.3.0 available") {
+		t.Error("a viewer gets the tag's Update, or not its badge")
+	}
+}
+
+// The tags panel says where the rule comes from, and its form posts it.
+func TestTagsPanel(t *testing.T) {
+	ref := local("web")
+	td := views.TagsData{Ref: ref, Rule: models.TagRule{Include: `^1\.`, Bump: "minor", Source: "refit"}, Viewer: operatorRole}
+	td.Item.NewerTag = "1.3.0"
+	doc := render(t, views.TagsPanel(td))
+	text := strings.Join(strings.Fields(doc.Text()), " ")
+	if !strings.Contains(text, `Follows tags matching ^1\.`) || !strings.Contains(text, "minor bump, set in refit") || !strings.Contains(text, "Newest allowed: 1.3.0") {
+		t.Errorf("panel = %s", text)
+	}
+	form := one(t, doc, "form")
+	assertForm(t, form, views.TagRulePath(ref), "#"+views.RowID(ref))
+	if attr(form.Find("#"+views.TagIncludeID), "value") != `^1\.` || form.Find("#"+views.TagClearID).Length() != 1 {
+		t.Error("the form does not carry the rule, or offers no way back to the labels")
+	}
+	td.Rule = models.TagRule{Source: "labels"}
+	doc = render(t, views.TagsPanel(td))
+	if doc.Find("#"+views.TagClearID).Length() != 0 || !strings.Contains(doc.Text(), "only its tag's digest") {
+		t.Errorf("a container without a rule: %s", doc.Text())
+	}
+}

@@ -55,6 +55,9 @@ type Jobs struct {
 	// Policy returns the container's update policy and whether its snooze
 	// runs now, by the policies' own clock; nil means no policies.
 	Policy func(models.ContainerRef) (pol models.UpdatePolicy, snoozed bool)
+	// HeldUntil is when a container's candidate is old enough for
+	// auto-update (zero: it is); nil means no minimum age.
+	HeldUntil func(models.ContainerItem, models.Candidate) time.Time
 }
 
 func (j Jobs) progress(ref models.ContainerRef) *models.Progress {
@@ -204,6 +207,10 @@ type RowData struct {
 	// itself, or why refit did not read it.
 	Remote     models.ImageFacts
 	RemoteNote string
+	// TagSkipped: the policy skips the newer tag; TagHeldUntil: auto-update
+	// waits until then to move to it (the minimum age).
+	TagSkipped   bool
+	TagHeldUntil time.Time
 	Viewer
 }
 
@@ -246,6 +253,10 @@ func NewRowData(g models.ImageGroup, item models.ContainerItem, jobs Jobs, v Vie
 		r.Policy, r.Snoozed = jobs.Policy(item.Ref)
 		// A skip is of a candidate: only an outdated container has one.
 		r.Skipped = item.Status == models.StatusOutdated && r.Policy.Skips(models.Candidate{Digest: g.RemoteFull})
+		r.TagSkipped = item.NewerTag != "" && r.Policy.Skips(models.Candidate{Tag: item.NewerTag})
+	}
+	if jobs.HeldUntil != nil && item.NewerTag != "" {
+		r.TagHeldUntil = jobs.HeldUntil(item, models.Candidate{Tag: item.NewerTag})
 	}
 	// The group header already says why a whole group is unknown; a row
 	// repeats it only when it alone is unknown (a local image in a group,
