@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/url"
 	"strconv"
 	"strings"
@@ -62,10 +63,13 @@ func apiWatchAll(ctr *services.Containers, cat *services.Catalog) fiber.Handler 
 // apiWatchOne checks the container's image (one HEAD) and answers the item.
 func apiWatchOne(ctr *services.Containers, cat *services.Catalog) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		id := containerID(c)
-		item, _, err := ctr.Find(id)
+		found, err := cat.Get(c.UserContext(), containerID(c))
 		if err != nil {
 			return err
+		}
+		item, _, err := ctr.FindRef(cat.Ref(found))
+		if err != nil {
+			return models.ErrNotRunning // the catalog knows it; the check does not: it is stopped
 		}
 		if _, err := ctr.CheckImage(c.UserContext(), item.Configured); err != nil {
 			return err
@@ -259,7 +263,9 @@ func apiContainerRollback(upd *services.Updates, cat *services.Catalog) fiber.Ha
 		if p, ok := upd.ProgressOf(ref); ok && p.Running() { // before the backup's lookup: the update may be taking it
 			return models.ErrBeingUpdated
 		}
-		if _, err := upd.Rollback(ref, body.BackupID, actor(c)); err != nil {
+		if _, err := upd.Rollback(ref, body.BackupID, actor(c)); errors.Is(err, models.ErrContainerNotFound) {
+			return models.ErrNotRunning // found above: it is stopped, and a rollback recreates a running container
+		} else if err != nil {
 			return err
 		}
 		p, err := upd.Wait(c.UserContext(), ref, syncUpdateWait)

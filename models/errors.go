@@ -35,6 +35,8 @@ var (
 	ErrContainerNotFound  = NewKind("container not found", ErrNotFound)
 	ErrAmbiguousContainer = NewKind("ambiguous container: use host/name", ErrConflict)
 	ErrBeingUpdated       = NewKind("container is being updated", ErrConflict)
+	// ErrNotRunning: refit checks, updates and rolls back running containers.
+	ErrNotRunning         = NewKind("container is not running", ErrConflict)
 	ErrNoUpdateAvailable  = NewKind("no update available", ErrInvalid)
 	ErrImageNotFound      = NewKind("image not found", ErrNotFound)
 	ErrNoProgress         = NewKind("no progress", ErrNotFound)
