@@ -16,13 +16,7 @@ import (
 // rolled back onto the backup through the API.
 func TestDrydockBackupsAndRollback(t *testing.T) {
 	ta := newTestApp(t)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	upd := services.NewUpdates(auth{}, ta.deps.Containers, ta.deps.History, log, services.UpdateOptions{
-		Settle: time.Millisecond, Backups: services.NewBackups(ta.db, 3, log)})
-	t.Cleanup(upd.Close)
-	d := ta.deps
-	d.Updates = upd
-	ta.app = New(withCatalog(t, d, ta.db))
+	ta.withBackups(t)
 	ta.engine.Publish("nginx", "sha256:img-new", dNew)
 
 	if st, body, _ := ta.do(t, "GET", "/api/containers/nginx/backups", nil); st != 200 || body != "[]" {
@@ -60,3 +54,18 @@ func TestDrydockBackupsAndRollback(t *testing.T) {
 }
 
 func jsonBody(s string) io.Reader { return strings.NewReader(s) }
+
+// withBackups gives ta updates that keep 3 image backups per container,
+// and returns them.
+func (ta *testApp) withBackups(t *testing.T) *services.Updates {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	upd := services.NewUpdates(auth{}, ta.deps.Containers, ta.deps.History, log, services.UpdateOptions{
+		Settle: time.Millisecond, Backups: services.NewBackups(ta.db, 3, log)})
+	t.Cleanup(upd.Close)
+	d := ta.deps
+	d.Updates = upd
+	ta.deps = withCatalog(t, d, ta.db)
+	ta.app = New(ta.deps)
+	return upd
+}

@@ -2,8 +2,6 @@ package handlers
 
 import (
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
 	"strings"
 	"testing"
@@ -12,7 +10,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"refit/models"
-	"refit/services"
 	"refit/views"
 )
 
@@ -177,13 +174,7 @@ func TestBrowserRowMenuPolicyStopStartLogsDelete(t *testing.T) {
 func TestBrowserPreviewUpdateAndRollback(t *testing.T) {
 	chromiumPath(t)
 	ta := newTestApp(t)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	upd := services.NewUpdates(auth{}, ta.deps.Containers, ta.deps.History, log, services.UpdateOptions{
-		Settle: time.Millisecond, Backups: services.NewBackups(ta.db, 3, log)})
-	t.Cleanup(upd.Close)
-	d := ta.deps
-	d.Updates = upd
-	ta.app = New(withCatalog(t, d, ta.db))
+	upd := ta.withBackups(t)
 	ta.engine.Publish("nginx", "sha256:img-new", dNew)
 	base := serveTestApp(t, ta)
 	b := newBrowser(t, base)

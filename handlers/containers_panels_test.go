@@ -1,15 +1,12 @@
 package handlers
 
 import (
-	"io"
-	"log/slog"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"refit/models"
-	"refit/services"
 	"refit/views"
 )
 
@@ -55,13 +52,7 @@ func TestPreviewPanelAndItsUpdate(t *testing.T) {
 // the job) and closes the panel; a missing or unknown backup is a 4xx.
 func TestBackupsPanelAndRollback(t *testing.T) {
 	ta := newTestApp(t)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	upd := services.NewUpdates(auth{}, ta.deps.Containers, ta.deps.History, log, services.UpdateOptions{
-		Settle: time.Millisecond, Backups: services.NewBackups(ta.db, 3, log)})
-	t.Cleanup(upd.Close)
-	d := ta.deps
-	d.Updates = upd
-	ta.app = New(withCatalog(t, d, ta.db))
+	upd := ta.withBackups(t)
 	nginx := local("nginx")
 
 	_, doc, _ := ta.getHTML(t, views.BackupsPath(nginx), "HX-Request", "true")
