@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 
+	"github.com/a-h/templ"
 	"github.com/gofiber/fiber/v2"
 
 	"refit/models"
@@ -170,55 +171,60 @@ func handleContainerLogs(ctr *services.Containers, cat *services.Catalog) fiber.
 	}
 }
 
+// panelOf is what a row's panel is about: the running container, with the
+// page's host filter and the viewer.
+func panelOf(c *fiber.Ctx, ctr *services.Containers) (views.Panel, models.ContainerItem, models.ImageGroup, error) {
+	host, err := hostFilter(c, ctr)
+	if err != nil {
+		return views.Panel{}, models.ContainerItem{}, models.ImageGroup{}, err
+	}
+	ref := rowRef(c)
+	item, g, err := ctr.FindRef(ref)
+	if err != nil {
+		return views.Panel{}, models.ContainerItem{}, models.ImageGroup{}, err
+	}
+	return views.Panel{Ref: ref, Filter: host, Standalone: !isHTMX(c), Several: ctr.Several(), Viewer: viewer(c)}, item, g, nil
+}
+
+// answerPanel answers a panel alone for htmx, else as a page of its own
+// titled title and the container's name.
+func answerPanel(c *fiber.Ctx, p views.Panel, title string, panel templ.Component) error {
+	if p.Standalone {
+		return page(c, title+" "+p.Ref.Shown(), views.PanelPage(panel))
+	}
+	return render(c, panel)
+}
+
 // handleContainerPreview answers the container's PreviewPanel: the same
-// dry run as POST /api/containers/{id}/preview, alone for htmx, else as a
-// page. Its Update form posts what the row shows, as the row's own does.
+// dry run as POST /api/containers/{id}/preview. Its Update form posts what
+// the row shows, as the row's own does.
 func handleContainerPreview(ctr *services.Containers, upd *services.Updates, pol *services.Policies, cat *services.Catalog) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		host, err := hostFilter(c, ctr)
+		p, item, g, err := panelOf(c, ctr)
 		if err != nil {
 			return err
 		}
-		ref := rowRef(c)
-		item, g, err := ctr.FindRef(ref)
+		pv, err := cat.Preview(c.UserContext(), p.Ref.String())
 		if err != nil {
 			return err
 		}
-		pv, err := cat.Preview(c.UserContext(), ref.String())
-		if err != nil {
-			return err
-		}
-		v := viewer(c)
-		p := views.PreviewData{Ref: ref, Preview: pv, Filter: host, Standalone: !isHTMX(c), Several: ctr.Several(), Viewer: v,
-			Shown: views.ShownValue(views.NewRowData(g, item, jobsOf(upd, pol), v))}
-		if p.Standalone {
-			return page(c, "Update preview of "+ref.Shown(), views.PreviewPage(p))
-		}
-		return render(c, views.PreviewPanel(p))
+		d := views.PreviewData{Panel: p, Preview: pv, Shown: views.ShownValue(views.NewRowData(g, item, jobsOf(upd, pol), p.Viewer))}
+		return answerPanel(c, p, "Update preview of", views.PreviewPanel(d))
 	}
 }
 
-// handleContainerBackups answers the container's BackupsPanel, alone for
-// htmx, else as a page.
+// handleContainerBackups answers the container's BackupsPanel.
 func handleContainerBackups(ctr *services.Containers, upd *services.Updates) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		host, err := hostFilter(c, ctr)
+		p, _, _, err := panelOf(c, ctr)
 		if err != nil {
 			return err
 		}
-		ref := rowRef(c)
-		if _, _, err := ctr.FindRef(ref); err != nil {
-			return err
-		}
-		bks, err := upd.Backups(ref)
+		bks, err := upd.Backups(p.Ref)
 		if err != nil {
 			return err
 		}
-		b := views.BackupsData{Ref: ref, Backups: bks, Filter: host, Standalone: !isHTMX(c), Several: ctr.Several(), Viewer: viewer(c)}
-		if b.Standalone {
-			return page(c, "Backups of "+ref.Shown(), views.BackupsPage(b))
-		}
-		return render(c, views.BackupsPanel(b))
+		return answerPanel(c, p, "Backups of", views.BackupsPanel(views.BackupsData{Panel: p, Backups: bks}))
 	}
 }
 
@@ -257,25 +263,14 @@ func handleUpdateTag(ctr *services.Containers, upd *services.Updates, pol *servi
 	}
 }
 
-// handleTagsPanel answers the container's TagsPanel, alone for htmx, else
-// as a page.
+// handleTagsPanel answers the container's TagsPanel.
 func handleTagsPanel(ctr *services.Containers) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		host, err := hostFilter(c, ctr)
+		p, item, _, err := panelOf(c, ctr)
 		if err != nil {
 			return err
 		}
-		ref := rowRef(c)
-		item, _, err := ctr.FindRef(ref)
-		if err != nil {
-			return err
-		}
-		t := views.TagsData{Ref: ref, Item: item, Rule: ctr.TagRule(item), Filter: host, Standalone: !isHTMX(c),
-			Several: ctr.Several(), Viewer: viewer(c)}
-		if t.Standalone {
-			return page(c, "Version tags of "+ref.Shown(), views.TagsPage(t))
-		}
-		return render(c, views.TagsPanel(t))
+		return answerPanel(c, p, "Version tags of", views.TagsPanel(views.TagsData{Panel: p, Item: item, Rule: ctr.TagRule(item)}))
 	}
 }
 

@@ -153,17 +153,25 @@ func logsSwap(mode string) string { return mode + " scroll:" + Selector(LogLines
 // Polling reports whether the panel follows the log.
 func (l LogsData) Polling() bool { return !l.Gone }
 
+// Panel is what every panel of a row has: the container, the page's host
+// filter (which the panel's forms keep), whether it is a page of its own
+// (JavaScript off: it links back instead of closing), whether the heading
+// names the host, and the viewer.
+type Panel struct {
+	Ref        models.ContainerRef
+	Filter     string
+	Standalone bool
+	Several    bool
+	Viewer
+}
+
 // PreviewData is one container's PreviewPanel.
 type PreviewData struct {
-	Ref     models.ContainerRef
+	Panel
 	Preview models.Preview
 	// Shown is the row's ShownValue, which the panel's Update form posts as
 	// the row's own does, for the live region.
-	Shown      string
-	Filter     string // the page's host filter, kept by the Update answer
-	Standalone bool   // a page of its own, which links back instead of closing
-	Several    bool   // refit has several hosts: the heading names the host
-	Viewer
+	Shown string
 }
 
 // ShowUpdate reports whether the panel ends with an Update button.
@@ -221,12 +229,8 @@ func NetworkText(n models.PreviewNetwork) string {
 
 // BackupsData is one container's BackupsPanel.
 type BackupsData struct {
-	Ref        models.ContainerRef
-	Backups    []models.Backup // newest first
-	Filter     string          // the page's host filter, kept by a rollback's answer
-	Standalone bool
-	Several    bool
-	Viewer
+	Panel
+	Backups []models.Backup // newest first
 }
 
 // BackupImage is the image a backup kept as people write it: "nginx:1.27".

@@ -315,7 +315,7 @@ func TestPreviewPanel(t *testing.T) {
 		update bool
 	}{{"viewer", viewerRole, false}, {"operator", operatorRole, true}} {
 		t.Run(tc.name, func(t *testing.T) {
-			doc := render(t, views.PreviewPanel(views.PreviewData{Ref: ref, Preview: pv, Shown: "local/web=", Viewer: tc.v}))
+			doc := render(t, views.PreviewPanel(views.PreviewData{Panel: views.Panel{Ref: ref, Viewer: tc.v}, Preview: pv, Shown: "local/web="}))
 			panel := one(t, doc, "section#"+views.PreviewPanelID)
 			text := strings.Join(strings.Fields(panel.Text()), " ")
 			for _, want := range []string{"Update preview of web", "latest " + models.ShortDigest(pv.Current.Digest), models.ShortDigest(remote),
@@ -343,7 +343,7 @@ func TestPreviewPanel(t *testing.T) {
 			}
 		})
 	}
-	doc := render(t, views.PreviewPanel(views.PreviewData{Ref: ref, Preview: models.Preview{Current: pv.Current}, Viewer: operatorRole}))
+	doc := render(t, views.PreviewPanel(views.PreviewData{Panel: views.Panel{Ref: ref, Viewer: operatorRole}, Preview: models.Preview{Current: pv.Current}}))
 	if !strings.Contains(doc.Text(), "not known yet") || doc.Find("#"+views.PreviewUpdateID).Length() != 0 {
 		t.Errorf("a preview before any check offers an update or does not say so:\n%s", doc.Text())
 	}
@@ -357,7 +357,7 @@ func TestBackupsPanel(t *testing.T) {
 		{ID: "b2", ImageName: "library/nginx", ImageTag: "1.27", ImageDigest: remote, Timestamp: testNow},
 		{ID: "b1", ImageName: "ghcr.io/org/app", ImageTag: "1.2", ImageID: "sha256:4444444444dd", Timestamp: testNow.Add(-time.Hour)},
 	}
-	doc := render(t, views.BackupsPanel(views.BackupsData{Ref: ref, Backups: bks, Viewer: operatorRole}))
+	doc := render(t, views.BackupsPanel(views.BackupsData{Panel: views.Panel{Ref: ref, Viewer: operatorRole}, Backups: bks}))
 	rows := doc.Find("tbody tr")
 	if rows.Length() != 2 || attr(rows.First(), "id") != views.BackupRowID("b2") {
 		t.Fatalf("backup rows = %d, first %q", rows.Length(), attr(rows.First(), "id"))
@@ -374,10 +374,10 @@ func TestBackupsPanel(t *testing.T) {
 	if attr(form.Find("input[name="+views.BackupField+"]"), "value") != "b1" || attr(form.Find("input[name="+views.PanelField+"]"), "value") != "close" {
 		t.Error("the Roll back form does not name its backup or close the panel")
 	}
-	if n := render(t, views.BackupsPanel(views.BackupsData{Ref: ref, Backups: bks, Viewer: viewerRole})).Find("form").Length(); n != 0 {
+	if n := render(t, views.BackupsPanel(views.BackupsData{Panel: views.Panel{Ref: ref, Viewer: viewerRole}, Backups: bks})).Find("form").Length(); n != 0 {
 		t.Errorf("a viewer gets %d rollback forms", n)
 	}
-	if got := render(t, views.BackupsPanel(views.BackupsData{Ref: ref, Viewer: viewerRole})).Text(); !strings.Contains(got, "No backups yet") {
+	if got := render(t, views.BackupsPanel(views.BackupsData{Panel: views.Panel{Ref: ref, Viewer: viewerRole}})).Text(); !strings.Contains(got, "No backups yet") {
 		t.Errorf("no backups = %q", got)
 	}
 }
@@ -416,7 +416,7 @@ func TestTagOfferOnTheRow(t *testing.T) {
 // The tags panel says where the rule comes from, and its form posts it.
 func TestTagsPanel(t *testing.T) {
 	ref := local("web")
-	td := views.TagsData{Ref: ref, Rule: models.TagRule{Include: `^1\.`, Bump: "minor", Source: "refit"}, Viewer: operatorRole}
+	td := views.TagsData{Panel: views.Panel{Ref: ref, Viewer: operatorRole}, Rule: models.TagRule{Include: `^1\.`, Bump: "minor", Source: "refit"}}
 	td.Item.NewerTag = "1.3.0"
 	doc := render(t, views.TagsPanel(td))
 	text := strings.Join(strings.Fields(doc.Text()), " ")

@@ -49,13 +49,9 @@ func (r RowData) ComposeNote() string {
 
 // TagsData is one container's TagsPanel.
 type TagsData struct {
-	Ref        models.ContainerRef
-	Item       models.ContainerItem
-	Rule       models.TagRule
-	Filter     string
-	Standalone bool
-	Several    bool
-	Viewer
+	Panel
+	Item models.ContainerItem
+	Rule models.TagRule
 }
 
 // SourceText says where the rule comes from.
