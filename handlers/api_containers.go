@@ -80,8 +80,8 @@ func apiWatchOne(ctr *services.Containers, cat *services.Catalog) fiber.Handler 
 
 // apiUpdatePolicy runs one policy action and answers the item. A stopped
 // container has a policy too (snoozed, cleared); it has no candidate to
-// skip. The Containers argument is unused: the catalog finds stopped ones.
-func apiUpdatePolicy(_ *services.Containers, pol *services.Policies, cat *services.Catalog) fiber.Handler {
+// skip.
+func apiUpdatePolicy(pol *services.Policies, cat *services.Catalog) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		var act models.PolicyAction
 		if err := c.BodyParser(&act); err != nil {

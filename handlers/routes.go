@@ -51,7 +51,7 @@ func routes(app *fiber.App, d Deps) {
 		api.Get(p+"/:id", apiContainer(d.Catalog))
 		api.Post(p+"/:id/watch", requireAPI(auth, operate), audited(aud, auditAs(models.AuditCheck, "id")), apiWatchOne(d.Containers, d.Catalog))
 		api.Patch(p+"/:id/update-policy", requireAPI(auth, operate), audited(aud, auditAs(models.AuditPolicy, "id")),
-			apiUpdatePolicy(d.Containers, d.Policies, d.Catalog))
+			apiUpdatePolicy(d.Policies, d.Catalog))
 		api.Put(p+"/:id/tag-rule", requireAPI(auth, operate), audited(aud, auditAs(models.AuditTagRule, "id")), apiSetTagRule(d.Catalog))
 		api.Delete(p+"/:id/tag-rule", requireAPI(auth, operate), audited(aud, auditAs(models.AuditTagRule, "id")), apiClearTagRule(d.Catalog))
 		api.Get(p+"/:id/logs", apiContainerLogs(d.Catalog))
