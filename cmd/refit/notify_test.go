@@ -179,7 +179,22 @@ func TestNotificationsThroughTheBinaryOnTheRealEngine(t *testing.T) {
 	if st, b := crashPost(t, p.base+"/api/check"); st != 200 {
 		t.Fatalf("POST /api/check = %d %s", st, b)
 	}
-	time.Sleep(500 * time.Millisecond) // a message would be on its way by now
+	// A check queues what it announces before it answers: the outbox says
+	// at once whether anything was announced again.
+	st, body = crashGet(t, p.base+"/api/notifications/outbox?limit=100")
+	out = nil
+	if err := json.Unmarshal(body, &out); st != 200 || err != nil {
+		t.Fatalf("outbox = %d %s", st, body)
+	}
+	announced := 0
+	for _, m := range out {
+		if m.Event == models.EventAvailable {
+			announced++
+		}
+	}
+	if announced != 3 { // hook, hole and closed want available; mail does not
+		t.Errorf("available messages after the restart's checks = %d, want the first check's 3", announced)
+	}
 	if n := len(titled(hookMessages(t, hook), "refit: ")); n != 3 {
 		t.Errorf("webhook got %d messages after the restart, want still 3 (available, updated, failed): %+v", n, hookMessages(t, hook))
 	}
