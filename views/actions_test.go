@@ -434,3 +434,25 @@ func TestTagsPanel(t *testing.T) {
 		t.Errorf("a container without a rule: %s", doc.Text())
 	}
 }
+
+// An outdated row whose new digest is younger than its minimum age says
+// until when auto-update waits; its Update button stays.
+func TestRowSaysWhenAutoUpdateMayTakeANewDigest(t *testing.T) {
+	g := models.ImageGroup{Image: "nginx:latest", RemoteFull: remote, Status: models.StatusOutdated,
+		Containers: []models.ContainerItem{item("web", models.StatusOutdated)}}
+	g.Containers[0].AutoUpdate = true
+	held := testNow.Add(72 * time.Hour)
+	jobs := views.Jobs{HeldUntil: func(_ models.ContainerItem, c models.Candidate) time.Time {
+		if c.Digest != remote {
+			t.Errorf("held asked of %+v, want the remote digest", c)
+		}
+		return held
+	}}
+	doc := render(t, views.ContainerRow(views.NewGroupData(g, jobs, operatorRole, testNow).Rows[0]))
+	if got := doc.Find("time[datetime='" + views.Timestamp(held) + "']").Length(); got != 1 || !strings.Contains(doc.Text(), "auto-update from") {
+		t.Errorf("the row does not say when auto-update may take the digest:\n%s", doc.Text())
+	}
+	if doc.Find("#"+views.UpdateButtonID(local("web"))).Length() != 1 {
+		t.Error("a held row lost its Update button")
+	}
+}

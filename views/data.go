@@ -207,10 +207,11 @@ type RowData struct {
 	// itself, or why refit did not read it.
 	Remote     models.ImageFacts
 	RemoteNote string
-	// TagSkipped: the policy skips the newer tag; TagHeldUntil: auto-update
-	// waits until then to move to it (the minimum age).
-	TagSkipped   bool
-	TagHeldUntil time.Time
+	// TagSkipped: the policy skips the newer tag; TagHeldUntil and
+	// HeldUntil: auto-update waits until then to move to it, or to the new
+	// digest (the minimum age).
+	TagSkipped              bool
+	TagHeldUntil, HeldUntil time.Time
 	Viewer
 }
 
@@ -257,6 +258,9 @@ func NewRowData(g models.ImageGroup, item models.ContainerItem, jobs Jobs, v Vie
 	}
 	if jobs.HeldUntil != nil && item.NewerTag != "" {
 		r.TagHeldUntil = jobs.HeldUntil(item, models.Candidate{Tag: item.NewerTag})
+	}
+	if jobs.HeldUntil != nil && item.Status == models.StatusOutdated && g.RemoteFull != "" {
+		r.HeldUntil = jobs.HeldUntil(item, models.Candidate{Digest: g.RemoteFull})
 	}
 	// The group header already says why a whole group is unknown; a row
 	// repeats it only when it alone is unknown (a local image in a group,
