@@ -233,3 +233,50 @@ func TestBrowserPreviewUpdateAndRollback(t *testing.T) {
 		t.Error("the page reloaded: preview, update, backups and rollback should have been fragments")
 	}
 }
+
+// Version tags from Chromium over the fake engine: the panel's form sets a
+// rule, the row then offers the newer tag, and Update to moves the
+// container onto it, all as fragments.
+func TestBrowserVersionTagsPanelAndUpdateToTag(t *testing.T) {
+	chromiumPath(t)
+	ta := newTestApp(t)
+	ta.reg.Set("ghcr.io/org/app:1.3", dOld)
+	ta.engine.Publish("ghcr.io/org/app:1.3", "sha256:img-app13", dOld)
+	base := serveTestApp(t, ta)
+	b := newBrowser(t, base)
+	b.viewport(1280, 900)
+	app := local("app")
+
+	b.open(views.DashboardPath)
+	b.markPage()
+	b.openMenu(app)
+	b.click(views.ActionID(app, "tags"))
+	b.waitFor("the tags panel", exists(views.TagIncludeID), 10*time.Second, "#"+views.PanelSlotID)
+	if got := b.text(views.TagsPanelID); !strings.Contains(got, "Follows no version tags") {
+		t.Errorf("tags panel = %q", got)
+	}
+	b.do(chromedp.SendKeys(chromedp.ID(views.TagIncludeID), `^\d+\.\d+$`))
+	b.settled()
+	b.click(views.TagSaveID)
+	b.waitFor("the row to offer 1.3", fmt.Sprintf(`((e) => !!e && e.innerText.includes('1.3 available'))(document.getElementById(%q))`,
+		views.TagOfferID(app)), 10*time.Second, "#"+views.RowID(app))
+	if eval[bool](b, exists(views.TagsPanelID)) {
+		t.Error("the tags panel stayed open after Save")
+	}
+	saveScreenshot(t, "tag-offer.png", b.fullScreenshot())
+	b.click(views.ActionID(app, "update-tag"))
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if c, _ := ta.engine.Container("app"); c.ConfiguredImage == "ghcr.io/org/app:1.3" {
+			break
+		}
+		if time.Now().After(deadline) {
+			c, _ := ta.engine.Container("app")
+			t.Fatalf("after Update to 1.3 app runs %s", c.ConfiguredImage)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !b.pageMarked() {
+		t.Error("the page reloaded: the tags panel and Update to should have been fragments")
+	}
+}
