@@ -56,6 +56,12 @@ type Config struct {
 	// Environment only: a password in argv shows in ps.
 	AdminUser     string
 	AdminPassword string
+	// AutoUpdateDefault is what a container without a toggle gets.
+	AutoUpdateDefault models.AutoUpdateDefault
+	// LifecycleHooks runs the containers' Watchtower lifecycle labels.
+	LifecycleHooks bool
+	// Watchtower is what the WATCHTOWER_* variables set.
+	Watchtower WatchtowerConfig
 }
 
 // HostSpec is one -hosts entry: name=url.
@@ -93,6 +99,8 @@ var options = []option{
 	{"shutdown-timeout", "REFIT_SHUTDOWN_TIMEOUT", "8s", "how long a stop (SIGTERM, SIGINT) may take: an update in progress finishes or rolls back within it (keep it under Docker's 10 s stop timeout)"},
 	{"backup-keep", "REFIT_BACKUP_KEEP", "3", "image backups kept per container: before each recreate refit tags the image it ran as refit-backup/<host>/<name>:<time>-<id>; older ones beyond this are removed (0 takes none)"},
 	{"notify", "REFIT_NOTIFY", "", "space-separated notification URLs (shoutrrr's: ntfy://ntfy.sh/topic, smtp://user:pass@host:587/?from=…&to=…, generic+https://host/hook…), each [name=]url[#events] with events a comma list of available, updated, failed (default all)"},
+	{"auto-update-default", "REFIT_AUTO_UPDATE_DEFAULT", "off", "auto-update for containers never toggled: off, labelled (only those labelled com.centurylinklabs.watchtower.enable=true) or all (all but those labelled enable=false); unset with WATCHTOWER_* variables present, Watchtower's choice"},
+	{"lifecycle-hooks", "REFIT_LIFECYCLE_HOOKS", "off", "on runs the containers' com.centurylinklabs.watchtower.lifecycle.* commands with sh -c inside them around checks and updates, as Watchtower's --enable-lifecycle-hooks"},
 	{"allowed-hosts", "REFIT_ALLOWED_HOSTS", "", "comma-separated host names, with a port or without, that refit answers to besides localhost, this machine's names and IP addresses (421 for others)"},
 }
 
@@ -157,8 +165,18 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected argument %q (see refit --help)", fs.Arg(0))
 	}
-	c := Config{Addr: *vals["addr"], DB: *vals["db"], LogFormat: *vals["log-format"], JSON: jsonOut}
-	var err error
+	wt, err := readWatchtower(getenv, set, vals)
+	if err != nil {
+		return Config{}, err
+	}
+	c := Config{Addr: *vals["addr"], DB: *vals["db"], LogFormat: *vals["log-format"], JSON: jsonOut, Watchtower: wt}
+	if c.AutoUpdateDefault, err = autoUpdateDefault(*vals["auto-update-default"],
+		set["auto-update-default"] || getenv("REFIT_AUTO_UPDATE_DEFAULT") != "", wt); err != nil {
+		return Config{}, err
+	}
+	if c.LifecycleHooks, err = onOff("lifecycle-hooks", *vals["lifecycle-hooks"]); err != nil {
+		return Config{}, err
+	}
 	if _, _, e := net.SplitHostPort(c.Addr); e != nil {
 		return Config{}, fmt.Errorf("invalid -addr %q: want host:port or :port", c.Addr)
 	}

@@ -78,6 +78,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	log := newLogger(cfg, stderr)
+	cfg.Watchtower.Unknown = unknownWatchtower(os.Environ())
+	logWatchtower(log, cfg.Watchtower, cfg.AutoUpdateDefault)
 	a, err := build(cfg, log)
 	if err != nil {
 		return err

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"refit/models"
+)
+
+// WatchtowerConfig is what a Watchtower user's WATCHTOWER_* variables ask
+// for that no refit option says. Taken and Unknown name variables, never
+// their values: a token or a notification URL is a secret.
+type WatchtowerConfig struct {
+	Present     bool // any known WATCHTOWER_* variable is set: Watchtower's defaults apply
+	LabelEnable bool
+	MonitorOnly bool
+	Cleanup     bool
+	NoPull      bool
+	Scope       string
+	StopTimeout time.Duration // 0: the container's own
+	// The HTTP API: Token lets /v1/update (and /v1/metrics) in; Update
+	// without PeriodicPolls means only the API updates.
+	APIUpdate, PeriodicPolls, APIMetrics bool
+	APIToken                             string
+	Taken, Unknown                       []string
+}
+
+// watchtowerVar is one Watchtower variable: the refit option it falls back
+// for (with its value converted), or what it sets in WatchtowerConfig.
+type watchtowerVar struct {
+	env    string
+	option string                       // "" when no refit option says it
+	conv   func(string) (string, error) // the option's value; nil keeps it
+	set    func(*WatchtowerConfig, string) error
+}
+
+var watchtowerVars = []watchtowerVar{
+	{env: "WATCHTOWER_POLL_INTERVAL", option: "check-interval", conv: func(v string) (string, error) {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 0 {
+			return "", fmt.Errorf("want whole seconds")
+		}
+		return strconv.Itoa(n) + "s", nil
+	}},
+	{env: "WATCHTOWER_SCHEDULE", option: "schedule"},
+	{env: "WATCHTOWER_NOTIFICATION_URL", option: "notify"},
+	{env: "WATCHTOWER_DEBUG", option: "log-level", conv: func(v string) (string, error) {
+		if b, err := strconv.ParseBool(v); err != nil || !b {
+			return "", err
+		}
+		return "debug", nil
+	}},
+	{env: "WATCHTOWER_LIFECYCLE_HOOKS", option: "lifecycle-hooks"},
+	{env: "WATCHTOWER_LABEL_ENABLE", set: flagOf(func(w *WatchtowerConfig) *bool { return &w.LabelEnable })},
+	{env: "WATCHTOWER_MONITOR_ONLY", set: flagOf(func(w *WatchtowerConfig) *bool { return &w.MonitorOnly })},
+	{env: "WATCHTOWER_CLEANUP", set: flagOf(func(w *WatchtowerConfig) *bool { return &w.Cleanup })},
+	{env: "WATCHTOWER_NO_PULL", set: flagOf(func(w *WatchtowerConfig) *bool { return &w.NoPull })},
+	{env: "WATCHTOWER_TIMEOUT", set: func(w *WatchtowerConfig, v string) error {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil || d < 0 {
+			return fmt.Errorf("want a duration such as 10s")
+		}
+		w.StopTimeout = d
+		return nil
+	}},
+	{env: "WATCHTOWER_SCOPE", set: func(w *WatchtowerConfig, v string) error { w.Scope = strings.TrimSpace(v); return nil }},
+	{env: "WATCHTOWER_HTTP_API_UPDATE", set: flagOf(func(w *WatchtowerConfig) *bool { return &w.APIUpdate })},
+	{env: "WATCHTOWER_HTTP_API_TOKEN", set: func(w *WatchtowerConfig, v string) error { w.APIToken = strings.TrimSpace(v); return nil }},
+	{env: "WATCHTOWER_HTTP_API_PERIODIC_POLLS", set: flagOf(func(w *WatchtowerConfig) *bool { return &w.PeriodicPolls })},
+	{env: "WATCHTOWER_HTTP_API_METRICS", set: flagOf(func(w *WatchtowerConfig) *bool { return &w.APIMetrics })},
+	// Read, and what refit does anyway: it lists stopped containers apart
+	// and updates running ones, and it recreates one container at a time.
+	{env: "WATCHTOWER_INCLUDE_STOPPED", set: func(*WatchtowerConfig, string) error { return nil }},
+	{env: "WATCHTOWER_REVIVE_STOPPED", set: func(*WatchtowerConfig, string) error { return nil }},
+	{env: "WATCHTOWER_ROLLING_RESTART", set: func(*WatchtowerConfig, string) error { return nil }},
+	// shoutrrr is the only kind refit sends; the URLs say the service.
+	{env: "WATCHTOWER_NOTIFICATIONS", set: func(*WatchtowerConfig, string) error { return nil }},
+}
+
+func flagOf(field func(*WatchtowerConfig) *bool) func(*WatchtowerConfig, string) error {
+	return func(w *WatchtowerConfig, v string) error {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("want true or false")
+		}
+		*field(w) = b
+		return nil
+	}
+}
+
+// readWatchtower applies the WATCHTOWER_* variables: to each option that
+// neither its flag nor its REFIT_* variable set, and to the settings that
+// have no option. A bad value is one error naming the variable.
+func readWatchtower(getenv func(string) string, set map[string]bool, vals map[string]*string) (WatchtowerConfig, error) {
+	var w WatchtowerConfig
+	envOf := map[string]string{}
+	for _, o := range options {
+		envOf[o.name] = o.env
+	}
+	for _, wv := range watchtowerVars {
+		v := getenv(wv.env)
+		if v == "" {
+			continue
+		}
+		w.Present = true
+		if wv.option != "" {
+			if set[wv.option] || getenv(envOf[wv.option]) != "" {
+				continue // refit's own setting wins
+			}
+			if wv.conv != nil {
+				var err error
+				if v, err = wv.conv(v); err != nil {
+					return w, fmt.Errorf("invalid %s: %v", wv.env, err)
+				}
+				if v == "" {
+					continue
+				}
+			}
+			*vals[wv.option] = v
+		} else if err := wv.set(&w, v); err != nil {
+			return w, fmt.Errorf("invalid %s: %v", wv.env, err)
+		}
+		w.Taken = append(w.Taken, wv.env)
+	}
+	return w, nil
+}
+
+// unknownWatchtower names the WATCHTOWER_* variables of environ that refit
+// does not read, sorted.
+func unknownWatchtower(environ []string) []string {
+	var out []string
+	for _, kv := range environ {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "WATCHTOWER_") && !slices.ContainsFunc(watchtowerVars, func(w watchtowerVar) bool { return w.env == k }) {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// autoUpdateDefault is -auto-update-default, or, when neither its flag nor
+// its variable is set and Watchtower's are, what Watchtower would do: every
+// container, or the labelled ones; nothing with monitor-only, or when only
+// the HTTP API updates.
+func autoUpdateDefault(v string, explicit bool, w WatchtowerConfig) (models.AutoUpdateDefault, error) {
+	if explicit || !w.Present {
+		switch d := models.AutoUpdateDefault(strings.TrimSpace(v)); d {
+		case models.AutoUpdateOff, models.AutoUpdateLabelled, models.AutoUpdateAll:
+			return d, nil
+		}
+		return "", fmt.Errorf("invalid -auto-update-default %q: want off, labelled or all", v)
+	}
+	switch {
+	case w.MonitorOnly || w.APIOnly():
+		return models.AutoUpdateOff, nil
+	case w.LabelEnable:
+		return models.AutoUpdateLabelled, nil
+	}
+	return models.AutoUpdateAll, nil
+}
+
+// APIOnly reports whether only the HTTP API updates, as in Watchtower with
+// --http-api-update and without --http-api-periodic-polls.
+func (w WatchtowerConfig) APIOnly() bool { return w.APIUpdate && !w.PeriodicPolls }
+
+// logWatchtower says once which Watchtower variables were taken, and
+// warns once of those refit does not know.
+func logWatchtower(log *slog.Logger, w WatchtowerConfig, def models.AutoUpdateDefault) {
+	if len(w.Taken) > 0 {
+		log.Info("watchtower settings taken", "variables", strings.Join(w.Taken, " "), "auto_update_default", string(def))
+	}
+	if len(w.Unknown) > 0 {
+		log.Warn("watchtower settings refit does not know, ignored", "variables", strings.Join(w.Unknown, " "))
+	}
+}
