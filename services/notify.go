@@ -335,19 +335,39 @@ func (n *Notifier) Checked(groups []models.ImageGroup) {
 	if len(ts) == 0 {
 		return // nothing is announced, so nothing is marked
 	}
-	// What was announced of this check's candidates, in one query: the
-	// check waits for this hook.
-	var digests []string
+	// This check's candidates: a new digest of the tag a container follows,
+	// and a newer version tag its tag rule lets it move to (announced by
+	// its tag alone: the same tag pushed again is no new candidate).
+	type found struct {
+		av available
+		a  models.Announcement
+	}
+	var cands []found
+	var digests, tags []string
 	for _, g := range groups {
-		if g.RemoteFull != "" && g.OutdatedCount() > 0 {
-			digests = append(digests, g.RemoteFull)
+		for _, it := range g.Containers {
+			if it.Labels[models.LabelNotify] == "false" {
+				continue
+			}
+			if it.Status == models.StatusOutdated && g.RemoteFull != "" {
+				cands = append(cands, found{available{image: g.Image, digest: g.RemoteFull, ref: it.Ref},
+					models.Announcement{Host: it.Ref.Host, Name: it.Ref.Name, Digest: g.RemoteFull}})
+				digests = append(digests, g.RemoteFull)
+			}
+			if it.NewerTag != "" && it.Kind != models.KindService {
+				cands = append(cands, found{available{image: g.Image, tag: it.NewerTag, ref: it.Ref},
+					models.Announcement{Host: it.Ref.Host, Name: it.Ref.Name, Tag: it.NewerTag}})
+				tags = append(tags, it.NewerTag)
+			}
 		}
 	}
-	if len(digests) == 0 {
+	if len(cands) == 0 {
 		return
 	}
+	// What was announced of them, in one query: the check waits for this hook.
 	var done []models.Announcement
-	if err := n.db.Where("digest IN ?", digests).Find(&done).Error; err != nil {
+	if err := n.db.Where("(tag = '' AND digest IN ?) OR (digest = '' AND tag IN ?)", append(digests, ""), append(tags, "")).
+		Find(&done).Error; err != nil {
 		n.log.Error("notifications: announcements not read", "error", err)
 		return
 	}
@@ -359,24 +379,15 @@ func (n *Notifier) Checked(groups []models.ImageGroup) {
 	var fresh []available
 	var marks []models.Announcement
 	now := n.opts.Now().UTC()
-	for _, g := range groups {
-		if g.RemoteFull == "" {
+	for _, c := range cands {
+		cand := models.Candidate{Digest: c.a.Digest, Tag: c.a.Tag}
+		if seen[c.a] || (n.opts.Policies != nil && n.opts.Policies.Holds(c.av.ref, cand)) {
 			continue
 		}
-		for _, it := range g.Outdated() {
-			cand := models.Candidate{Digest: g.RemoteFull}
-			if it.Labels[models.LabelNotify] == "false" || (n.opts.Policies != nil && n.opts.Policies.Holds(it.Ref, cand)) {
-				continue
-			}
-			a := models.Announcement{Host: it.Ref.Host, Name: it.Ref.Name, Digest: cand.Digest, Tag: cand.Tag}
-			if seen[a] {
-				continue
-			}
-			seen[a] = true
-			fresh = append(fresh, available{image: g.Image, digest: g.RemoteFull, ref: it.Ref})
-			a.At = now
-			marks = append(marks, a)
-		}
+		seen[c.a] = true
+		fresh = append(fresh, c.av)
+		c.a.At = now
+		marks = append(marks, c.a)
 	}
 	if len(fresh) == 0 {
 		return

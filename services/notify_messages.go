@@ -9,34 +9,43 @@ import (
 	"refit/models"
 )
 
-// available is one container that newly has a candidate.
+// available is one container that newly has a candidate: a new digest of
+// its tag, or a newer tag.
 type available struct {
-	image, digest string
-	ref           models.ContainerRef
+	image, digest, tag string
+	ref                models.ContainerRef
+}
+
+// to is what the candidate brings, as the message shows it.
+func (a available) to() string {
+	if a.tag != "" {
+		return "tag " + a.tag
+	}
+	return models.ShortDigest(a.digest)
 }
 
 // availableMessage lists every container of one check that newly has a
-// candidate, by image, then by host.
+// candidate, by image and candidate, then by host.
 func availableMessage(as []available, several bool) models.Message {
-	byImage := map[string][]available{}
-	var images []string
+	byHead := map[string][]available{}
+	var heads []string
 	for _, a := range as {
-		if _, ok := byImage[a.image]; !ok {
-			images = append(images, a.image)
+		head := a.image + " → " + a.to()
+		if _, ok := byHead[head]; !ok {
+			heads = append(heads, head)
 		}
-		byImage[a.image] = append(byImage[a.image], a)
+		byHead[head] = append(byHead[head], a)
 	}
-	slices.Sort(images)
+	slices.Sort(heads)
 	var b strings.Builder
-	for i, img := range images {
+	for i, head := range heads {
 		if i > 0 {
 			b.WriteString("\n")
 		}
-		list := byImage[img]
-		fmt.Fprintf(&b, "%s → %s\n", img, models.ShortDigest(list[0].digest))
+		b.WriteString(head + "\n")
 		byHost := map[string][]string{}
 		var hosts []string
-		for _, a := range list {
+		for _, a := range byHead[head] {
 			if _, ok := byHost[a.ref.Host]; !ok {
 				hosts = append(hosts, a.ref.Host)
 			}

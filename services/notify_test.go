@@ -415,3 +415,60 @@ func TestRecoveryAndRollbackOutcomesAreFailedMessages(t *testing.T) {
 		}
 	}
 }
+
+// A newer version tag is a candidate too, announced once by its tag; a
+// skipped tag is not, and a tag newer still is a new candidate.
+func TestNewerTagsAreAnnouncedOnceEach(t *testing.T) {
+	const (
+		v123 = "registry.test/app:1.2.3"
+		dig3 = "sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+		dig4 = "sha256:dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+	)
+	eng, reg := fake.NewEngine(), fake.NewRegistry()
+	eng.AddImage(oldImg, "registry.test/app@"+oldDig)
+	eng.Tag(v123, oldImg)
+	eng.Run(idA, "web", v123, oldImg)
+	eng.SetLabels(idA, map[string]string{models.LabelTagInclude: `^\d+\.\d+\.\d+$`})
+	eng.Run(idB, "pinned", v123, oldImg)
+	eng.SetLabels(idB, map[string]string{models.LabelTagInclude: `^\d+\.\d+\.\d+$`})
+	reg.Set(v123, oldDig)
+	reg.Set("registry.test/app:1.3.0", dig3)
+	db, tog, _ := mustStore(t)
+	pol, err := services.NewPolicies(db, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pol.Apply(local("pinned"), models.PolicyAction{Action: models.PolicySkipCurrent}, models.Candidate{Tag: "1.3.0"}); err != nil {
+		t.Fatal(err)
+	}
+	send := &fake.Sender{}
+	ctr := services.NewContainers(eng, reg, tog, quiet, 4)
+	n := services.NewNotifier(db, send, ctr, quiet, services.NotifyOptions{Config: []services.ConfigTarget{{Name: "all", URL: hookAll}}, Policies: pol})
+	ctr.OnCheck(n.Checked)
+	n.Start()
+	t.Cleanup(n.Close)
+	check := func() []fake.Sent {
+		t.Helper()
+		if _, err := ctr.Check(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := n.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return send.Sent()
+	}
+	sent := check()
+	if len(sent) != 1 || sent[0].Title != "refit: update available for web" || sent[0].Body != v123+" → tag 1.3.0\n  local: web" {
+		t.Fatalf("first check: %+v", sent)
+	}
+	if sent = check(); len(sent) != 1 {
+		t.Fatalf("second check announced again: %+v", sent)
+	}
+	reg.Set("registry.test/app:1.4.0", dig4)
+	sent = check()
+	if len(sent) != 2 || sent[1].Body != v123+" → tag 1.4.0\n  local: pinned, web" {
+		t.Fatalf("after 1.4.0: %+v", sent)
+	}
+}
