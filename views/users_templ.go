@@ -60,7 +60,7 @@ func UsersPage(d UsersData) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "\" class=\"min-w-full text-sm\"><thead class=\"border-b border-slate-200 text-left text-xs uppercase tracking-wide text-slate-500 dark:border-slate-800 dark:text-slate-400\"><tr><th scope=\"col\" class=\"px-3 py-2 font-medium\">User</th><th scope=\"col\" class=\"px-3 py-2 font-medium\">Role</th><th scope=\"col\" class=\"hidden px-3 py-2 font-medium md:table-cell\">Last sign-in</th><th scope=\"col\" class=\"px-3 py-2 font-medium\">New password</th><th scope=\"col\" class=\"px-3 py-2\"><span class=\"sr-only\">Remove</span></th></tr></thead> <tbody>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "\" class=\"stack-table min-w-full text-sm\"><thead class=\"border-b border-slate-200 text-left text-xs uppercase tracking-wide text-slate-500 dark:border-slate-800 dark:text-slate-400\"><tr><th scope=\"col\" class=\"px-3 py-2 font-medium\">User</th><th scope=\"col\" class=\"px-3 py-2 font-medium\">Role</th><th scope=\"col\" class=\"hidden px-3 py-2 font-medium md:table-cell\">Last sign-in</th><th scope=\"col\" class=\"px-3 py-2 font-medium\">New password</th><th scope=\"col\" class=\"px-3 py-2\"><span class=\"sr-only\">Remove</span></th></tr></thead> <tbody>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -409,7 +409,7 @@ func userRow(u models.User, d UsersData) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		var templ_7745c5c3_Var24 = []any{inputClass + " min-w-[8rem]"}
+		var templ_7745c5c3_Var24 = []any{inputClass + " min-w-0 flex-1 sm:min-w-[8rem]"}
 		templ_7745c5c3_Err = templ.RenderCSSItems(ctx, templ_7745c5c3_Buffer, templ_7745c5c3_Var24...)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
@@ -440,7 +440,7 @@ func userRow(u models.User, d UsersData) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 36, "\" autocomplete=\"new-password\" class=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 36, "\" autocomplete=\"new-password\" placeholder=\"new password\" class=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -466,7 +466,7 @@ func userRow(u models.User, d UsersData) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "</span></button></form></td><td class=\"px-3 py-2 text-right\"><form method=\"post\" action=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "</span></button></form></td><td class=\"px-3 py-2 sm:text-right\"><form method=\"post\" action=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
