@@ -148,7 +148,7 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 			"  check        check once, print a table (or --json) and exit\n"+
 			"  user         add, list and remove users, set passwords and roles (refit user -h)\n"+
 			"  healthcheck  exit 0 when the server on -addr answers /health with 200, else 1 (for HEALTHCHECK)\n\nOptions:\n")
-		fs.PrintDefaults()
+		printOptions(stderr, fs)
 		fmt.Fprintf(stderr, "\nDocker is reached through DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH; registry\n"+
 			"credentials come from the Docker config (DOCKER_CONFIG, credential helpers).\n")
 	}
