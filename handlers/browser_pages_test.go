@@ -150,3 +150,22 @@ func TestBrowserFiltersAreLinksAndOutdatedComesFirst(t *testing.T) {
 	b.waitFor("the grouping", `location.search.includes('group=compose') && location.search.includes('q=zzz')`, 10*time.Second, "#"+views.GroupToggleID)
 	saveScreenshot(t, "filters.png", b.fullScreenshot())
 }
+
+// Times show the browser's own zone in their tooltips (static/js/refit.js).
+func TestBrowserTimeTooltipsInTheBrowsersZone(t *testing.T) {
+	chromiumPath(t)
+	ta := newTestApp(t)
+	seedHistory(t, ta)
+	b := newBrowser(t, serveTestApp(t, ta))
+	b.do(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Asia/Tokyo"})
+		return err
+	}))
+	b.openPage(views.HistoryPath)
+	b.waitFor("a local tooltip", `(() => { const t = document.querySelector('#history time');
+		return !!t && !t.title.includes('UTC') && t.title === new Date(t.dateTime).toLocaleString(undefined, {dateStyle: 'medium', timeStyle: 'medium'}); })()`,
+		10*time.Second, "#"+views.HistoryID)
+	if zone := eval[string](b, `Intl.DateTimeFormat().resolvedOptions().timeZone`); zone != "Asia/Tokyo" {
+		t.Errorf("the browser's zone is %s, want the override", zone)
+	}
+}

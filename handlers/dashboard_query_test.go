@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -142,5 +143,27 @@ func TestUpdateAllOutdatedListsAndStarts(t *testing.T) {
 	status, _, h := ta.postForm(t, views.UpdateOutdatedPath+"?q=x", url.Values{}, false)
 	if status != 303 || h.Get("Location") != "/?q=x" {
 		t.Errorf("plain post = %d to %q", status, h.Get("Location"))
+	}
+}
+
+// A toast names the container its row's request was about.
+func TestToastNamesTheContainer(t *testing.T) {
+	ta := newTestApp(t)
+	status, doc, h := ta.postForm(t, views.PolicyPath(local("nginx")), policyForm("forever"), true)
+	if got := text(doc.Find(".toast")); status != 400 || h.Get("HX-Retarget") != "#"+views.ToastsID || !strings.HasPrefix(got, "nginx: ") {
+		t.Errorf("toast = %d %q, want it to name nginx", status, got)
+	}
+}
+
+// Every page links the favicon, which /static serves as SVG.
+func TestFaviconIsLinkedAndServed(t *testing.T) {
+	ta := newTestApp(t)
+	_, doc, _ := ta.getHTML(t, "/")
+	if href, _ := doc.Find("link[rel=icon]").Attr("href"); href != views.FaviconPath {
+		t.Errorf("icon link = %q, want %q", href, views.FaviconPath)
+	}
+	status, body, h := ta.do(t, http.MethodGet, views.FaviconPath, nil)
+	if status != 200 || h.Get("Content-Type") != "image/svg+xml" || !strings.HasPrefix(body, "<svg") {
+		t.Errorf("GET %s = %d %s", views.FaviconPath, status, h.Get("Content-Type"))
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -52,10 +53,20 @@ func htmlError(c *fiber.Ctx, status int, msg string) error {
 		c.Set("HX-Retarget", "#"+views.ToastsID)
 		c.Set("HX-Reswap", "beforeend")
 		c.Status(status)
-		return render(c, views.Toast(msg))
+		return render(c, views.Toast(toastText(c, msg)))
 	}
 	c.Status(status)
-	return render(c, views.Layout("Error", viewer(c), views.ErrorPage(status, msg)))
+	return render(c, views.Layout("Error", viewer(c), views.ErrorPage(status, msg, viewer(c))))
+}
+
+// toastText names the container a row's request was about: toasts pile up
+// at the foot of the page, far from the row.
+func toastText(c *fiber.Ctx, msg string) string {
+	name := c.Params("name")
+	if name == "" || strings.Contains(msg, name) {
+		return msg
+	}
+	return name + ": " + msg
 }
 
 // viewer is who the request renders for. The auth middleware stores it;

@@ -6,7 +6,7 @@ package static
 
 import "embed"
 
-// FS holds css/ and js/, served under /static/.
+// FS holds css/, js/ and img/ (the favicon), served under /static/.
 //
-//go:embed css js
+//go:embed css js img
 var FS embed.FS

@@ -442,7 +442,7 @@ func TestLayout(t *testing.T) {
 }
 
 func TestLayoutWithoutAuth(t *testing.T) {
-	doc := render(t, views.Layout("", views.Viewer{CanUpdate: true}, views.ErrorPage(404, "container not found")))
+	doc := render(t, views.Layout("", views.Viewer{CanUpdate: true}, views.ErrorPage(404, "container not found", views.Viewer{CanUpdate: true})))
 	if doc.Find("header form").Length() != 0 {
 		t.Error("logout offered with auth off")
 	}
@@ -516,14 +516,31 @@ func TestToast(t *testing.T) {
 }
 
 func TestErrorPage(t *testing.T) {
-	doc := render(t, views.ErrorPage(409, "conflict"))
+	doc := render(t, views.ErrorPage(409, "web is being updated", views.Viewer{}))
 	got := text(one(t, doc, "#"+views.ErrorID))
-	for _, want := range []string{"409", "Conflict", "conflict"} {
+	for _, want := range []string{"409", "Conflict", "clashes", "Web is being updated."} {
 		if !strings.Contains(got, want) {
 			t.Errorf("error page %q does not contain %q", got, want)
 		}
 	}
 	one(t, doc, "a[href='"+views.DashboardPath+"']")
+}
+
+// A 403 says what happened and where to go, never a bare "Forbidden /
+// forbidden".
+func TestErrorPageForbiddenSaysWhyAndWhere(t *testing.T) {
+	v := views.Viewer{User: "vera", Role: "viewer"}
+	got := text(one(t, render(t, views.ErrorPage(403, "forbidden", v)), "#"+views.ErrorID))
+	for _, want := range []string{"Your role may not do this", "signed in as vera, a viewer", "Users page", "Back to the containers"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("403 page %q does not say %q", got, want)
+		}
+	}
+	if strings.Contains(got, "forbidden.") || strings.Count(strings.ToLower(got), "forbidden") > 1 {
+		t.Errorf("403 page %q repeats the status", got)
+	}
+	doc := render(t, views.ErrorPage(401, "unauthorized", views.Viewer{}))
+	one(t, doc, "a[href='"+views.LoginPath+"']")
 }
 
 func TestMissingRowStopsPolling(t *testing.T) {

@@ -24,6 +24,8 @@ const (
 	CSSPath = "/static/css/app.css"
 	// HTMXPath is the vendored htmx in static.FS.
 	HTMXPath = "/static/js/htmx.min.js"
+	// FaviconPath is the icon in static.FS.
+	FaviconPath = "/static/img/favicon.svg"
 	// ScriptPath is refit's own script in static.FS (static/js/refit.js).
 	ScriptPath = "/static/js/refit.js"
 	// HostsPath is the hosts page (GET).

@@ -220,7 +220,7 @@ func TestAnnouncementSwapsIntoTheLiveRegion(t *testing.T) {
 		t.Error("no messages still swap the region")
 	}
 
-	layout := render(t, views.Layout("Containers", editor, views.ErrorPage(404, "x")))
+	layout := render(t, views.Layout("Containers", editor, views.ErrorPage(404, "x", editor)))
 	live := one(t, layout, "#"+views.AnnouncerID)
 	if attr(live, "aria-live") != "polite" || attr(live, "role") != "status" || !live.HasClass("sr-only") {
 		t.Errorf("live region = %s, want a visually hidden polite status", attr(live, "class"))

@@ -19,3 +19,14 @@ document.addEventListener("htmx:beforeRequest", (e) => {
   const menu = el.closest && !el.closest("details.delete-confirm") && el.closest("details.row-menu");
   if (menu) menu.open = false;
 });
+
+// Times say in their tooltip when they were in the browser's own zone; the
+// server renders them in UTC, as it cannot know the reader's zone.
+function localTimes(root) {
+  for (const t of root.querySelectorAll("time[datetime]")) {
+    const d = new Date(t.dateTime);
+    if (!isNaN(d)) t.title = d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+  }
+}
+document.addEventListener("DOMContentLoaded", () => localTimes(document));
+document.addEventListener("htmx:afterSettle", () => localTimes(document));
