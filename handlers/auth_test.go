@@ -199,6 +199,7 @@ var routePerm = map[string]models.Permission{
 	"DELETE /api/users/:name":                          models.PermAdmin,
 	"GET /":                                            models.PermView,
 	"GET /history":                                     models.PermView,
+	"GET /containers/:host/:name/crash-logs":           models.PermView,
 	"POST /update-outdated":                            models.PermOperate,
 	"GET /fragments/images":                            models.PermView,
 	"GET /hosts":                                       models.PermView,

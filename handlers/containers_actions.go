@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 
 	"github.com/a-h/templ"
@@ -294,5 +295,26 @@ func handleSetTagRule(ctr *services.Containers, upd *services.Updates, pol *serv
 			return backHome(c)
 		}
 		return renderRow(c, ctr, upd, pol, ref)
+	}
+}
+
+// handleCrashLogs answers the lines the new container of a container's
+// failed update wrote before the rollback removed it: a panel for htmx,
+// else a page.
+func handleCrashLogs(ctr *services.Containers, hist *services.History) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		ref := rowRef(c)
+		rec, ok, err := hist.CrashLogs(ref)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("logs of a failed update of %s: %w", ref, models.ErrNotFound)
+		}
+		d := views.CrashLogsData{Ref: ref, Record: rec, Several: ctr.Several(), Standalone: !isHTMX(c)}
+		if d.Standalone {
+			return page(c, "Logs of the failed update of "+ref.Shown(), views.CrashLogsPage(d))
+		}
+		return render(c, views.CrashLogsPanel(d))
 	}
 }

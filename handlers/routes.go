@@ -97,6 +97,7 @@ func routes(app *fiber.App, d Deps) {
 	web.Post("/containers/:host/:name/auto-update", requireWeb(auth, operate), audited(aud, auditContainer(d.Containers, models.AuditToggle)),
 		handleToggleAutoUpdate(d.Containers, d.Toggles))
 	web.Get("/containers/:host/:name/logs", handleContainerLogs(d.Containers, d.Catalog))
+	web.Get("/containers/:host/:name/crash-logs", handleCrashLogs(d.Containers, d.History))
 	web.Get("/containers/:host/:name/preview", handleContainerPreview(d.Containers, d.Updates, d.Policies, d.Catalog))
 	web.Get("/containers/:host/:name/backups", handleContainerBackups(d.Containers, d.Updates))
 	web.Get("/containers/:host/:name/tags", handleTagsPanel(d.Containers))

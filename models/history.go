@@ -19,6 +19,9 @@ type UpdateRecord struct {
 	Error      string    `json:"error,omitempty"`
 	StartedAt  time.Time `gorm:"index" json:"started_at"`
 	DurationMS int64     `json:"duration_ms"`
+	// Logs are the last lines of the new container a rollback removed,
+	// kept until the container's next record (see History.Add).
+	Logs string `json:"logs,omitempty"`
 }
 
 // The outcomes an UpdateRecord's Result names.

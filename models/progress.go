@@ -38,6 +38,9 @@ type Progress struct {
 	// the old one until the recreate succeeds, then the new one.
 	ContainerID string `json:"container_id"`
 	RolledBack  bool   `json:"rolled_back,omitempty"` // failed, and the old container runs again
+	// CrashLogs reports that the history kept the failed new container's
+	// last lines (History.CrashLogs).
+	CrashLogs bool `json:"-"`
 	// Host is the container's host, set only when refit has several.
 	Host string `json:"host,omitempty"`
 	// Ref is the job's container; Container is its name.

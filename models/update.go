@@ -118,7 +118,15 @@ func (o RecreateOptions) Finished(step string) error {
 type RecreateError struct {
 	Reason     string
 	RolledBack bool
+	// Logs are the last CrashLogLines lines the new container wrote before
+	// the rollback removed it ("" when it wrote none or never ran): once it
+	// is gone they are what is left to see why it failed.
+	Logs string
 }
+
+// CrashLogLines is how many of a failed new container's last lines a
+// rollback keeps.
+const CrashLogLines = 100
 
 func (e *RecreateError) Error() string {
 	if e.RolledBack {

@@ -63,6 +63,12 @@ func (h *History) Add(r models.UpdateRecord) error {
 		h.setProblem(unwritable(err))
 		return fmt.Errorf("record update: %w", err)
 	}
+	// A failed container's lines are kept until its next update: they
+	// explain the last outcome, not the history.
+	if err := h.db.Model(&models.UpdateRecord{}).Where("host = ? AND container = ? AND id <> ? AND logs <> ''",
+		r.Host, r.Container, r.ID).Update("logs", "").Error; err != nil {
+		return fmt.Errorf("record update: %w", err)
+	}
 	if h.aud != nil {
 		result := r.Result
 		if r.Error != "" {
@@ -135,6 +141,13 @@ func (h *History) LatestFor(ref models.ContainerRef, since time.Time) (rec model
 		return rec, false, fmt.Errorf("read history: %w", res.Error)
 	}
 	return rec, res.RowsAffected > 0, nil
+}
+
+// CrashLogs returns the newest record of the container when it kept the
+// lines of a new container that failed; ok is false when it did not.
+func (h *History) CrashLogs(ref models.ContainerRef) (rec models.UpdateRecord, ok bool, err error) {
+	rec, ok, err = h.LatestFor(ref, time.Time{})
+	return rec, ok && rec.Logs != "", err
 }
 
 // Recent returns up to limit records, newest first.

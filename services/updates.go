@@ -2,6 +2,7 @@ package services
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -510,6 +511,10 @@ func (u *Updates) ended(log *slog.Logger, name models.ContainerRef, rec models.U
 		if models.IsRolledBack(err) {
 			rec.Result = "rolled back"
 		}
+		var re *models.RecreateError
+		if errors.As(err, &re) {
+			rec.Logs = re.Logs
+		}
 		log.Warn("update failed", "error", err)
 	} else {
 		log.Info("update finished", "result", rec.Result, "duration", time.Duration(rec.DurationMS)*time.Millisecond)
@@ -727,6 +732,8 @@ func (u *Updates) finish(name models.ContainerRef, newID string, err error) {
 	if err != nil {
 		j.p.Phase, j.p.Status = models.PhaseFailed, "error: "+err.Error()
 		j.p.RolledBack = models.IsRolledBack(err)
+		var re *models.RecreateError
+		j.p.CrashLogs = errors.As(err, &re) && re.Logs != ""
 		return
 	}
 	j.p.Phase, j.p.Status = models.PhaseDone, string(models.PhaseDone)

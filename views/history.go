@@ -117,3 +117,21 @@ func historyBadge(result string) string {
 	}
 	return "badge badge-unknown"
 }
+
+// CrashLogsPanelID is the CrashLogsPanel and CrashLogsCloseID its Close button.
+const (
+	CrashLogsPanelID = "crash-logs"
+	CrashLogsCloseID = "crash-logs-close"
+)
+
+// CrashLogsPath answers a container's CrashLogsPanel (GET): the last lines
+// of the new container its failed update removed; alone for htmx, else a page.
+func CrashLogsPath(ref models.ContainerRef) string { return containerPath(ref, "crash-logs") }
+
+// CrashLogsData is what CrashLogsPanel shows.
+type CrashLogsData struct {
+	Ref        models.ContainerRef
+	Record     models.UpdateRecord
+	Several    bool
+	Standalone bool // a page of its own (JavaScript off)
+}

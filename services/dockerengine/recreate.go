@@ -455,10 +455,14 @@ func (r *recreate) rollback(ctx context.Context, cause string) error {
 	_ = r.note(StepRollingBack) // best effort: the entry of the failed step says as much
 
 	var problems []string
+	var logs string
 	for i := len(r.members) - 1; i >= 0; i-- {
 		m := r.members[i]
 		if m.newID == "" {
 			continue
+		}
+		if i == 0 { // the container asked for: its last words go once it is removed
+			logs, _ = r.e.Logs(ctx, m.newID, models.LogOptions{Tail: models.CrashLogLines})
 		}
 		// Its volumes stay: an empty new one costs less than a wrong guess.
 		err := cli.ContainerRemove(ctx, m.newID, container.RemoveOptions{Force: true})
@@ -500,9 +504,9 @@ func (r *recreate) rollback(ctx context.Context, cause string) error {
 	}
 	if len(problems) == 0 {
 		_ = r.note(models.StepDone)
-		return &models.RecreateError{Reason: cause, RolledBack: true}
+		return &models.RecreateError{Reason: cause, RolledBack: true, Logs: logs}
 	}
-	return &models.RecreateError{Reason: fmt.Sprintf("%s; rollback failed: %s; %s", cause, strings.Join(problems, "; "), r.whereabouts(ctx))}
+	return &models.RecreateError{Reason: fmt.Sprintf("%s; rollback failed: %s; %s", cause, strings.Join(problems, "; "), r.whereabouts(ctx)), Logs: logs}
 }
 
 // whereabouts says where the old and new containers are after a failed

@@ -97,6 +97,7 @@ func Run(t *testing.T, newFixture func(t *testing.T) Fixture) {
 	parallel("RecreateOfUnknownIDIsNotFound", testRecreateUnknown)
 	parallel("HookErrorRollsBack", testHookRollsBack)
 	parallel("CancelledContextRollsBack", testCancelRollsBack)
+	parallel("RollbackKeepsTheNewContainersLastLines", testRollbackKeepsLogs)
 
 	parallel("AllListsStoppedContainers", testAll)
 	parallel("StopThenStart", testStopThenStart)
@@ -362,6 +363,31 @@ func testHookRollsBack(t *testing.T, f Fixture) {
 	}
 	if !strings.Contains(err.Error(), "injected") {
 		t.Errorf("error %q does not say why", err)
+	}
+}
+
+// testRollbackKeepsLogs: the rollback removes the new container, so the
+// error carries what it wrote (it runs the same program as the old one,
+// which prints the same lines).
+func testRollbackKeepsLogs(t *testing.T, f Fixture) {
+	e := f.Engine()
+	name := uniqueName("crashlogs")
+	id := f.RunLogger(t, name, 1, false, "booting", "!config: missing key")
+	f.PushVersion(t, 2)
+	pull(t, e, f.Ref())
+	opts := recreateOpts
+	opts.Hook = func(s string) error {
+		if s == "waiting" { // up: its lines are in its log
+			return errors.New("injected")
+		}
+		return nil
+	}
+	_, err := e.Recreate(ctxTimeout(t, 2*time.Minute), id, opts)
+	assertRolledBack(t, e, err, name, id)
+	var re *models.RecreateError
+	errors.As(err, &re)
+	if !strings.Contains(re.Logs, "booting") || !strings.Contains(re.Logs, "config: missing key") {
+		t.Errorf("RecreateError.Logs = %q, want the new container's lines", re.Logs)
 	}
 }
 

@@ -377,6 +377,13 @@ func (r *recreate) create(context.Context) error {
 	if r.old.Health != "" {
 		c.Health = "starting"
 	}
+	// It runs the same program, which says the same, as a new container of
+	// the engine keeps the command and the environment.
+	last := time.Now()
+	for _, l := range r.old.logs {
+		last = last.Add(time.Nanosecond) // times never repeat, as SetLogs's
+		c.logs = append(c.logs, logLine{at: last, text: l.text})
+	}
 	r.e.containers[c.ID] = c
 	r.new = c
 	r.e.mu.Unlock()
@@ -433,7 +440,9 @@ func (r *recreate) wait(context.Context) error {
 func (r *recreate) rollback(cause string) error {
 	r.opts.Started(models.StepRollingBack)
 	_ = r.note(models.StepRollingBack)
+	var logs string
 	if r.new != nil {
+		logs, _ = r.e.Logs(context.Background(), r.new.ID, models.LogOptions{Tail: models.CrashLogLines})
 		r.e.remove(r.new.ID)
 	}
 	if r.stopSent {
@@ -449,7 +458,7 @@ func (r *recreate) rollback(cause string) error {
 	}
 	r.new = nil
 	_ = r.note(models.StepDone)
-	return &models.RecreateError{Reason: cause, RolledBack: true}
+	return &models.RecreateError{Reason: cause, RolledBack: true, Logs: logs}
 }
 
 // Recover implements services.Updater with the adapter's rule: a stop still
