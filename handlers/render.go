@@ -197,8 +197,8 @@ type dashCache struct {
 const maxDashEntries = 8 // concurrent sessions' (and filters') renderings of one state
 
 type dashState struct {
-	snap, tog, jobs, pol uint64
-	second               int64
+	snap, tog, jobs, pol, desc uint64
+	second                     int64
 }
 
 type dashKey struct {
@@ -276,7 +276,7 @@ func dashQuery(c *fiber.Ctx) views.Query {
 
 // key is the current state's key for v, showing every host.
 func (dc *dashCache) key(v views.Viewer) dashKey {
-	k := dashKey{dashState: dashState{snap: dc.ctr.Version(), tog: dc.tog.Version(), jobs: dc.upd.Version()},
+	k := dashKey{dashState: dashState{snap: dc.ctr.Version(), tog: dc.tog.Version(), jobs: dc.upd.Version(), desc: dc.ctr.DescribedVersion()},
 		dashWho: dashWho{viewer: v}}
 	if dc.pol != nil {
 		k.pol = dc.pol.Version()

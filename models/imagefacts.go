@@ -90,3 +90,18 @@ func ShortRef(configured string) string {
 // version is: reading it is a manifest GET, which Docker Hub counts as a
 // pull (-describe-remote turns it on).
 const NoteDockerHub = "details cost a pull on Docker Hub"
+
+// ImageDescription is what the image under one manifest digest says of
+// itself, read once from its registry and kept (see services.Descriptions).
+type ImageDescription struct {
+	Digest  string `gorm:"primaryKey"`
+	Version string
+	Source  string
+	Created time.Time
+	ReadAt  time.Time
+}
+
+// Facts are the description as ImageFacts.
+func (d ImageDescription) Facts() ImageFacts {
+	return ImageFacts{Version: d.Version, Source: d.Source, Created: d.Created}
+}

@@ -34,6 +34,7 @@ type Containers struct {
 	toggles     *Toggles
 	log         *slog.Logger
 	concurrency int
+	describe    *Descriptions // what new images say of themselves; nil: nothing
 
 	checkMu  sync.Mutex // one check at a time
 	checking atomic.Bool
@@ -574,6 +575,7 @@ func (s *Containers) Groups() []models.ImageGroup {
 		for j := range g.Containers {
 			g.Containers[j].AutoUpdate = s.toggles.AutoUpdate(g.Containers[j].Ref)
 		}
+		g.Remote, g.RemoteNote = s.describe.Of(g)
 		out[i] = g
 	}
 	return out

@@ -38,6 +38,7 @@ type Config struct {
 	JSON             bool // refit check --json
 	Auth             bool // REFIT_AUTH: on unless "off"
 	CookieSecure     bool
+	DescribeRemote   bool // read Docker Hub images' config too (a manifest GET counts as a pull there)
 	SessionIdle      time.Duration
 	SessionMax       time.Duration
 	TrustedOrigins   []string
@@ -90,6 +91,7 @@ var options = []option{
 	{"log-format", "REFIT_LOG_FORMAT", "text", "text or json"},
 	{"auth", "REFIT_AUTH", "on", "on, or off to let everyone who can reach refit act as an admin"},
 	{"cookie-secure", "REFIT_COOKIE_SECURE", "false", "always mark the session cookie Secure (it is anyway over TLS); set it behind a TLS proxy"},
+	{"describe-remote", "REFIT_DESCRIBE_REMOTE", "false", "also read what a new Docker Hub image says of itself (version, source, date) for the dashboard; each new digest costs one manifest GET, which Docker Hub counts as a pull (other registries are read anyway)"},
 	{"session-idle", "REFIT_SESSION_IDLE", "24h", "sign a browser out after this long without a request"},
 	{"session-max", "REFIT_SESSION_MAX", "720h", "sign a browser out this long after login, however busy"},
 	{"trusted-origins", "REFIT_TRUSTED_ORIGINS", "", "comma-separated origins, e.g. https://refit.example.com, that may post to refit besides its own Host (a proxy that rewrites Host)"},
@@ -109,7 +111,7 @@ var options = []option{
 var secretOptions = map[string]bool{"notify": true, "metrics-token": true}
 
 // boolOptions are the options that also work as bare flags (-cookie-secure).
-var boolOptions = map[string]bool{"cookie-secure": true}
+var boolOptions = map[string]bool{"cookie-secure": true, "describe-remote": true}
 
 // boolString is a bool flag that keeps its text, so options stay strings.
 type boolString string
@@ -237,6 +239,9 @@ func (c *Config) parseAuth(vals map[string]*string, getenv func(string) string) 
 		return err
 	}
 	if c.CookieSecure, err = onOff("cookie-secure", *vals["cookie-secure"]); err != nil {
+		return err
+	}
+	if c.DescribeRemote, err = onOff("describe-remote", *vals["describe-remote"]); err != nil {
 		return err
 	}
 	if c.SessionIdle, err = duration("session-idle", *vals["session-idle"], false); err != nil {

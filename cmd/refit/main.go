@@ -103,6 +103,9 @@ func newLogger(cfg Config, w io.Writer) *slog.Logger {
 type app struct {
 	deps  handlers.Deps
 	close func()
+	// describe, once serve starts it, reads what new images say of
+	// themselves after each check (`refit check` leaves them unread).
+	describe *services.Descriptions
 }
 
 // connectHosts makes a client per host: the -hosts entries, or one host
@@ -213,7 +216,12 @@ func build(cfg Config, log *slog.Logger) (*app, error) {
 	ntf := services.NewNotifier(db, shoutrrr.New(10*time.Second), ctr, log,
 		services.NotifyOptions{Config: cfg.Notify, Policies: pol, Observe: met.Notified})
 	hist.Observe(ntf.Recorded)
-	return &app{
+	desc, err := services.NewDescriptions(db, reg, log, services.DescribeOptions{DockerHub: cfg.DescribeRemote})
+	if err != nil {
+		sqlDB.Close()
+		return nil, err
+	}
+	return &app{describe: desc,
 		deps: handlers.Deps{Log: log, Containers: ctr, Toggles: tog, Updates: upd, History: hist,
 			Schedule: sched,
 			Policies: pol, Catalog: services.NewCatalog(ctr, pol, tog, upd), Notifier: ntf,
@@ -221,6 +229,7 @@ func build(cfg Config, log *slog.Logger) (*app, error) {
 			AllowedHosts: append(cfg.AllowedHosts, cfg.Addr), // a name in -addr is one of refit's
 			Metrics:      met.Handler(), MetricsToken: cfg.MetricsToken, Build: buildInfo()},
 		close: func() {
+			desc.Close()
 			upd.Close()
 			ntf.Close() // after the updates: their last records queue messages for the next start
 			closeHosts()
@@ -244,6 +253,7 @@ func serve(ctx context.Context, a *app, cfg Config, log *slog.Logger) error {
 	ctr := a.deps.Containers
 	// Only serve announces and delivers: `refit check` must change nothing.
 	ctr.OnCheck(a.deps.Notifier.Checked)
+	ctr.DescribeWith(a.describe)
 	a.deps.Notifier.Start()
 	go ctr.Watch(ctx)
 	go a.deps.Schedule.Run(ctx, func(ctx context.Context) { checkNow(ctx, ctr, log) },
