@@ -119,3 +119,7 @@ type ExecResult struct {
 	ExitCode int
 	Output   string // stdout and stderr, interleaved, cut to a few KiB
 }
+
+// ErrExecNotFound: the command's executable is not in the container, such
+// as sh in an image built FROM scratch.
+var ErrExecNotFound = NewKind("executable not found in the container", ErrInvalid)

@@ -90,6 +90,12 @@ type Updater interface {
 	// Logs returns a container's stdout and stderr interleaved as the
 	// engine stored them, as docker logs prints them.
 	Logs(ctx context.Context, id string, o models.LogOptions) (string, error)
+	// Exec runs cmd inside a running container and waits for it to exit
+	// or for ctx to end (the command then goes on inside; the error wraps
+	// ctx's). A container that does not run is refused with
+	// models.ErrNotRunning; an executable it lacks is an error wrapping
+	// models.ErrExecNotFound. Output keeps the first few KiB.
+	Exec(ctx context.Context, id string, cmd []string) (models.ExecResult, error)
 	// Preview tells what Recreate would keep, take from the new image and
 	// recreate with the container, changing nothing and asking no registry.
 	// It fills the engine's part: neither digests nor UpdateAvailable. A

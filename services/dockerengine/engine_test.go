@@ -92,6 +92,17 @@ func (f *fixture) RunContainer(t *testing.T, name string, v int) string {
 
 func (f *fixture) StopContainer(t *testing.T, id string) { dockertest.Stop(t, f.cli, id) }
 
+// RunWithShell runs the test app from an image of its own that carries a
+// static busybox as /bin/sh.
+func (f *fixture) RunWithShell(t *testing.T, name string, v int) string {
+	ref := f.reg.Ref("enginetest/shell:latest")
+	f.reg.Push(t, "enginetest/shell:latest", ocitest.ImageOpts{Shell: true, Marker: fmt.Sprintf("v%d %s", v, f.reg.Host())})
+	dockertest.Pull(t, f.cli, ref)
+	id := dockertest.Run(t, f.cli, dockertest.RunOpts{Name: name, Image: ref})
+	dockertest.RemoveAtCleanup(t, f.cli, name)
+	return id
+}
+
 // RunSlowStopper runs a container whose stop signal the test app ignores (an
 // unhandled SIGUSR1 does nothing to PID 1), so a stop lasts its 3 s timeout.
 func (f *fixture) RunSlowStopper(t *testing.T, name string, v int) string {

@@ -59,6 +59,8 @@ type Fixture interface {
 	// volume, whose name it returns too. A volume the test leaves is
 	// removed at cleanup.
 	RunWithVolume(t *testing.T, name string, v int) (id, volume string)
+	// RunWithShell is RunContainer for an image that also has /bin/sh.
+	RunWithShell(t *testing.T, name string, v int) (id string)
 	// VolumeExists reports whether the engine still has the volume.
 	VolumeExists(t *testing.T, volume string) bool
 }
@@ -109,6 +111,8 @@ func Run(t *testing.T, newFixture func(t *testing.T) Fixture) {
 	parallel("UnknownIDIsNotFound", testLifecycleUnknown)
 	parallel("RecreatingContainerRefusesStopAndRemove", testLifecycleDuringRecreate)
 	parallel("ImageTellsPlatformAndDate", testImagePlatform)
+	parallel("ExecRunsInTheContainer", testExec)
+	parallel("ExecWithoutShellStoppedOrUnknown", testExecWithoutShell)
 }
 
 func uniqueName(base string) string {

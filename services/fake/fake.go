@@ -59,6 +59,10 @@ type Container struct {
 	TTY bool
 	// Volumes are the names of its anonymous volumes (AddVolume).
 	Volumes []string
+	// Shell gives it /bin/sh for Exec (see exec.go); Files are what its
+	// scripts appended to with >>, by path.
+	Shell bool
+	Files map[string]string
 
 	stopping chan struct{} // closed when a stop in flight ends
 	logs     []logLine

@@ -93,6 +93,12 @@ func (f *fixture) RunWithVolume(t *testing.T, name string, v int) (string, strin
 
 func (f *fixture) VolumeExists(t *testing.T, volume string) bool { return f.e.VolumeExists(volume) }
 
+func (f *fixture) RunWithShell(t *testing.T, name string, v int) string {
+	id := f.RunContainer(t, name, v)
+	f.e.SetShell(id, true)
+	return id
+}
+
 func TestConformance(t *testing.T) {
 	enginetest.Run(t, func(t *testing.T) enginetest.Fixture { return &fixture{e: fake.NewEngine()} })
 }

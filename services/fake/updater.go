@@ -373,7 +373,8 @@ func (r *recreate) create(context.Context) error {
 		ImageID:         r.imageID,
 		Labels:          maps.Clone(r.old.Labels),
 		Created:         time.Now(),
-	}, StopTime: r.old.StopTime, TTY: r.old.TTY, Volumes: slices.Clone(r.old.Volumes)} // anonymous volumes mounted by name
+	}, StopTime: r.old.StopTime, TTY: r.old.TTY, Volumes: slices.Clone(r.old.Volumes), // anonymous volumes mounted by name
+		Shell: r.old.Shell} // the image's, which the fake keeps on the container
 	if r.old.Health != "" {
 		c.Health = "starting"
 	}

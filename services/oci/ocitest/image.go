@@ -39,6 +39,9 @@ type ImageOpts struct {
 	ExtraLayerSize int
 	// Marker adds a small layer with this content, so a "new version" of an image gets a new digest.
 	Marker string
+	// Shell adds /bin/sh: the host's static busybox (Debian's busybox-static), for what runs sh -c inside a
+	// container, such as Watchtower's lifecycle hooks.
+	Shell bool
 }
 
 // created is the fixed creation time of every test image's layers, so equal options give equal layer digests.
@@ -81,6 +84,12 @@ func Image(tb testing.TB, opts ImageOpts) v1.Image {
 		adds = append(adds, mutate.Addendum{
 			Layer:   l,
 			History: v1.History{Created: v1.Time{Time: created}, CreatedBy: "COPY extra.bin /extra.bin"},
+		})
+	}
+	if opts.Shell {
+		adds = append(adds, mutate.Addendum{
+			Layer:   mustShellLayer(tb),
+			History: v1.History{Created: v1.Time{Time: created}, CreatedBy: "COPY /bin/busybox /bin/sh"},
 		})
 	}
 	if opts.Marker != "" {
