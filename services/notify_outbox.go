@@ -84,14 +84,19 @@ func (n *Notifier) run() {
 // returns when the next queued message of an idle target is due (zero for
 // none).
 func (n *Notifier) deliverDue() (time.Time, error) {
+	// Read the queue under busyMu: a target's goroutine saves its last
+	// message before it releases the target, so a message read here as
+	// queued of a target that is not busy has not been sent (read before
+	// the lock, it could be one that was sent meanwhile, and go twice).
+	n.busyMu.Lock()
 	var queued []models.Notification
 	if err := n.db.Where("state = ?", models.NotifyQueued).Order("id").Find(&queued).Error; err != nil {
+		n.busyMu.Unlock()
 		return time.Time{}, err
 	}
 	now := n.opts.Now().UTC()
 	due := map[string][]models.Notification{}
 	var next time.Time
-	n.busyMu.Lock()
 	for _, m := range queued {
 		switch {
 		case n.busy[m.Target]:
