@@ -44,6 +44,9 @@ func main() {
 		// GC work that rounds to nothing (make bench).
 		debug.SetGCPercent(50)
 	}
+	// Here, not in run: the process's own client, set before anything uses
+	// it (tests call run beside their own requests).
+	shoutrrr.BoundDefaultClient(time.Minute)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
@@ -212,7 +215,6 @@ func build(cfg Config, log *slog.Logger) (*app, error) {
 	// writable" banner goes once there is room again.
 	ctr.OnCheck(func([]models.ImageGroup) { _ = hist.Writable() })
 	ctr.OnCheck(upd.AutoUpdate)
-	shoutrrr.BoundDefaultClient(time.Minute)
 	ntf := services.NewNotifier(db, shoutrrr.New(10*time.Second), ctr, log,
 		services.NotifyOptions{Config: cfg.Notify, Policies: pol, Observe: met.Notified})
 	hist.Observe(ntf.Recorded)
