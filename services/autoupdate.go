@@ -8,7 +8,8 @@ import (
 
 // AutoUpdate is what runs after every check (and when the update window
 // opens): it notes when each candidate was first seen, then, inside the
-// window, updates every container whose auto-update is on and whose
+// window, updates every container whose auto-update is on, whose
+// Watchtower labels do not hold it (monitor-only, enable=false, scope) and whose
 // candidate is neither held by its policy nor younger than its minimum
 // age. A newer tag wins over a new digest of the current tag: moving to
 // 1.3.0 brings 1.3.0's newest digest anyway.
@@ -19,6 +20,10 @@ func (u *Updates) AutoUpdate(groups []models.ImageGroup) {
 			u.noteCandidates(g, c)
 		}
 	}
+	if u.opts.Watchtower.APIOnly {
+		u.log.Debug("auto-update left to the HTTP API (/v1/update)")
+		return
+	}
 	if u.opts.Window != nil && !u.opts.Window(now) {
 		u.log.Debug("auto-update waits for the update window")
 		return
@@ -26,12 +31,12 @@ func (u *Updates) AutoUpdate(groups []models.ImageGroup) {
 	for _, g := range groups {
 		var due []models.ContainerItem
 		for _, c := range u.offered(g) {
-			if c.AutoUpdate && !u.tagOffered(c) && u.aged(c, models.Candidate{Digest: g.RemoteFull}, now) {
+			if c.AutoUpdate && u.labelHold(c) == "" && !u.tagOffered(c) && u.aged(c, models.Candidate{Digest: g.RemoteFull}, now) {
 				due = append(due, c)
 			}
 		}
 		for _, c := range g.Containers {
-			if c.AutoUpdate && u.tagOffered(c) && u.aged(c, models.Candidate{Tag: c.NewerTag}, now) {
+			if c.AutoUpdate && u.labelHold(c) == "" && u.tagOffered(c) && u.aged(c, models.Candidate{Tag: c.NewerTag}, now) {
 				if err := u.hist.Writable(); err != nil {
 					u.log.Error("auto-update refused: it could not be recorded", "container", c.Ref.String(), "error", err)
 					continue

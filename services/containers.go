@@ -557,6 +557,7 @@ func (s *Containers) rebuildLocked() {
 		groups = append(groups, *g)
 	}
 	s.groups = groups
+	s.toggles.noteLabels(groups) // the auto-update default reads them
 	s.version.Add(1)
 }
 

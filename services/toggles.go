@@ -21,6 +21,53 @@ type Toggles struct {
 	mu  sync.RWMutex
 	on  map[models.ContainerRef]bool
 	ver atomic.Uint64 // bumped on every change
+	// def is what a container without a saved flag gets, decided by its
+	// labels as the last snapshot had them (see SetDefault).
+	def    models.AutoUpdateDefault
+	labels map[models.ContainerRef]map[string]string
+}
+
+// SetDefault sets what a container that was never toggled gets:
+// off, labelled (Watchtower's enable=true) or all.
+func (t *Toggles) SetDefault(def models.AutoUpdateDefault) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.def = def
+	t.ver.Add(1)
+}
+
+// noteLabels keeps the containers' labels for the default; Containers
+// calls it with each new snapshot.
+func (t *Toggles) noteLabels(groups []models.ImageGroup) {
+	m := map[models.ContainerRef]map[string]string{}
+	for _, g := range groups {
+		for _, c := range g.Containers {
+			m[c.Ref] = c.Labels
+		}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.labels = m
+}
+
+// Explicit returns the container's saved flag; set is false when it was
+// never toggled.
+func (t *Toggles) Explicit(ref models.ContainerRef) (on, set bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	on, set = t.on[ref]
+	return on, set
+}
+
+// effectiveLocked is the saved flag, else the default for its labels.
+func (t *Toggles) effectiveLocked(ref models.ContainerRef) bool {
+	if on, ok := t.on[ref]; ok {
+		return on
+	}
+	if t.def != models.AutoUpdateAll && t.def != models.AutoUpdateLabelled {
+		return false
+	}
+	return !models.ParseWatchtowerLabels(t.labels[ref]).Excluded(t.def)
 }
 
 // NewToggles loads the flags from db.
@@ -36,11 +83,12 @@ func NewToggles(db *gorm.DB) (*Toggles, error) {
 	return t, nil
 }
 
-// AutoUpdate reports whether auto-update is on for the container.
+// AutoUpdate reports whether auto-update is on for the container: its
+// saved flag, else the default (SetDefault).
 func (t *Toggles) AutoUpdate(ref models.ContainerRef) bool {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	return t.on[ref]
+	return t.effectiveLocked(ref)
 }
 
 // Flip turns the container's flag over, persists it, and returns the new
@@ -48,7 +96,7 @@ func (t *Toggles) AutoUpdate(ref models.ContainerRef) bool {
 func (t *Toggles) Flip(ref models.ContainerRef) (bool, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	v := !t.on[ref]
+	v := !t.effectiveLocked(ref)
 	if err := t.save(ref, v); err != nil {
 		return !v, err
 	}

@@ -42,6 +42,8 @@ type UpdateOptions struct {
 	Candidates *Candidates
 	// Window, when set, says when auto-updates may run (Schedule.InWindow).
 	Window func(time.Time) bool
+	// Watchtower is what Watchtower's settings and labels ask (watchtower.go).
+	Watchtower WatchtowerOptions
 }
 
 // Updates runs update jobs in the background. Jobs belong to Updates, not to
@@ -448,12 +450,28 @@ func (u *Updates) recreate(log *slog.Logger, engine Updater, ref imageRef, img m
 		u.handOver(log, engine, name, it, by, started)
 		return
 	default:
+		// Watchtower's rule: a failing pre-update hook is noted and the
+		// update goes on; exit code 75 alone skips it.
+		code, _, herr := u.runHook(engine, it.FullID, it.Labels, models.HookPreUpdate)
+		if code == models.HookSkipUpdateCode {
+			err = errSkippedByHook
+			break
+		}
 		u.backup(log, engine, it)
 		u.setPhase(name, models.PhaseRecreating, "recreating")
 		rctx, done := u.recreateContext(name)
 		newID, err = engine.Recreate(rctx, it.FullID, u.recreateOptions(log, name, target))
 		done()
 		rec.Result = "updated"
+		if err == nil {
+			if _, _, perr := u.runHook(engine, newID, it.Labels, models.HookPostUpdate); perr != nil {
+				herr = errors.Join(herr, perr)
+			}
+		}
+		if herr != nil {
+			log.Warn("lifecycle hook failed", "error", herr)
+			rec.Error = herr.Error() // shown with the outcome; the update itself went through
+		}
 	}
 	if err == nil && target == "" && g.RemoteFull != "" && rec.Result == "updated" {
 		if !contains(repoDigests(img.RepoDigests, ref.Repo), g.RemoteFull) {
@@ -529,7 +547,7 @@ func (u *Updates) ended(log *slog.Logger, name models.ContainerRef, rec models.U
 		log.Error("history not recorded", "error", herr)
 	}
 	u.finish(name, newID, err)
-	if err != nil && !models.IsRolledBack(err) {
+	if err != nil && !models.IsRolledBack(err) && !errors.Is(err, errSkippedByHook) { // a skip touched nothing
 		u.recoverUntilSettled(name)
 	}
 }

@@ -200,6 +200,7 @@ func build(cfg Config, log *slog.Logger) (*app, error) {
 		sqlDB.Close()
 		return nil, err
 	}
+	tog.SetDefault(cfg.AutoUpdateDefault)
 	ctr := services.NewContainersOn(hosts, reg, tog, log, cfg.CheckConcurrency)
 	ctr.FollowTags(rules)
 	ctr.OnChecked(met.CheckDone)
@@ -210,6 +211,8 @@ func build(cfg Config, log *slog.Logger) (*app, error) {
 		Journal: services.NewJournal(db), Self: dockerengine.SelfID(), Policies: pol,
 		Backups: services.NewBackups(db, cfg.BackupKeep, log),
 		MinAge:  cfg.MinAge, Candidates: cands, Window: sched.InWindow,
+		Watchtower: services.WatchtowerOptions{Scope: cfg.Watchtower.Scope, APIOnly: cfg.Watchtower.APIOnly(),
+			Hooks: cfg.LifecycleHooks},
 	})
 	// Each check also tries a write, so the dashboard's "database not
 	// writable" banner goes once there is room again.
