@@ -53,10 +53,7 @@ func UptimeText(status string) string {
 	if i := strings.LastIndex(status, " ("); i > 0 && strings.HasSuffix(status, ")") && strings.HasPrefix(status, "Up ") {
 		status = status[:i]
 	}
-	if status == "" {
-		return ""
-	}
-	return strings.ToLower(status[:1]) + status[1:]
+	return strings.ToLower(status) // "up less than a second"
 }
 
 // PublishedText is one published port as "8080→80" (with the address when it is
