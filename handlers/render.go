@@ -118,7 +118,9 @@ func sendDashboard(c *fiber.Ctx, ctr *services.Containers, upd *services.Updates
 	key, now := dc.key(v), time.Now()
 	key.second, key.host, key.query = now.Unix(), host, dashQuery(c)
 	head := pageHead{limits: ctr.RateLimits(), lastCheck: ctr.CheckedAt(), checking: ctr.Checking(),
-		engine: ctr.EngineState(), records: upd.RecordsProblem(), engines: ctr.Hosts(), nextCheck: dc.sched.NextCheck()}
+		engine: ctr.EngineState(), records: upd.RecordsProblem(), engines: ctr.Hosts(), nextCheck: dc.sched.NextCheck(),
+		window: dc.sched.WindowText()}
+	head.windowStart, head.windowEnd, _ = dc.sched.NextWindow()
 	view := dashTable
 	if !table {
 		view = dashDocument
@@ -130,7 +132,8 @@ func sendDashboard(c *fiber.Ctx, ctr *services.Containers, upd *services.Updates
 	if body == nil {
 		d := views.DashboardData{Now: now, Viewer: v, Rendered: groups,
 			RateLimits: head.limits, LastCheck: head.lastCheck, Checking: head.checking, Engine: head.engine,
-			Records: head.records, Filter: host, Query: key.query, Engines: head.engines, NextCheck: head.nextCheck}
+			Records: head.records, Filter: host, Query: key.query, Engines: head.engines, NextCheck: head.nextCheck,
+			Window: head.window, WindowStart: head.windowStart, WindowEnd: head.windowEnd}
 		if ctr.Several() {
 			d.Hosts = ctr.HostNames()
 		}
@@ -243,12 +246,16 @@ type pageHead struct {
 	records   string             // the banner, when updates are refused for want of a writable database
 	engines   []models.HostStatus
 	nextCheck time.Time
+	// window is the update window, and the one open now or next
+	window                 string
+	windowStart, windowEnd time.Time
 }
 
 func (h pageHead) equal(o pageHead) bool {
 	return h.checking == o.checking && h.lastCheck.Equal(o.lastCheck) && slices.Equal(h.limits, o.limits) &&
 		h.engine.Down == o.engine.Down && h.engine.Since.Equal(o.engine.Since) && h.engine.Reason == o.engine.Reason &&
 		h.engine.Hosts == o.engine.Hosts && h.records == o.records && h.nextCheck.Equal(o.nextCheck) &&
+		h.window == o.window && h.windowStart.Equal(o.windowStart) &&
 		slices.EqualFunc(h.engines, o.engines, func(a, b models.HostStatus) bool {
 			return a.Name == b.Name && a.EngineVersion == b.EngineVersion && a.APIVersion == b.APIVersion && a.Status == b.Status
 		})

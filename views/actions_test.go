@@ -456,3 +456,22 @@ func TestRowSaysWhenAutoUpdateMayTakeANewDigest(t *testing.T) {
 		t.Error("a held row lost its Update button")
 	}
 }
+
+// The page head says when auto-updates may run: from the window's next
+// opening, or until it closes while it is open.
+func TestPageHeadSaysTheUpdateWindow(t *testing.T) {
+	now := testNow
+	d := views.DashboardData{Now: now, LastCheck: now.Add(-time.Minute), Window: "Sat,Sun 02:00-05:00",
+		WindowStart: now.Add(3 * time.Hour), WindowEnd: now.Add(6 * time.Hour)}
+	if got := strings.Join(strings.Fields(render(t, views.PageHead(d)).Text()), " "); !strings.Contains(got, "update window opens in 3 h") {
+		t.Errorf("closed window: %q", got)
+	}
+	d.WindowStart = now.Add(-time.Hour)
+	if got := strings.Join(strings.Fields(render(t, views.PageHead(d)).Text()), " "); !strings.Contains(got, "update window open, closes in 6 h") {
+		t.Errorf("open window: %q", got)
+	}
+	d.Window = ""
+	if got := render(t, views.PageHead(d)).Text(); strings.Contains(got, "update window") {
+		t.Errorf("no window: %q", got)
+	}
+}

@@ -101,6 +101,15 @@ type DashboardData struct {
 	// NextCheck when the next periodic check is due (zero: none).
 	Engines   []models.HostStatus
 	NextCheck time.Time
+	// Window is the update window as configured ("" for none), and
+	// WindowStart and WindowEnd the one open now or the next.
+	Window                 string
+	WindowStart, WindowEnd time.Time
+}
+
+// WindowOpen reports whether the update window is open at d.Now.
+func (d DashboardData) WindowOpen() bool {
+	return d.Window != "" && !d.Now.Before(d.WindowStart) && d.Now.Before(d.WindowEnd)
 }
 
 // RenderedGroups is a dashboard's groups rendered once, with what the table
