@@ -371,16 +371,8 @@ func onOff(name, v string) (bool, error) {
 // duration parses a Go duration, or whole days ("90d"), which Go lacks.
 func duration(name, v string, zeroOK bool) (time.Duration, error) {
 	v = strings.TrimSpace(v)
-	d, err := time.ParseDuration(v)
-	if days, ok := strings.CutSuffix(v, "d"); ok && err != nil {
-		var n int
-		if n, err = strconv.Atoi(days); err == nil && n <= 100_000 {
-			d = time.Duration(n) * 24 * time.Hour
-		} else if err == nil {
-			err = fmt.Errorf("too long")
-		}
-	}
-	if err != nil || d < 0 || (d == 0 && !zeroOK) {
+	d, err := models.ParseAge(v) // Go's durations, and days, which Go lacks
+	if err != nil || (d == 0 && !zeroOK) {
 		return 0, fmt.Errorf("invalid -%s %q: want a positive duration such as 30s, 6h or 90d", name, v)
 	}
 	return d, nil
