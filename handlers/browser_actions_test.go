@@ -58,6 +58,12 @@ func (b *browser) settled() {
 
 func exists(id string) string { return fmt.Sprintf(`!!document.getElementById(%q)`, id) }
 
+// inPanel is true when the element is in the dashboard's panel slot, not
+// on a page of its own.
+func inPanel(id string) string {
+	return fmt.Sprintf(`!!document.querySelector('#%s #%s')`, views.PanelSlotID, id)
+}
+
 // The row menu from Chromium over the fake engine, auth off (admin): snooze
 // and see the badge and "Update all" go, stop a container into the Stopped
 // section and start it from there, follow a log and close it, and delete
@@ -190,7 +196,7 @@ func TestBrowserPreviewUpdateAndRollback(t *testing.T) {
 	b.markPage()
 	b.openMenu(nginx)
 	b.click(views.ActionID(nginx, "preview"))
-	b.waitFor("the preview panel", exists(views.PreviewUpdateID), 10*time.Second, "#"+views.PanelSlotID)
+	b.waitFor("the preview panel", inPanel(views.PreviewUpdateID), 10*time.Second, "#"+views.PanelSlotID)
 	if got := b.text(views.PreviewPanelID); !strings.Contains(got, "Update preview of nginx") || !strings.Contains(got, "Keeps") {
 		t.Errorf("preview panel = %q", got)
 	}
@@ -205,7 +211,7 @@ func TestBrowserPreviewUpdateAndRollback(t *testing.T) {
 
 	b.openMenu(nginx)
 	b.click(views.ActionID(nginx, "backups"))
-	b.waitFor("the backups panel", exists(views.BackupsPanelID), 10*time.Second, "#"+views.PanelSlotID)
+	b.waitFor("the backups panel", inPanel(views.BackupsPanelID), 10*time.Second, "#"+views.PanelSlotID)
 	bks, err := upd.Backups(nginx)
 	if err != nil || len(bks) != 1 {
 		t.Fatalf("backups = %v, %v", bks, err)
@@ -251,7 +257,7 @@ func TestBrowserVersionTagsPanelAndUpdateToTag(t *testing.T) {
 	b.markPage()
 	b.openMenu(app)
 	b.click(views.ActionID(app, "tags"))
-	b.waitFor("the tags panel", exists(views.TagIncludeID), 10*time.Second, "#"+views.PanelSlotID)
+	b.waitFor("the tags panel", inPanel(views.TagIncludeID), 10*time.Second, "#"+views.PanelSlotID)
 	if got := b.text(views.TagsPanelID); !strings.Contains(got, "Follows no version tags") {
 		t.Errorf("tags panel = %q", got)
 	}

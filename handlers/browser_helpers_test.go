@@ -205,7 +205,8 @@ func (b *browser) waitFor(what, cond string, timeout time.Duration, dump string)
 	if len(html) > 4000 {
 		html = html[:4000] + "…"
 	}
-	b.t.Fatalf("waited %s for %s (last error: %v); %s is:\n%s", timeout, what, last, dump, html)
+	where, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`location.href`))
+	b.t.Fatalf("waited %s for %s (last error: %v) on %s; %s is:\n%s", timeout, what, last, where, dump, html)
 }
 
 // viewport sets the page size, without scrollbars so that screenshots are
@@ -218,9 +219,17 @@ func (b *browser) viewport(width, height int64, opts ...chromedp.EmulateViewport
 	}))
 }
 
-// click clicks the element with this id.
+// click clicks the element with this id once htmx has processed it (or
+// the element whose hx-* attributes it answers to, such as its form): a
+// row swapped in by a poll a moment before would otherwise take the click
+// as a plain link or form and leave the page.
 func (b *browser) click(id string) {
 	b.t.Helper()
+	b.waitFor("htmx to process #"+id, fmt.Sprintf(`((e) => {
+		if (!e) return false;
+		const h = e.closest('[hx-get],[hx-post],[hx-put],[hx-patch],[hx-delete]');
+		return !h || !!(h['htmx-internal-data'] && h['htmx-internal-data'].initHash);
+	})(document.getElementById(%q))`, id), 5*time.Second, "#"+id)
 	b.do(chromedp.Click(chromedp.ID(id)))
 }
 

@@ -149,13 +149,19 @@ func Pull(tb testing.TB, cli *client.Client, ref string) {
 // the test ends.
 func Load(tb testing.TB, cli *client.Client, tar []byte) {
 	tb.Helper()
-	resp, err := cli.ImageLoad(tb.Context(), bytes.NewReader(tar), client.ImageLoadWithQuiet(true))
-	if err != nil {
-		tb.Fatalf("dockertest: load: %v", err)
-	}
-	defer resp.Body.Close()
-	if err := jsonmessage.DisplayJSONMessagesStream(resp.Body, io.Discard, 0, false, nil); err != nil {
-		tb.Fatalf("dockertest: load: %v", err)
+	// Docker 29's containerd store can lose the lease of a load while
+	// other loads run ("lease does not exist"): the engine's race, not the
+	// test's, so such a load is tried again.
+	for try := 1; ; try++ {
+		err := load(tb, cli, tar)
+		if err == nil {
+			break
+		}
+		if try == 3 || !strings.Contains(err.Error(), "lease does not exist") {
+			tb.Fatalf("dockertest: load: %v", err)
+		}
+		tb.Logf("dockertest: load: %v; trying again", err)
+		time.Sleep(time.Duration(try) * 200 * time.Millisecond)
 	}
 	// The tarball's manifest names what was loaded more reliably than the stream's messages.
 	tags, err := tarTags(tar)
@@ -165,6 +171,15 @@ func Load(tb testing.TB, cli *client.Client, tar []byte) {
 	for _, tag := range tags {
 		removeImageAtCleanup(tb, cli, tag)
 	}
+}
+
+func load(tb testing.TB, cli *client.Client, tar []byte) error {
+	resp, err := cli.ImageLoad(tb.Context(), bytes.NewReader(tar), client.ImageLoadWithQuiet(true))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return jsonmessage.DisplayJSONMessagesStream(resp.Body, io.Discard, 0, false, nil)
 }
 
 // Build builds an image tagged tag with the engine's classic builder, which needs no base image and no network, from a
