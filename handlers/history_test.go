@@ -11,7 +11,7 @@ import (
 	"refit/views"
 )
 
-// seedHistory records an update of nginx, a rollback of app and an older
+// seedHistory records an update of nginx (1.25.3 → 1.25.4), a rollback of app and an older
 // failure of nginx.
 func seedHistory(t *testing.T, ta testApp) {
 	t.Helper()
@@ -21,8 +21,8 @@ func seedHistory(t *testing.T, ta testApp) {
 			Error: "pull: connection refused", StartedAt: now.Add(-2 * time.Hour), DurationMS: 800},
 		{Container: "app", Image: "ghcr.io/org/app:1.2", FromDigest: dOld, ToDigest: dNew, By: "alice", Result: models.ResultRolledBack,
 			Error: "health check failed: unhealthy", StartedAt: now.Add(-time.Hour), DurationMS: 31000},
-		{Container: "nginx", Image: "nginx", FromDigest: dOld, ToDigest: dNew, By: "alice", Result: models.ResultUpdated,
-			StartedAt: now.Add(-time.Minute), DurationMS: 4200},
+		{Container: "nginx", Image: "nginx", FromDigest: dOld, ToDigest: dNew, FromVersion: "1.25.3", ToVersion: "1.25.4",
+			By: "alice", Result: models.ResultUpdated, StartedAt: now.Add(-time.Minute), DurationMS: 4200},
 	} {
 		if err := ta.deps.History.Add(r); err != nil {
 			t.Fatal(err)
@@ -43,7 +43,7 @@ func TestHistoryPageListsAndFilters(t *testing.T) {
 		t.Fatalf("GET /history = %d with %d rows, want 3", status, rows.Length())
 	}
 	first, second := text(rows.Eq(0)), text(rows.Eq(1))
-	for _, want := range []string{"nginx", "updated", "by alice", "4.2 s"} {
+	for _, want := range []string{"nginx", "updated", "1.25.3 → 1.25.4", "by alice", "4.2 s"} {
 		if !strings.Contains(first, want) {
 			t.Errorf("newest row %q does not say %q", first, want)
 		}
@@ -88,6 +88,9 @@ func TestAPIHistoryFilters(t *testing.T) {
 	var recs []models.UpdateRecord
 	if err := json.Unmarshal([]byte(body), &recs); status != 200 || err != nil || len(recs) != 1 || recs[0].Result != "updated" {
 		t.Fatalf("GET /api/history?container=nginx&result=updated = %d %s", status, body)
+	}
+	if !strings.Contains(body, `"from_version":"1.25.3","to_version":"1.25.4"`) {
+		t.Errorf("the record's versions are not in %s", body)
 	}
 	if status, _, _ := ta.do(t, http.MethodGet, "/api/history?result=nope", nil); status != 400 {
 		t.Errorf("unknown outcome = %d, want 400", status)

@@ -11,14 +11,18 @@ type UpdateRecord struct {
 	Image     string `json:"image"`
 	// FromImage is the image it ran before, when the update moved it onto
 	// a newer tag (Image names the new one).
-	FromImage  string    `json:"from_image,omitempty"`
-	FromDigest string    `json:"from_digest"`
-	ToDigest   string    `json:"to_digest"`
-	By         string    `json:"by"`     // user name, or "auto"
-	Result     string    `json:"result"` // "updated", "uptodate", "rolled back", "failed"
-	Error      string    `json:"error,omitempty"`
-	StartedAt  time.Time `gorm:"index" json:"started_at"`
-	DurationMS int64     `json:"duration_ms"`
+	FromImage  string `json:"from_image,omitempty"`
+	FromDigest string `json:"from_digest"`
+	ToDigest   string `json:"to_digest"`
+	// FromVersion and ToVersion are the images' version labels
+	// (org.opencontainers.image.version), when they carry one.
+	FromVersion string    `json:"from_version,omitempty"`
+	ToVersion   string    `json:"to_version,omitempty"`
+	By          string    `json:"by"`     // user name, or "auto"
+	Result      string    `json:"result"` // "updated", "uptodate", "rolled back", "failed"
+	Error       string    `json:"error,omitempty"`
+	StartedAt   time.Time `gorm:"index" json:"started_at"`
+	DurationMS  int64     `json:"duration_ms"`
 	// Logs are the last lines of the new container a rollback removed,
 	// kept until the container's next record (see History.Add).
 	Logs string `json:"logs,omitempty"`

@@ -162,7 +162,8 @@ const (
 type ImageInfo struct {
 	ID           string
 	RepoDigests  []string
-	Architecture string    // e.g. "amd64", from the image's config
-	OS           string    // e.g. "linux"
-	Created      time.Time // when the image was built, as its config says
+	Architecture string            // e.g. "amd64", from the image's config
+	OS           string            // e.g. "linux"
+	Created      time.Time         // when the image was built, as its config says
+	Labels       map[string]string // the config's labels: its version, source, build date
 }

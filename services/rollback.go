@@ -73,10 +73,12 @@ func (u *Updates) rollback(it models.ContainerItem, g models.ImageGroup, bk mode
 	log := u.log.With("container", name.Name, "host", name.Host, "by", by, "backup", bk.BackupRef)
 	log.Info("rollback started")
 	rec := models.UpdateRecord{Host: name.Host, Container: name.Name, Image: g.Image, FromDigest: it.LocalFull,
-		ToDigest: bk.ImageDigest, By: by, StartedAt: started}
+		ToDigest: bk.ImageDigest, FromVersion: it.Local.Version, By: by, StartedAt: started}
 	engine, err := u.ctr.updater(name.Host)
 	if err == nil {
-		_, err = engine.Image(u.ctx, bk.BackupRef) // the tag removed by hand: say so before touching anything
+		var img models.ImageInfo
+		img, err = engine.Image(u.ctx, bk.BackupRef) // the tag removed by hand: say so before touching anything
+		rec.ToVersion = img.Labels[models.LabelVersion]
 	}
 	newID := ""
 	switch {

@@ -60,12 +60,13 @@ func (ru realUpdater) waitDone(t *testing.T, name string, timeout time.Duration)
 func TestUpdateShowsProgressAndEndsUpToDate(t *testing.T) {
 	ru := newRealUpdater(t, nil)
 	cli := dockertest.Client(t)
-	ru.reg.Push(t, "test/app:1", ocitest.ImageOpts{Marker: "v1"})
+	ru.reg.Push(t, "test/app:1", ocitest.ImageOpts{Marker: "v1", Labels: map[string]string{models.LabelVersion: "1.0.0"}})
 	dockertest.Pull(t, cli, ru.reg.Ref("test/app:1"))
 	name := dockertest.UniqueName(t, "upd")
 	oldID := dockertest.Run(t, cli, dockertest.RunOpts{Name: name, Image: ru.reg.Ref("test/app:1")})
 	dockertest.RemoveAtCleanup(t, cli, name) // by name: the update replaces the ID
-	v2 := ru.reg.Push(t, "test/app:1", ocitest.ImageOpts{Marker: "v2", ExtraLayerSize: 3 << 20})
+	v2 := ru.reg.Push(t, "test/app:1", ocitest.ImageOpts{Marker: "v2", ExtraLayerSize: 3 << 20,
+		Labels: map[string]string{models.LabelVersion: "1.0.1"}})
 	if g := ru.check(t)["test/app:1"]; g.Status != models.StatusOutdated {
 		t.Fatalf("before: %s, want outdated", g.Status)
 	}
@@ -106,6 +107,8 @@ func TestUpdateShowsProgressAndEndsUpToDate(t *testing.T) {
 	recs, err := ru.hist.Recent(10)
 	if err != nil || len(recs) != 1 || recs[0].Result != "updated" || recs[0].ToDigest != v2 || recs[0].By != "test" {
 		t.Errorf("history = %+v, %v", recs, err)
+	} else if recs[0].FromVersion != "1.0.0" || recs[0].ToVersion != "1.0.1" {
+		t.Errorf("history versions = %q → %q, want the images' labels 1.0.0 → 1.0.1", recs[0].FromVersion, recs[0].ToVersion)
 	}
 }
 

@@ -437,6 +437,7 @@ func (u *Updates) recreate(log *slog.Logger, engine Updater, ref imageRef, img m
 	if d := repoDigests(img.RepoDigests, ref.Repo); len(d) > 0 {
 		rec.ToDigest = d[0]
 	}
+	rec.FromVersion, rec.ToVersion = it.Local.Version, img.Labels[models.LabelVersion]
 	var err error
 	newID := ""
 	switch {
@@ -765,7 +766,7 @@ func (u *Updates) finish(name models.ContainerRef, newID string, err error) {
 func (u *Updates) fail(name models.ContainerRef, image, by string, err error) {
 	it, _, _ := u.ctr.FindRef(name)
 	rec := models.UpdateRecord{Host: name.Host, Container: name.Name, Image: image, FromDigest: it.LocalFull, By: by,
-		StartedAt: u.startedAt(name), Result: "failed", Error: err.Error()}
+		FromVersion: it.Local.Version, StartedAt: u.startedAt(name), Result: "failed", Error: err.Error()}
 	rec.DurationMS = time.Since(rec.StartedAt).Milliseconds()
 	if herr := u.hist.Add(rec); herr != nil {
 		u.log.Error("history not recorded", "error", herr)

@@ -75,6 +75,28 @@ func DurationText(ms int64) string {
 	}
 }
 
+// VersionChange is the record's versions from → to, as the images' version
+// labels say them ("1.25.3 → 1.25.4"), a side without one by its short
+// digest; "" when neither image carries a version.
+func VersionChange(r models.UpdateRecord) string {
+	if r.FromVersion == "" && r.ToVersion == "" {
+		return ""
+	}
+	side := func(v, digest string) string {
+		if v != "" {
+			return v
+		}
+		if d := models.ShortDigest(digest); d != "" {
+			return d
+		}
+		return "?"
+	}
+	if r.ToVersion == "" && r.ToDigest == "" { // failed before a new image was known
+		return side(r.FromVersion, r.FromDigest)
+	}
+	return side(r.FromVersion, r.FromDigest) + " → " + side(r.ToVersion, r.ToDigest)
+}
+
 // ResultWord is what the page calls an outcome.
 func ResultWord(result string) string {
 	if result == models.ResultUpToDate {

@@ -81,6 +81,9 @@ func (e *Engine) Image(ctx context.Context, ref string) (models.ImageInfo, error
 		return models.ImageInfo{}, fmt.Errorf("inspect image %s: %w", ref, err)
 	}
 	info := models.ImageInfo{ID: img.ID, RepoDigests: img.RepoDigests, Architecture: img.Architecture, OS: img.Os}
+	if img.Config != nil {
+		info.Labels = img.Config.Labels
+	}
 	// RFC 3339 with nanoseconds; empty for an image whose config has no date.
 	info.Created, _ = time.Parse(time.RFC3339Nano, img.Created)
 	return info, nil

@@ -197,6 +197,10 @@ func testRunningFacts(t *testing.T, f PreviewFixture) {
 	if c.ImageCreated.IsZero() {
 		t.Error("ImageCreated is zero")
 	}
+	// Image says the same of the image, as the history's versions need.
+	if img, err := f.Engine().Image(ctxTimeout(t, 30*time.Second), c.ImageID); err != nil || img.Labels[models.LabelVersion] != "1.2.3" {
+		t.Errorf("Image(%s) labels = %v (%v), want the image's version", c.ImageID, img.Labels, err)
+	}
 	if !strings.HasPrefix(c.StatusText, "Up ") || c.Health != "" {
 		t.Errorf("StatusText %q, Health %q; want \"Up …\" and no health without a healthcheck", c.StatusText, c.Health)
 	}

@@ -229,8 +229,11 @@ func (e *Engine) Image(ctx context.Context, ref string) (models.ImageInfo, error
 	if !ok {
 		return models.ImageInfo{}, fmt.Errorf("image %s: %w", ref, models.ErrImageNotFound)
 	}
+	configs.Lock()
+	labels := maps.Clone(configs.images[e][id].Labels)
+	configs.Unlock()
 	return models.ImageInfo{ID: id, RepoDigests: append([]string(nil), e.images[id]...),
-		Architecture: ImageArchitecture, OS: ImageOS, Created: ImageCreated}, nil
+		Architecture: ImageArchitecture, OS: ImageOS, Created: ImageCreated, Labels: labels}, nil
 }
 
 func newID() string {
