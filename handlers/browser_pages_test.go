@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -167,5 +168,49 @@ func TestBrowserTimeTooltipsInTheBrowsersZone(t *testing.T) {
 		10*time.Second, "#"+views.HistoryID)
 	if zone := eval[string](b, `Intl.DateTimeFormat().resolvedOptions().timeZone`); zone != "Asia/Tokyo" {
 		t.Errorf("the browser's zone is %s, want the override", zone)
+	}
+}
+
+// A rolled-back row, with its reason, the crashed container's logs and
+// Skip this version, fits a phone's 390 px: the table does not scroll
+// inside its box.
+func TestBrowserFailedRowFitsAPhone(t *testing.T) {
+	chromiumPath(t)
+	ta := newTestApp(t)
+	nginx := local("nginx")
+	ta.engine.SetLogs(nginxID, "panic: bad config line 3")
+	ta.engine.Publish("nginx", "sha256:img-new", dNew)
+	ta.engine.FailStep("nginx", models.StepWaiting, errors.New("exited with code 1 before it was up"))
+	if _, err := ta.deps.Updates.StartContainer(nginx.String(), "test"); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := ta.deps.Updates.Wait(t.Context(), nginx, time.Minute); err != nil || !p.RolledBack {
+		t.Fatalf("update = %+v, %v; want rolled back", p, err)
+	}
+	b := newBrowser(t, serveTestApp(t, ta))
+	for _, scheme := range []string{"light", "dark"} {
+		b.colorScheme(scheme)
+		b.viewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateScale(2))
+		b.open(views.DashboardPath)
+		if !eval[bool](b, exists(views.ActionID(nginx, "skip-failed"))) {
+			t.Fatal("the failed row offers no Skip this version")
+		}
+		got := eval[struct {
+			Table  int      `json:"table"`
+			Box    int      `json:"box"`
+			Widest []string `json:"widest"`
+		}](b, `(() => {
+			const t = document.querySelector('#images table'), box = t.parentElement.getBoundingClientRect(), out = [];
+			for (const el of t.querySelectorAll('*')) {
+				const r = el.getBoundingClientRect();
+				if (r.right > box.right + 0.5 && r.width > 0) out.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + ' → ' + Math.round(r.right));
+			}
+			return {table: t.scrollWidth, box: t.parentElement.clientWidth, widest: out.slice(0, 8)};
+		})()`)
+		if got.Table > got.Box {
+			t.Errorf("%s: at 390 px the failed row makes the table %d px wide in a %d px box; past its edge: %s",
+				scheme, got.Table, got.Box, strings.Join(got.Widest, ", "))
+		}
+		saveScreenshot(t, "failed-row-phone-"+scheme+".png", b.fullScreenshot())
 	}
 }

@@ -382,7 +382,7 @@ func TestBrowserDashboardScreenshots(t *testing.T) {
 		t.Errorf("at 390px the page is %dpx wide: it scrolls sideways", overflow.Page)
 	}
 	if overflow.Table > overflow.Box {
-		t.Logf("at 390px the table is %dpx wide in a %dpx box: it scrolls inside its box", overflow.Table, overflow.Box)
+		t.Errorf("at 390px the table is %dpx wide in a %dpx box: it scrolls inside its box", overflow.Table, overflow.Box)
 	}
 }
 
