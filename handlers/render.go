@@ -94,6 +94,7 @@ func jobsOf(upd *services.Updates, pol *services.Policies) views.Jobs {
 		},
 		GroupRunning: upd.GroupRunning,
 		HeldUntil:    upd.HeldUntil,
+		LabelNotes:   upd.LabelNotes,
 	}
 	if pol != nil {
 		j.Policy = func(ref models.ContainerRef) (models.UpdatePolicy, bool) {

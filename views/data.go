@@ -58,6 +58,9 @@ type Jobs struct {
 	// HeldUntil is when a container's candidate is old enough for
 	// auto-update (zero: it is); nil means no minimum age.
 	HeldUntil func(models.ContainerItem, models.Candidate) time.Time
+	// LabelNotes words what a container's Watchtower labels do to it
+	// ("monitor only", "depends on db"); nil means none.
+	LabelNotes func(models.ContainerItem) []string
 }
 
 func (j Jobs) progress(ref models.ContainerRef) *models.Progress {
@@ -221,6 +224,8 @@ type RowData struct {
 	// digest (the minimum age).
 	TagSkipped              bool
 	TagHeldUntil, HeldUntil time.Time
+	// LabelNotes are what its Watchtower labels do to it (RowLabelNotes).
+	LabelNotes []string
 	Viewer
 }
 
@@ -264,6 +269,9 @@ func NewRowData(g models.ImageGroup, item models.ContainerItem, jobs Jobs, v Vie
 		// A skip is of a candidate: only an outdated container has one.
 		r.Skipped = item.Status == models.StatusOutdated && r.Policy.Skips(models.Candidate{Digest: g.RemoteFull})
 		r.TagSkipped = item.NewerTag != "" && r.Policy.Skips(models.Candidate{Tag: item.NewerTag})
+	}
+	if jobs.LabelNotes != nil {
+		r.LabelNotes = jobs.LabelNotes(item)
 	}
 	if jobs.HeldUntil != nil && item.NewerTag != "" {
 		r.TagHeldUntil = jobs.HeldUntil(item, models.Candidate{Tag: item.NewerTag})

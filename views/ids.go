@@ -75,6 +75,10 @@ func BackupRowID(id string) string { return "backup-" + safeID(id) }
 // MenuID is the id of a container's action menu (RowMenu), a <details>.
 func MenuID(ref models.ContainerRef) string { return "menu-" + refID(ref) }
 
+// LabelNotesID is the id of what a container's Watchtower labels do to it
+// (RowLabelNotes).
+func LabelNotesID(ref models.ContainerRef) string { return "labels-" + refID(ref) }
+
 // DeleteID is the id of a container's delete confirmation (DeleteConfirm),
 // a <details> inside its menu or its Stopped row.
 func DeleteID(ref models.ContainerRef) string { return "delete-" + refID(ref) }
