@@ -76,12 +76,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	default:
 		return fmt.Errorf("unknown command %q (see refit --help)", cmd)
 	}
+	// A compose file written for Watchtower passes its flags (command:
+	// --interval 30): they count as the variables they stand for.
+	var wtIgnored []string
+	if cmd == "serve" {
+		var vars map[string]string
+		var err error
+		if args, vars, wtIgnored, err = watchtowerArgs(args, isOption); err != nil {
+			return err
+		}
+		getenv = watchtowerEnv(getenv, vars)
+		if getenv("WATCHTOWER_DISABLE_CONTAINERS") != "" {
+			return errors.New("refit does not take WATCHTOWER_DISABLE_CONTAINERS: label those containers com.centurylinklabs.watchtower.enable=false instead")
+		}
+	}
 	cfg, err := parseConfig(cmd, args, getenv, stderr)
 	if err != nil {
 		return err
 	}
 	log := newLogger(cfg, stderr)
-	cfg.Watchtower.Unknown = unknownWatchtower(os.Environ())
+	cfg.Watchtower.Unknown = append(unknownWatchtower(os.Environ()), wtIgnored...)
 	logWatchtower(log, cfg.Watchtower, cfg.AutoUpdateDefault)
 	a, err := build(cfg, log)
 	if err != nil {
