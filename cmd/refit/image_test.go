@@ -189,6 +189,32 @@ func checkImageContents(t *testing.T, img v1.Image) {
 	}
 }
 
+// loadBuiltImage loads refit's image into the engine under a loopback
+// registry's name, which it returns: refit checks its own container too,
+// and its HEAD must not leave the machine.
+func loadBuiltImage(t *testing.T, cli *client.Client, bi builtImage) string {
+	t.Helper()
+	f, err := os.Open(bi.tar)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	res, err := cli.ImageLoad(t.Context(), f, client.ImageLoadWithQuiet(true))
+	if err != nil {
+		t.Fatalf("docker load: %v", err)
+	}
+	out, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if bytes.Contains(out, []byte(`"error"`)) {
+		t.Fatalf("docker load: %s", out)
+	}
+	ref := "127.0.0.1:1/refit:" + imageVersion
+	if err := cli.ImageTag(t.Context(), bi.tag, ref); err != nil {
+		t.Fatal(err)
+	}
+	return ref
+}
+
 // runImage loads the image into a private engine (its socket is mounted into
 // the container, so the test's engine stays as it was) and runs it as the
 // README says, on the host network with a free port.
@@ -200,26 +226,7 @@ func runImage(t *testing.T, bi builtImage) {
 		t.Logf("private engine: Docker %s (API %s)", sv.Version, sv.APIVersion)
 	}
 
-	f, err := os.Open(bi.tar)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	res, err := cli.ImageLoad(ctx, f, client.ImageLoadWithQuiet(true))
-	if err != nil {
-		t.Fatalf("docker load: %v", err)
-	}
-	out, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if bytes.Contains(out, []byte(`"error"`)) {
-		t.Fatalf("docker load: %s", out)
-	}
-	// Run it under a loopback registry's name: refit checks its own container
-	// too, and its HEAD must not leave the machine.
-	ref := "127.0.0.1:1/refit:" + imageVersion
-	if err := cli.ImageTag(ctx, bi.tag, ref); err != nil {
-		t.Fatal(err)
-	}
+	ref := loadBuiltImage(t, cli, bi)
 
 	port := freePort(t)
 	const pass = "cinder-lagoon-trellis-0123"
