@@ -11,17 +11,18 @@ import (
 )
 
 // The history page after a real update and a real rollback on the real
-// engine: each with its outcome, the rollback with its reason, each
+// engine: each with its outcome and versions, the rollback with its reason, each
 // container's own history from its row menu.
 func TestBrowserHistoryAfterARealUpdateAndRollback(t *testing.T) {
 	chromiumPath(t)
 	a := newLiveApp(t)
-	a.push(t, "test/hgood:1", ocitest.ImageOpts{Marker: "v1"})
+	version := func(v string) map[string]string { return map[string]string{models.LabelVersion: v} }
+	a.push(t, "test/hgood:1", ocitest.ImageOpts{Marker: "v1", Labels: version("2.4.0")})
 	good := a.run(t, "test/hgood:1", "hgood")
-	a.push(t, "test/hgood:1", ocitest.ImageOpts{Marker: "v2"})
-	a.push(t, "test/hbad:1", ocitest.ImageOpts{Marker: "v1"})
+	a.push(t, "test/hgood:1", ocitest.ImageOpts{Marker: "v2", Labels: version("2.4.1")})
+	a.push(t, "test/hbad:1", ocitest.ImageOpts{Marker: "v1", Labels: version("1.0.0")})
 	bad := a.run(t, "test/hbad:1", "hbad")
-	a.push(t, "test/hbad:1", ocitest.ImageOpts{Marker: "v2", Env: []string{"TESTAPP_EXIT=3"}})
+	a.push(t, "test/hbad:1", ocitest.ImageOpts{Marker: "v2", Env: []string{"TESTAPP_EXIT=3"}, Labels: version("1.1.0")})
 	a.check(t)
 	upd := a.deps.Updates
 	for _, name := range []string{good, bad} {
@@ -39,7 +40,7 @@ func TestBrowserHistoryAfterARealUpdateAndRollback(t *testing.T) {
 	b.viewport(1280, 900)
 	b.openPage(views.HistoryPath)
 	page := b.text(views.HistoryID)
-	for _, want := range []string{good, bad, "updated", "rolled back", "exited with code 3", "by alice"} {
+	for _, want := range []string{good, bad, "updated", "2.4.0 → 2.4.1", "rolled back", "1.0.0 → 1.1.0", "exited with code 3", "by alice"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("history page does not say %q:\n%s", want, page)
 		}
