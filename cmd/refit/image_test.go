@@ -257,14 +257,7 @@ func runImage(t *testing.T, bi builtImage) {
 	base := "http://127.0.0.1:" + port
 	jar, _ := cookiejar.New(nil)
 	hc := &http.Client{Jar: jar, Timeout: 5 * time.Second}
-	waitFor(t, 30*time.Second, "/health answers 200", func() bool {
-		resp, err := hc.Get(base + "/health")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	waitHealthy(t, hc, base)
 	t.Logf("/health 200 after %s", time.Since(began).Round(100*time.Millisecond))
 
 	// Auth is on: sign in as the admin REFIT_ADMIN_PASSWORD made; the
@@ -328,6 +321,19 @@ func runImage(t *testing.T, bi builtImage) {
 	if in.State.ExitCode != 0 || took >= 10*time.Second {
 		t.Errorf("docker stop: exit code %d after %s, want 0 in under 10s", in.State.ExitCode, took)
 	}
+}
+
+// waitHealthy waits until refit at base answers /health with 200.
+func waitHealthy(t *testing.T, hc *http.Client, base string) {
+	t.Helper()
+	waitFor(t, 30*time.Second, base+"/health answers 200", func() bool {
+		resp, err := hc.Get(base + "/health")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
 }
 
 func freePort(t *testing.T) string {
