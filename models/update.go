@@ -66,6 +66,13 @@ type RecreateOptions struct {
 	// Image is the reference the new container is created from; the
 	// container's own Config.Image when empty.
 	Image string
+	// StopSignal stops the old container instead of its own stop signal
+	// (Watchtower's stop-signal label), e.g. "SIGINT"; "" keeps its own.
+	StopSignal string
+	// StopTimeout is how long the old container may take to stop before it
+	// is killed (WATCHTOWER_TIMEOUT); 0 keeps its own (Docker's 10 s when
+	// it sets none). The engine counts it in whole seconds.
+	StopTimeout time.Duration
 	// HealthTimeout bounds the wait for a container with a healthcheck to
 	// become healthy.
 	HealthTimeout time.Duration

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/versions"
 	"github.com/docker/docker/errdefs"
 	"github.com/docker/docker/pkg/stdcopy"
 
@@ -168,6 +169,11 @@ func (e *Engine) plan(ctx context.Context, id string, opts models.RecreateOption
 		return nil, err
 	}
 	r.members = members
+	if opts.StopTimeout > 0 { // every member's, as Watchtower's --stop-timeout
+		for _, m := range members {
+			m.stopWait = int((opts.StopTimeout + time.Second - 1) / time.Second)
+		}
+	}
 
 	if err := e.reserve(r.names()); err != nil {
 		return nil, err
@@ -279,8 +285,8 @@ func (r *recreate) create(ctx context.Context) error {
 	return nil
 }
 
-// stop stops the old containers, those joining a namespace before its owner.
-// The engine applies each container's own stop signal and timeout.
+// stop stops the old containers, those joining a namespace before its owner,
+// with each one's own stop signal and timeout unless the options say others.
 func (r *recreate) stop(ctx context.Context) error {
 	for i := len(r.members) - 1; i >= 0; i-- {
 		m := r.members[i]
@@ -291,11 +297,46 @@ func (r *recreate) stop(ctx context.Context) error {
 		if err := r.opts.Note(m.state(StepStopping)); err != nil {
 			return err
 		}
-		if err := r.e.cli.ContainerStop(ctx, m.old.ID, container.StopOptions{}); err != nil {
+		signal := ""
+		if i == 0 { // the label is the container's own; joiners keep theirs
+			signal = r.opts.StopSignal
+		}
+		if err := r.e.stopWith(ctx, m.old.ID, signal, m.stopWait, r.opts.StopTimeout > 0); err != nil {
 			return fmt.Errorf("stop old %s: %w", m.name, err)
 		}
 	}
 	return nil
+}
+
+// signalAPI is the first API version whose stop takes a signal; an older
+// engine ignores the parameter and sends the container's own.
+const signalAPI = "1.42"
+
+// stopWith stops container id with signal ("" its own) and, when timed, a
+// timeout of wait seconds before the kill. Before API 1.42 a signal of our
+// own is a kill with it, a wait, and then a stop with no time left, which
+// kills and marks the container stopped by hand (no restart policy brings
+// it back).
+func (e *Engine) stopWith(ctx context.Context, id, signal string, wait int, timed bool) error {
+	opts := container.StopOptions{Signal: signal}
+	if timed {
+		opts.Timeout = &wait
+	}
+	if signal == "" || !versions.LessThan(e.cli.ClientVersion(), signalAPI) {
+		return e.cli.ContainerStop(ctx, id, opts)
+	}
+	if err := e.cli.ContainerKill(ctx, id, signal); err != nil && !strings.Contains(err.Error(), "is not running") {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, time.Duration(wait)*time.Second)
+	defer cancel()
+	res, errc := e.cli.ContainerWait(wctx, id, container.WaitConditionNotRunning)
+	select {
+	case <-res:
+	case <-errc:
+	}
+	now := 0
+	return e.cli.ContainerStop(ctx, id, container.StopOptions{Timeout: &now})
 }
 
 func (r *recreate) start(ctx context.Context) error {

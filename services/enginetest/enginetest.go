@@ -97,6 +97,7 @@ func Run(t *testing.T, newFixture func(t *testing.T) Fixture) {
 	parallel("ImageOfMissingRefIsNotFound", testImageMissing)
 	parallel("RecreateReplacesContainer", testRecreate)
 	parallel("RecreateOfUnknownIDIsNotFound", testRecreateUnknown)
+	parallel("RecreateStopsWithTheGivenSignalAndTimeout", testRecreateStopSignalAndTimeout)
 	parallel("HookErrorRollsBack", testHookRollsBack)
 	parallel("CancelledContextRollsBack", testCancelRollsBack)
 	parallel("RollbackKeepsTheNewContainersLastLines", testRollbackKeepsLogs)

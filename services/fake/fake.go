@@ -4,12 +4,14 @@
 package fake
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -52,9 +54,13 @@ type Container struct {
 	Health string
 	// StopTime is how long a stop takes; 0 means DefaultStopTime. A stop, once
 	// asked for, finishes even if the caller gives up, as in the engine.
-	StopTime  time.Duration
-	StartedAt time.Time // zero until the first start: the container is "created"
-	Restarts  int
+	StopTime time.Duration
+	// StopSignal is its own stop signal ("": SIGTERM). Like the test app,
+	// it exits at once on SIGTERM or SIGINT sent in place of its own, and
+	// ignores other signals until the kill at the stop's timeout.
+	StopSignal string
+	StartedAt  time.Time // zero until the first start: the container is "created"
+	Restarts   int
 	// TTY makes Logs answer as a terminal wrote: "\r\n" line ends.
 	TTY bool
 	// Volumes are the names of its anonymous volumes (AddVolume).
@@ -84,6 +90,27 @@ func (c *Container) state() string {
 		return "exited"
 	}
 }
+
+// defaultStopTimeout is the engine's stop timeout for a container that sets
+// none.
+const defaultStopTimeout = 10 * time.Second
+
+// signalName is a signal as "SIGINT", whether written INT, SIGINT or 2.
+func signalName(s string) string {
+	s = strings.ToUpper(strings.TrimSpace(s))
+	if n, err := strconv.Atoi(s); err == nil {
+		if name, ok := signalNumbers[n]; ok {
+			return name
+		}
+		return s
+	}
+	if s != "" && !strings.HasPrefix(s, "SIG") {
+		s = "SIG" + s
+	}
+	return s
+}
+
+var signalNumbers = map[int]string{1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 9: "SIGKILL", 10: "SIGUSR1", 12: "SIGUSR2", 15: "SIGTERM"}
 
 func (c *Container) stopTime() time.Duration {
 	if c.StopTime > 0 {
@@ -133,9 +160,23 @@ func (e *Engine) SetStopTime(id string, d time.Duration) {
 	}
 }
 
+// SetStopSignal sets the container's own stop signal.
+func (e *Engine) SetStopSignal(id, signal string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if c := e.containers[id]; c != nil {
+		c.StopSignal = signal
+	}
+}
+
 // stopAsync asks for a stop and returns a channel closed once the container
 // no longer runs. A stop already in flight is joined, not repeated.
-func (e *Engine) stopAsync(id string) <-chan struct{} {
+func (e *Engine) stopAsync(id string) <-chan struct{} { return e.stopWith(id, "", 0) }
+
+// stopWith is stopAsync with signal in place of the container's own ("":
+// its own) and a timeout in place of its own (0: its own): a signal it
+// does not exit on waits for the kill at the timeout.
+func (e *Engine) stopWith(id, signal string, timeout time.Duration) <-chan struct{} {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	c := e.containers[id]
@@ -148,8 +189,18 @@ func (e *Engine) stopAsync(id string) <-chan struct{} {
 		return done
 	}
 	c.stopping = done
+	took := c.stopTime()
+	if sig := signalName(signal); sig != "" && sig != signalName(cmp.Or(c.StopSignal, "SIGTERM")) {
+		took = DefaultStopTime
+		if sig != "SIGTERM" && sig != "SIGINT" {
+			took = cmp.Or(timeout, defaultStopTimeout) // ignored: killed at the timeout
+		}
+	}
+	if timeout > 0 {
+		took = min(took, timeout)
+	}
 	go func() {
-		time.Sleep(c.stopTime())
+		time.Sleep(took)
 		e.mu.Lock()
 		c.Running, c.stopping = false, nil
 		e.mu.Unlock()

@@ -57,7 +57,8 @@ func (f *fixture) StopContainer(t *testing.T, id string) {
 
 func (f *fixture) RunSlowStopper(t *testing.T, name string, v int) string {
 	id := f.RunContainer(t, name, v)
-	f.e.SetStopTime(id, 3*time.Second)
+	f.e.SetStopTime(id, 3*time.Second) // ignores its SIGUSR1: killed at its timeout of 3 s
+	f.e.SetStopSignal(id, "SIGUSR1")
 	return id
 }
 

@@ -347,12 +347,22 @@ func (e *Engine) Recreate(ctx context.Context, id string, opts models.RecreateOp
 func (r *recreate) note(step string) error {
 	r.e.mu.Lock()
 	st := models.RecreateState{Name: r.name, Step: step, OldID: r.old.ID, Image: r.ref, MustRun: r.running,
-		StopSent: r.stopSent, StopTimeout: int(r.old.stopTime().Round(time.Second) / time.Second), UpdatedAt: time.Now()}
+		StopSent: r.stopSent, StopTimeout: r.stopTimeout(), UpdatedAt: time.Now()}
 	if r.new != nil {
 		st.NewID = r.new.ID
 	}
 	r.e.mu.Unlock()
 	return r.opts.Note(st)
+}
+
+// stopTimeout is the old container's stop timeout in seconds, as the
+// journal keeps it.
+func (r *recreate) stopTimeout() int {
+	d := r.old.stopTime()
+	if r.opts.StopTimeout > 0 {
+		d = min(d, r.opts.StopTimeout)
+	}
+	return int(d.Round(time.Second) / time.Second)
 }
 
 func (r *recreate) rename(context.Context) error {
@@ -403,7 +413,7 @@ func (r *recreate) stop(ctx context.Context) error {
 		return err
 	}
 	select {
-	case <-r.e.stopAsync(r.old.ID):
+	case <-r.e.stopWith(r.old.ID, r.opts.StopSignal, r.opts.StopTimeout):
 		return nil
 	case <-ctx.Done():
 		// As with the engine, the stop goes on without its caller.
