@@ -113,6 +113,11 @@ type Updater interface {
 	// models.ErrConflict; an unknown ref is an error wrapping
 	// models.ErrImageNotFound.
 	UntagImage(ctx context.Context, ref string) (removed bool, err error)
+	// RemoveImage removes the local image id (an image ID) when no tag
+	// names it and no container, running or not, uses it (removed tells);
+	// one still named or used stays. An unknown ID is an error wrapping
+	// models.ErrImageNotFound.
+	RemoveImage(ctx context.Context, id string) (removed bool, err error)
 }
 
 // Authenticator resolves registry credentials for a pull.

@@ -64,3 +64,42 @@ func (e *Engine) UntagImage(ctx context.Context, ref string) (bool, error) {
 	}
 	return true, nil
 }
+
+// RemoveImage implements services.Updater: an inspect for its tags, then
+// unforced removes by ID, which the engine refuses while a container uses
+// the image. Never forced: a forced remove by ID untags whatever names it.
+// With a graph driver a remove by ID may only drop a repo digest and keep
+// the image, so it goes on while each remove drops something.
+func (e *Engine) RemoveImage(ctx context.Context, id string) (bool, error) {
+	img, err := e.cli.ImageInspect(ctx, id)
+	if errdefs.IsNotFound(err) {
+		return false, fmt.Errorf("remove image %s: %w", id, models.ErrImageNotFound)
+	}
+	if err != nil {
+		return false, fmt.Errorf("remove image %s: %w", id, err)
+	}
+	if len(img.RepoTags) > 0 {
+		return false, nil
+	}
+	for range len(img.RepoDigests) + 1 {
+		resp, err := e.cli.ImageRemove(ctx, img.ID, image.RemoveOptions{PruneChildren: true})
+		switch {
+		case errdefs.IsNotFound(err):
+			return true, nil
+		case errdefs.IsConflict(err):
+			return false, nil // in use
+		case err != nil:
+			return false, fmt.Errorf("remove image %s: %w", id, err)
+		}
+		for _, r := range resp {
+			if r.Deleted != "" {
+				return true, nil
+			}
+		}
+		if len(resp) == 0 {
+			break
+		}
+	}
+	_, err = e.cli.ImageInspect(ctx, img.ID)
+	return errdefs.IsNotFound(err), nil
+}

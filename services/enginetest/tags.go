@@ -18,6 +18,7 @@ func RunImageTags(t *testing.T, newFixture func(t *testing.T) Fixture) {
 		"UntagRemovesAnImageNothingHolds":          testUntagRemoves,
 		"UntagKeepsAnImageInUseWithoutItsLastTag":  func(t *testing.T, f Fixture) { testUntagInUse(t, f, true) },
 		"UntagKeepsAStoppedContainersImageToo":     func(t *testing.T, f Fixture) { testUntagInUse(t, f, false) },
+		"RemoveImageTakesOnlyAnImageNothingHolds":  testRemoveImage,
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -121,5 +122,36 @@ func testUntagInUse(t *testing.T, f Fixture, running bool) {
 	}
 	if got := imageID(t, e, v1); got != v1 {
 		t.Errorf("image %s of a container gone with its last tag", v1)
+	}
+}
+
+// testRemoveImage: the image a container ran before its tag moved on is
+// kept while the container exists, and removed once it is gone; a tagged
+// image stays.
+func testRemoveImage(t *testing.T, f Fixture) {
+	e := f.Engine()
+	ctx := ctxTimeout(t, time.Minute)
+	id := f.RunContainer(t, uniqueName("rmimage"), 1)
+	v1 := imageID(t, e, f.Ref())
+	f.PushVersion(t, 2)
+	pull(t, e, f.Ref())
+	v2 := imageID(t, e, f.Ref())
+	if removed, err := e.RemoveImage(ctx, v1); err != nil || removed {
+		t.Fatalf("RemoveImage of the image a container uses = %v, %v; want kept", removed, err)
+	}
+	if removed, err := e.RemoveImage(ctx, v2); err != nil || removed {
+		t.Fatalf("RemoveImage of a tagged image = %v, %v; want kept", removed, err)
+	}
+	if err := e.Remove(ctx, id, true); err != nil {
+		t.Fatal(err)
+	}
+	if removed, err := e.RemoveImage(ctx, v1); err != nil || !removed {
+		t.Fatalf("RemoveImage of an image nothing holds = %v, %v; want removed", removed, err)
+	}
+	if _, err := e.Image(ctx, v1); !errors.Is(err, models.ErrImageNotFound) {
+		t.Errorf("Image of the removed image = %v, want ErrImageNotFound", err)
+	}
+	if _, err := e.RemoveImage(ctx, v1); !errors.Is(err, models.ErrImageNotFound) {
+		t.Errorf("RemoveImage again = %v, want ErrImageNotFound", err)
 	}
 }

@@ -46,3 +46,25 @@ func (e *Engine) UntagImage(ctx context.Context, ref string) (bool, error) {
 	delete(e.images, id)
 	return true, nil
 }
+
+// RemoveImage implements services.Updater: the image goes unless a tag
+// names it or a container, running or not, uses it.
+func (e *Engine) RemoveImage(ctx context.Context, id string) (bool, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.images[id]; !ok {
+		return false, fmt.Errorf("remove image %s: %w", id, models.ErrImageNotFound)
+	}
+	for _, i := range e.tags {
+		if i == id {
+			return false, nil
+		}
+	}
+	for _, c := range e.containers {
+		if c.ImageID == id {
+			return false, nil
+		}
+	}
+	delete(e.images, id)
+	return true, nil
+}
