@@ -11,7 +11,8 @@ import (
 // window, updates every container whose auto-update is on, whose
 // Watchtower labels do not hold it (monitor-only, enable=false, scope) and whose
 // candidate is neither held by its policy nor younger than its minimum
-// age. A newer tag wins over a new digest of the current tag: moving to
+// age; dependencies (depends-on) first, and one that pulls nothing
+// (no-pull) only once its tag names another image locally. A newer tag wins over a new digest of the current tag: moving to
 // 1.3.0 brings 1.3.0's newest digest anyway.
 func (u *Updates) AutoUpdate(groups []models.ImageGroup) {
 	now := u.now()
@@ -28,10 +29,10 @@ func (u *Updates) AutoUpdate(groups []models.ImageGroup) {
 		u.log.Debug("auto-update waits for the update window")
 		return
 	}
-	for _, g := range groups {
+	for _, g := range u.dependenciesFirst(groups) {
 		var due []models.ContainerItem
 		for _, c := range u.offered(g) {
-			if c.AutoUpdate && u.labelHold(c) == "" && !u.tagOffered(c) && u.aged(c, models.Candidate{Digest: g.RemoteFull}, now) {
+			if c.AutoUpdate && u.labelHold(c) == "" && !u.tagOffered(c) && u.aged(c, models.Candidate{Digest: g.RemoteFull}, now) && u.noPullDue(c) {
 				due = append(due, c)
 			}
 		}

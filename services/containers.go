@@ -52,6 +52,7 @@ type Containers struct {
 	tags     map[models.ContainerRef]tagResult // the last check's newer tags
 
 	onCheck     []func([]models.ImageGroup)
+	onCheckList []func(context.Context, []models.Container)
 	onChecked   []func(time.Duration, error)
 	onReachable []func(host string)
 }
@@ -104,6 +105,13 @@ func (s *Containers) fireReachable(host string) {
 // The update engine uses it for auto-updates. Not safe to call once checks run.
 func (s *Containers) OnCheck(f func([]models.ImageGroup)) { s.onCheck = append(s.onCheck, f) }
 
+// OnCheckListed registers f to run in every check once the containers are
+// listed, before any registry is asked (pre-check hooks). Not safe to call
+// once checks run.
+func (s *Containers) OnCheckListed(f func(context.Context, []models.Container)) {
+	s.onCheckList = append(s.onCheckList, f)
+}
+
 // OnChecked registers f to run after every check, failed ones too, with how
 // long it took; metrics hang here. Not safe to call once checks run.
 func (s *Containers) OnChecked(f func(time.Duration, error)) { s.onChecked = append(s.onChecked, f) }
@@ -130,7 +138,11 @@ func (s *Containers) Check(ctx context.Context) (groups []models.ImageGroup, err
 	s.mu.Lock()
 	refs := slices.Sorted(maps.Keys(mark))
 	following := s.trackedLocked()
+	listed := slices.Clone(s.allLocked())
 	s.mu.Unlock()
+	for _, f := range s.onCheckList {
+		f(ctx, listed)
+	}
 	tags := s.newerTags(ctx, following)
 	asks := slices.Clone(refs)
 	for _, r := range tagRemotes(tags) {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,6 +43,10 @@ type UpdateOptions struct {
 	Candidates *Candidates
 	// Window, when set, says when auto-updates may run (Schedule.InWindow).
 	Window func(time.Time) bool
+	// Cleanup removes the image a container ran once an update moved it
+	// off it, when nothing uses it and no backup keeps it (a backup pruned
+	// later takes its image along): -cleanup, WATCHTOWER_CLEANUP.
+	Cleanup bool
 	// Watchtower is what Watchtower's settings and labels ask (watchtower.go).
 	Watchtower WatchtowerOptions
 }
@@ -132,6 +137,10 @@ func NewUpdates(auth Authenticator, ctr *Containers, hist *History, log *slog.Lo
 	u := &Updates{auth: auth, ctr: ctr, hist: hist, journal: opts.Journal, log: log, opts: opts,
 		ctx: ctx, cancel: cancel, pullSem: map[string]chan struct{}{}, serviceGroups: map[string]int{},
 		jobs: map[models.ContainerRef]*job{}, runs: map[onHost]*run{}, pulls: map[onHost]*pull{}}
+	if opts.Watchtower.Hooks {
+		ctr.OnCheckListed(func(ctx context.Context, cs []models.Container) { u.checkHooks(ctx, models.HookPreCheck, cs) })
+		ctr.OnCheck(func([]models.ImageGroup) { u.checkHooks(u.ctx, models.HookPostCheck, u.listedContainers()) })
+	}
 	return u
 }
 
@@ -201,7 +210,7 @@ func (u *Updates) StartOutdated(refs []models.ContainerRef, by string) (int, err
 		return 0, err
 	}
 	n := 0
-	for _, g := range u.ctr.Groups() {
+	for _, g := range u.dependenciesFirst(u.ctr.Groups()) {
 		items := slices.DeleteFunc(u.offered(g), func(c models.ContainerItem) bool { return !want[c.Ref] })
 		if len(items) > 0 {
 			n += len(u.start(g, items, by, false))
@@ -307,7 +316,7 @@ func (u *Updates) start(g models.ImageGroup, items []models.ContainerItem, by st
 		return nil
 	}
 	var out []models.Progress
-	for _, it := range items {
+	for _, it := range u.dependencyOrder(items) {
 		if j := u.jobs[it.Ref]; j != nil && j.p.Running() {
 			continue
 		}
@@ -372,21 +381,15 @@ func (u *Updates) run(r *run) {
 		refs := slices.Clone(r.refs)
 		u.mu.Unlock()
 		log.Info("update started", "containers", refs)
-		err = u.pull(engine, r.host, ref.Remote, func(ev models.PullEvent) {
-			u.mu.Lock()
-			defer u.mu.Unlock()
-			for _, n := range r.refs {
-				if j := u.jobs[n]; j != nil && (j.p.Phase == models.PhaseConnecting || j.p.Phase == models.PhasePulling) {
-					applyPullEvent(j, ev)
-				}
+		if u.noPull(refs...) {
+			log.Info("no pull: the containers are labelled no-pull, or WATCHTOWER_NO_PULL is set")
+		} else {
+			err = u.pullRun(engine, r, ref)
+		}
+		if err == nil {
+			if img, err = engine.Image(u.ctx, ref.Remote); err != nil {
+				err = fmt.Errorf("pulled image: %w", err)
 			}
-			u.ver.Add(1)
-		})
-		if err != nil {
-			log.Warn("pull failed", "error", err)
-			err = fmt.Errorf("pull: %w", err)
-		} else if img, err = engine.Image(u.ctx, ref.Remote); err != nil {
-			err = fmt.Errorf("pulled image: %w", err)
 		}
 	}
 	// Everyone waiting now waits for a recreate, not for bytes.
@@ -418,14 +421,37 @@ func (u *Updates) run(r *run) {
 			u.fail(cref, r.image, by, err)
 			continue
 		}
-		u.recreate(log, engine, ref, img, cref, by)
+		u.awaitDependencies(log, r, cref)
+		if u.recreate(log, engine, ref, img, cref, by) {
+			u.restartDependents(log.With("container", cref.Name), engine, cref)
+		}
 	}
 }
 
-// recreate replaces one container and records the outcome. The container is
-// looked up by name at its turn: an earlier recreate of the run may have
-// replaced it already (one that shares its network namespace).
-func (u *Updates) recreate(log *slog.Logger, engine Updater, ref imageRef, img models.ImageInfo, name models.ContainerRef, by string) {
+// pullRun is the run's one pull, its progress shown on each of its jobs.
+func (u *Updates) pullRun(engine Updater, r *run, ref imageRef) error {
+	err := u.pull(engine, r.host, ref.Remote, func(ev models.PullEvent) {
+		u.mu.Lock()
+		defer u.mu.Unlock()
+		for _, n := range r.refs {
+			if j := u.jobs[n]; j != nil && (j.p.Phase == models.PhaseConnecting || j.p.Phase == models.PhasePulling) {
+				applyPullEvent(j, ev)
+			}
+		}
+		u.ver.Add(1)
+	})
+	if err != nil {
+		u.log.Warn("pull failed", "image", r.image, "host", r.host, "error", err)
+		return fmt.Errorf("pull: %w", err)
+	}
+	return nil
+}
+
+// recreate replaces one container and records the outcome; it reports
+// whether the container was recreated. The container is looked up by name
+// at its turn: an earlier recreate of the run may have replaced it already
+// (one that shares its network namespace).
+func (u *Updates) recreate(log *slog.Logger, engine Updater, ref imageRef, img models.ImageInfo, name models.ContainerRef, by string) bool {
 	log = log.With("container", name.Name, "by", by)
 	started := u.startedAt(name)
 	it, g, ferr := u.ctr.FindRef(name)
@@ -449,7 +475,7 @@ func (u *Updates) recreate(log *slog.Logger, engine Updater, ref imageRef, img m
 		err = u.ctx.Err()
 	case u.opts.Self != "" && it.FullID == u.opts.Self:
 		u.handOver(log, engine, name, it, by, started)
-		return
+		return false
 	default:
 		// Watchtower's rule: a failing pre-update hook is noted and the
 		// update goes on; exit code 75 alone skips it.
@@ -480,14 +506,36 @@ func (u *Updates) recreate(log *slog.Logger, engine Updater, ref imageRef, img m
 				"checked", g.RemoteFull, "pulled", rec.ToDigest)
 		}
 	}
+	if err == nil && newID != "" && u.opts.Cleanup { // before the end: who sees it ended sees the image gone
+		u.cleanup(log, engine, it.ImageID)
+	}
 	u.ended(log, name, rec, newID, err)
+	return newID != ""
+}
+
+// cleanup removes image, the one a container ran before its update, unless
+// a tag (a backup's among them) names it or a container uses it.
+func (u *Updates) cleanup(log *slog.Logger, engine Updater, image string) {
+	removed, err := engine.RemoveImage(u.ctx, image)
+	switch {
+	case err != nil && !errors.Is(err, models.ErrImageNotFound):
+		log.Warn("old image not removed", "image", models.ShortID(strings.TrimPrefix(image, "sha256:")), "error", err)
+	case removed:
+		log.Info("old image removed", "image", models.ShortID(strings.TrimPrefix(image, "sha256:")))
+	default:
+		log.Debug("old image kept: a backup, a tag or a container holds it", "image", image)
+	}
 }
 
 // recreateOptions are the options of every recreate of name: the health
-// gate, the progress, the journal; image "" is the container's own.
+// gate, the stop (its stop-signal label, WATCHTOWER_TIMEOUT), the progress,
+// the journal; image "" is the container's own.
 func (u *Updates) recreateOptions(log *slog.Logger, name models.ContainerRef, image string) models.RecreateOptions {
+	it, _, _ := u.ctr.FindRef(name)
 	return models.RecreateOptions{
 		Image:         image,
+		StopSignal:    models.ParseWatchtowerLabels(it.Labels).StopSignal,
+		StopTimeout:   u.opts.Watchtower.StopTimeout,
 		HealthTimeout: u.opts.HealthTimeout,
 		Settle:        u.opts.Settle,
 		Step:          u.stepStatus(log, name),

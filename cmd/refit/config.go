@@ -61,6 +61,9 @@ type Config struct {
 	AutoUpdateDefault models.AutoUpdateDefault
 	// LifecycleHooks runs the containers' Watchtower lifecycle labels.
 	LifecycleHooks bool
+	// Cleanup removes the image a container ran after its update, once
+	// nothing uses it and no backup keeps it.
+	Cleanup bool
 	// Watchtower is what the WATCHTOWER_* variables set.
 	Watchtower WatchtowerConfig
 }
@@ -100,6 +103,7 @@ var options = []option{
 	{"metrics-token", "REFIT_METRICS_TOKEN", "", "bearer token that may read /metrics and nothing else, for a Prometheus scraper (a session or an API token may too)"},
 	{"shutdown-timeout", "REFIT_SHUTDOWN_TIMEOUT", "8s", "how long a stop (SIGTERM, SIGINT) may take: an update in progress finishes or rolls back within it (keep it under Docker's 10 s stop timeout)"},
 	{"backup-keep", "REFIT_BACKUP_KEEP", "3", "image backups kept per container: before each recreate refit tags the image it ran as refit-backup/<host>/<name>:<time>-<id>; older ones beyond this are removed (0 takes none)"},
+	{"cleanup", "REFIT_CLEANUP", "false", "after each update, remove the image the container ran once no container uses it and no backup keeps it (a backup pruned beyond -backup-keep takes its image along), as Watchtower's --cleanup"},
 	{"notify", "REFIT_NOTIFY", "", "space-separated notification URLs (shoutrrr's: ntfy://ntfy.sh/topic, smtp://user:pass@host:587/?from=…&to=…, generic+https://host/hook…), each [name=]url[#events] with events a comma list of available, updated, failed (default all)"},
 	{"auto-update-default", "REFIT_AUTO_UPDATE_DEFAULT", "off", "auto-update for containers never toggled: off, labelled (only those labelled com.centurylinklabs.watchtower.enable=true) or all (all but those labelled enable=false); unset with WATCHTOWER_* variables present, Watchtower's choice"},
 	{"lifecycle-hooks", "REFIT_LIFECYCLE_HOOKS", "off", "on runs the containers' com.centurylinklabs.watchtower.lifecycle.* commands with sh -c inside them around checks and updates, as Watchtower's --enable-lifecycle-hooks"},
@@ -111,7 +115,7 @@ var options = []option{
 var secretOptions = map[string]bool{"notify": true, "metrics-token": true}
 
 // boolOptions are the options that also work as bare flags (-cookie-secure).
-var boolOptions = map[string]bool{"cookie-secure": true, "describe-remote": true}
+var boolOptions = map[string]bool{"cookie-secure": true, "describe-remote": true, "cleanup": true}
 
 // boolString is a bool flag that keeps its text, so options stay strings.
 type boolString string
@@ -177,6 +181,9 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 		return Config{}, err
 	}
 	if c.LifecycleHooks, err = onOff("lifecycle-hooks", *vals["lifecycle-hooks"]); err != nil {
+		return Config{}, err
+	}
+	if c.Cleanup, err = onOff("cleanup", *vals["cleanup"]); err != nil {
 		return Config{}, err
 	}
 	if _, _, e := net.SplitHostPort(c.Addr); e != nil {

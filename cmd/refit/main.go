@@ -225,8 +225,9 @@ func build(cfg Config, log *slog.Logger) (*app, error) {
 		Journal: services.NewJournal(db), Self: dockerengine.SelfID(), Policies: pol,
 		Backups: services.NewBackups(db, cfg.BackupKeep, log),
 		MinAge:  cfg.MinAge, Candidates: cands, Window: sched.InWindow,
+		Cleanup: cfg.Cleanup,
 		Watchtower: services.WatchtowerOptions{Scope: cfg.Watchtower.Scope, APIOnly: cfg.Watchtower.APIOnly(),
-			Hooks: cfg.LifecycleHooks},
+			Hooks: cfg.LifecycleHooks, StopTimeout: cfg.Watchtower.StopTimeout, NoPull: cfg.Watchtower.NoPull},
 	})
 	// Each check also tries a write, so the dashboard's "database not
 	// writable" banner goes once there is room again.

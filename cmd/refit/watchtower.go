@@ -18,7 +18,6 @@ type WatchtowerConfig struct {
 	Present     bool // any known WATCHTOWER_* variable is set: Watchtower's defaults apply
 	LabelEnable bool
 	MonitorOnly bool
-	Cleanup     bool
 	NoPull      bool
 	Scope       string
 	StopTimeout time.Duration // 0: the container's own
@@ -57,7 +56,7 @@ var watchtowerVars = []watchtowerVar{
 	{env: "WATCHTOWER_LIFECYCLE_HOOKS", option: "lifecycle-hooks"},
 	{env: "WATCHTOWER_LABEL_ENABLE", set: flagOf(func(w *WatchtowerConfig) *bool { return &w.LabelEnable })},
 	{env: "WATCHTOWER_MONITOR_ONLY", set: flagOf(func(w *WatchtowerConfig) *bool { return &w.MonitorOnly })},
-	{env: "WATCHTOWER_CLEANUP", set: flagOf(func(w *WatchtowerConfig) *bool { return &w.Cleanup })},
+	{env: "WATCHTOWER_CLEANUP", option: "cleanup", conv: boolValue},
 	{env: "WATCHTOWER_NO_PULL", set: flagOf(func(w *WatchtowerConfig) *bool { return &w.NoPull })},
 	{env: "WATCHTOWER_TIMEOUT", set: func(w *WatchtowerConfig, v string) error {
 		d, err := time.ParseDuration(strings.TrimSpace(v))
@@ -79,6 +78,15 @@ var watchtowerVars = []watchtowerVar{
 	{env: "WATCHTOWER_ROLLING_RESTART", set: func(*WatchtowerConfig, string) error { return nil }},
 	// shoutrrr is the only kind refit sends; the URLs say the service.
 	{env: "WATCHTOWER_NOTIFICATIONS", set: func(*WatchtowerConfig, string) error { return nil }},
+}
+
+// boolValue is a Watchtower boolean as the option's value.
+func boolValue(v string) (string, error) {
+	b, err := strconv.ParseBool(strings.TrimSpace(v))
+	if err != nil {
+		return "", fmt.Errorf("want true or false")
+	}
+	return strconv.FormatBool(b), nil
 }
 
 func flagOf(field func(*WatchtowerConfig) *bool) func(*WatchtowerConfig, string) error {

@@ -23,8 +23,9 @@ func TestWatchtowerFlagsStandForTheirVariables(t *testing.T) {
 		ignored []string
 	}{
 		{args: []string{"--interval", "30"}, vars: map[string]string{"WATCHTOWER_POLL_INTERVAL": "30"}},
-		{args: []string{"-i", "30", "--cleanup"}, vars: map[string]string{"WATCHTOWER_POLL_INTERVAL": "30", "WATCHTOWER_CLEANUP": "true"}},
-		{args: []string{"--interval=30", "--cleanup=false"}, vars: map[string]string{"WATCHTOWER_POLL_INTERVAL": "30", "WATCHTOWER_CLEANUP": "false"}},
+		// refit's own -cleanup is Watchtower's --cleanup too; -c is Watchtower's short form.
+		{args: []string{"-i", "30", "--cleanup"}, vars: map[string]string{"WATCHTOWER_POLL_INTERVAL": "30"}, rest: []string{"--cleanup"}},
+		{args: []string{"--interval=30", "-c"}, vars: map[string]string{"WATCHTOWER_POLL_INTERVAL": "30", "WATCHTOWER_CLEANUP": "true"}},
 		{args: []string{"--debug", "--http-api-update"}, vars: map[string]string{"WATCHTOWER_DEBUG": "true", "WATCHTOWER_HTTP_API_UPDATE": "true"}},
 		{args: []string{"--label-enable", "-m", "--stop-timeout", "30s", "--scope", "prod"},
 			vars: map[string]string{"WATCHTOWER_LABEL_ENABLE": "true", "WATCHTOWER_MONITOR_ONLY": "true", "WATCHTOWER_TIMEOUT": "30s", "WATCHTOWER_SCOPE": "prod"}},

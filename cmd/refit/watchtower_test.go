@@ -29,7 +29,7 @@ func TestWatchtowerVariablesMapOntoRefit(t *testing.T) {
 		{"WATCHTOWER_MONITOR_ONLY", "true", func(c Config) bool {
 			return c.Watchtower.MonitorOnly && c.AutoUpdateDefault == models.AutoUpdateOff
 		}},
-		{"WATCHTOWER_CLEANUP", "true", func(c Config) bool { return c.Watchtower.Cleanup }},
+		{"WATCHTOWER_CLEANUP", "true", func(c Config) bool { return c.Cleanup }},
 		{"WATCHTOWER_NO_PULL", "true", func(c Config) bool { return c.Watchtower.NoPull }},
 		{"WATCHTOWER_TIMEOUT", "30s", func(c Config) bool { return c.Watchtower.StopTimeout == 30*time.Second }},
 		{"WATCHTOWER_SCOPE", "myscope", func(c Config) bool { return c.Watchtower.Scope == "myscope" }},
