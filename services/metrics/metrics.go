@@ -34,6 +34,7 @@ type Metrics struct {
 	updates   *prometheus.CounterVec
 	updateDur prometheus.Histogram
 	notified  *prometheus.CounterVec
+	scans     *scans
 }
 
 // The results an update record ends with, each a series from the start.
@@ -77,6 +78,7 @@ func New(build models.BuildInfo) *Metrics {
 	info.WithLabelValues(build.Version, build.Commit, build.Go).Set(1)
 	m.reg.MustRegister(m.requests, m.checks, m.updates, m.updateDur, m.notified, info,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.scans = newScans()
 	return m
 }
 
@@ -98,11 +100,18 @@ func (m *Metrics) RegistrySent(registry, method string, status int) {
 	m.requests.WithLabelValues(registry, method, code).Inc()
 }
 
-// CheckDone observes one check; services.Containers.OnChecked.
-func (m *Metrics) CheckDone(d time.Duration, _ error) { m.checks.Observe(d.Seconds()) }
+// CheckDone observes one check; services.Containers.OnChecked. A failed
+// check is a scan of nothing, as a failed session is in Watchtower.
+func (m *Metrics) CheckDone(d time.Duration, err error) {
+	m.checks.Observe(d.Seconds())
+	if err != nil {
+		m.scans.started(0)
+	}
+}
 
 // UpdateDone counts one ended update by its record; services.History.Observe.
 func (m *Metrics) UpdateDone(rec models.UpdateRecord) {
+	m.scans.ended(rec)
 	m.updates.WithLabelValues(strings.ReplaceAll(rec.Result, " ", "_")).Inc()
 	if rec.By != "recovery" { // a recovery's time is the restart's, not an update's
 		m.updateDur.Observe(time.Duration(rec.DurationMS * int64(time.Millisecond)).Seconds())
