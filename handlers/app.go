@@ -46,10 +46,28 @@ type Deps struct {
 	MetricsToken string
 	// Build is what GET /api/version answers.
 	Build models.BuildInfo
+	// Watchtower is Watchtower's HTTP API; its zero value serves none of it.
+	Watchtower WatchtowerDeps
 }
 
 // New builds the Fiber app with every route.
 func New(d Deps) *fiber.App {
+	app := newApp(d)
+	routes(app, d)
+	return app
+}
+
+// NewWatchtower builds the app for Watchtower's own address (:8080), where
+// its users' scripts and scrapers call it: Watchtower's HTTP API alone.
+func NewWatchtower(d Deps) *fiber.App {
+	app := newApp(d)
+	watchtowerRoutes(app, d)
+	return app
+}
+
+// newApp is the Fiber app with its settings and the middleware every
+// request passes, without routes.
+func newApp(d Deps) *fiber.App {
 	if d.Auth == nil || d.Audit == nil {
 		// Fail closed: a missing Auth must never mean "no auth".
 		panic("handlers.New: Deps.Auth and Deps.Audit are required")
@@ -74,7 +92,6 @@ func New(d Deps) *fiber.App {
 	app.Use(recover.New())
 	app.Use(clientAddr(d.TrustedProxies))
 	app.Use(requestLog(d.Log))
-	routes(app, d)
 	return app
 }
 

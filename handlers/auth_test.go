@@ -111,8 +111,19 @@ func (a *authApp) restart(t *testing.T) {
 	}
 	d := a.deps
 	d.Log, d.Auth, d.Audit = log, a.auth, a.audit
+	// Watchtower's HTTP API, so that its routes are in the tables below.
+	d.Watchtower = WatchtowerDeps{Update: services.NewWatchtowerAPI(d.Containers, d.Updates, services.WatchtowerAPIOptions{}),
+		Metrics: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "watchtower_scans_total 0\n") }),
+		Token:   testWatchtowerToken}
 	a.deps, a.app = d, New(d)
 }
+
+// testWatchtowerToken is WATCHTOWER_HTTP_API_TOKEN in these tests.
+const testWatchtowerToken = "wt-test-token"
+
+// tokenOnly are the routes Watchtower's scripts call: a bearer token, never
+// a session, and a bare 401 as Watchtower answers.
+func tokenOnly(p string) bool { return strings.HasPrefix(p, "/v1/") }
 
 // authSession is a signed-in client: its cookie and CSRF token.
 type authSession struct{ cookie, csrf string }
@@ -178,7 +189,10 @@ var routePerm = map[string]models.Permission{
 	"POST /api/logout":                                 models.PermView,
 	"GET /api/images":                                  models.PermView,
 	"GET /api/version":                                 models.PermView,
-	"GET /metrics":                                     models.PermView, // or the metrics token
+	"GET /metrics":                                     models.PermView,    // or the metrics token
+	"GET /v1/update":                                   models.PermOperate, // or Watchtower's token; a bearer token only
+	"POST /v1/update":                                  models.PermOperate,
+	"GET /v1/metrics":                                  models.PermView,
 	"GET /api/images/*":                                models.PermView, // progress
 	"POST /api/images/*":                               models.PermOperate,
 	"PUT /api/images/*":                                models.PermOperate,
@@ -349,6 +363,10 @@ func TestEveryRouteNeedsAuth(t *testing.T) {
 				if body == "unauthorized\n" || strings.HasPrefix(h.Get("Location"), "/login") || h.Get("HX-Redirect") != "" || status == 403 {
 					t.Errorf("public route %s = %d %q", key, status, body)
 				}
+			case tokenOnly(r.path):
+				if status != 401 || body != "" {
+					t.Errorf("%s without credentials = %d %q, want a bare 401", key, status, body)
+				}
 			case isAPIPath(r.path):
 				if status != 401 || (r.method != "HEAD" && body != "unauthorized\n") {
 					t.Errorf("%s without credentials = %d %q, want 401 unauthorized", key, status, body)
@@ -402,7 +420,10 @@ func TestRolesGetWhatTheyMay(t *testing.T) {
 			}
 			want := role.Can(perm)
 			auths := [][]string{s.headers()}
-			if isAPIPath(r.path) {
+			if tokenOnly(r.path) {
+				auths = nil
+			}
+			if isAPIPath(r.path) || tokenOnly(r.path) {
 				auths = append(auths, []string{"Authorization", "Bearer " + tok})
 			}
 			for _, h := range auths {

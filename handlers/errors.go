@@ -148,5 +148,5 @@ func unread(c *fiber.Ctx) bool { return c.Context().UserValue(localUnread) != ni
 
 func isAPI(c *fiber.Ctx) bool {
 	p := c.Path()
-	return strings.HasPrefix(p, "/api/") || p == "/api" || p == "/health" || p == "/metrics"
+	return strings.HasPrefix(p, "/api/") || p == "/api" || p == "/health" || p == "/metrics" || strings.HasPrefix(p, "/v1/")
 }

@@ -19,6 +19,7 @@ func routes(app *fiber.App, d Deps) {
 	// Public. /health answers any Host: it tells nothing, and probes from
 	// load balancers and orchestrators may use names refit does not know.
 	app.Get("/health", handleHealth())
+	watchtowerRoutes(app, d)
 	app.Use(allowedHosts(d.AllowedHosts)) // the rest only to refit's own names: DNS rebinding
 	app.Use(limitBody(maxBody))           // no form or JSON call needs more, and logins are open to all
 	app.Get("/static/*", staticFiles())
@@ -139,4 +140,20 @@ func routes(app *fiber.App, d Deps) {
 	web.Post(views.NotificationsPath, requireWeb(auth, admin), audited(aud, auditTarget(models.AuditNotifyAdd)), handleAddTarget(d.Notifier))
 	web.Post(views.NotificationsTestPath, requireWeb(auth, admin), audited(aud, auditAs(models.AuditNotifyTest, "")), handleTestTargets(d.Notifier))
 	web.Post(views.NotificationsPath+"/:name/remove", requireWeb(auth, admin), audited(aud, auditTarget(models.AuditNotifyRemove)), handleRemoveTarget(d.Notifier))
+}
+
+// watchtowerRoutes are Watchtower's HTTP API, served when its settings ask
+// for it, on refit's address and on Watchtower's own (NewWatchtower).
+func watchtowerRoutes(r fiber.Router, d Deps) {
+	w := d.Watchtower
+	if w.Update != nil {
+		update := []fiber.Handler{requireWatchtowerToken(d.Auth, w.Token, models.PermOperate),
+			audited(d.Audit, func(c *fiber.Ctx) (string, string) { return models.AuditUpdate, c.Query("image", "all") }),
+			apiWatchtowerUpdate(w.Update)}
+		r.Get("/v1/update", update...)
+		r.Post("/v1/update", update...)
+	}
+	if w.Metrics != nil {
+		r.Get("/v1/metrics", requireWatchtowerToken(d.Auth, w.Token, models.PermView), handleMetrics(w.Metrics))
+	}
 }

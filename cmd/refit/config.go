@@ -23,7 +23,10 @@ import (
 // Config is every option refit takes, parsed once here and handed to
 // constructors as plain values.
 type Config struct {
-	Addr             string
+	Addr string
+	// WatchtowerAddr also serves Watchtower's HTTP API, when its settings
+	// ask for it ("off": -addr alone).
+	WatchtowerAddr   string
 	DB               string
 	CheckInterval    time.Duration
 	Schedule         string        // a cron expression that replaces CheckInterval
@@ -107,6 +110,7 @@ var options = []option{
 	{"notify", "REFIT_NOTIFY", "", "space-separated notification URLs (shoutrrr's: ntfy://ntfy.sh/topic, smtp://user:pass@host:587/?from=…&to=…, generic+https://host/hook…), each [name=]url[#events] with events a comma list of available, updated, failed (default all)"},
 	{"auto-update-default", "REFIT_AUTO_UPDATE_DEFAULT", "off", "auto-update for containers never toggled: off, labelled (only those labelled com.centurylinklabs.watchtower.enable=true) or all (all but those labelled enable=false); unset with WATCHTOWER_* variables present, Watchtower's choice"},
 	{"lifecycle-hooks", "REFIT_LIFECYCLE_HOOKS", "off", "on runs the containers' com.centurylinklabs.watchtower.lifecycle.* commands with sh -c inside them around checks and updates, as Watchtower's --enable-lifecycle-hooks"},
+	{"watchtower-api-addr", "REFIT_WATCHTOWER_API_ADDR", ":8080", "where Watchtower's HTTP API (/v1/update, /v1/metrics) is served besides -addr, when WATCHTOWER_HTTP_API_UPDATE or _METRICS asks for it: Watchtower's own port, which its users' scripts call (off: -addr alone)"},
 	{"allowed-hosts", "REFIT_ALLOWED_HOSTS", "", "comma-separated host names, with a port or without, that refit answers to besides localhost, this machine's names and IP addresses (421 for others)"},
 }
 
@@ -185,6 +189,11 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	}
 	if c.Cleanup, err = onOff("cleanup", *vals["cleanup"]); err != nil {
 		return Config{}, err
+	}
+	if c.WatchtowerAddr = *vals["watchtower-api-addr"]; c.WatchtowerAddr != "off" {
+		if _, _, e := net.SplitHostPort(c.WatchtowerAddr); e != nil {
+			return Config{}, fmt.Errorf("invalid -watchtower-api-addr %q: want host:port, :port or off", c.WatchtowerAddr)
+		}
 	}
 	if _, _, e := net.SplitHostPort(c.Addr); e != nil {
 		return Config{}, fmt.Errorf("invalid -addr %q: want host:port or :port", c.Addr)

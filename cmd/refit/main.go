@@ -232,7 +232,20 @@ func build(cfg Config, log *slog.Logger) (*app, error) {
 	// Each check also tries a write, so the dashboard's "database not
 	// writable" banner goes once there is room again.
 	ctr.OnCheck(func([]models.ImageGroup) { _ = hist.Writable() })
+	ctr.OnCheck(met.Checked) // a Watchtower scan begins: before the auto-update it counts
 	ctr.OnCheck(upd.AutoUpdate)
+	var wt handlers.WatchtowerDeps
+	if w := cfg.Watchtower; w.APIUpdate || w.APIMetrics {
+		wt.Token = w.APIToken
+		if w.APIUpdate {
+			met.ScanUpdatesBy(services.ByWatchtowerAPI)
+			wt.Update = services.NewWatchtowerAPI(ctr, upd, services.WatchtowerAPIOptions{LabelEnable: w.LabelEnable,
+				MonitorOnly: w.MonitorOnly, Scanned: met.Scanned, Skipped: met.ScanSkipped})
+		}
+		if w.APIMetrics {
+			wt.Metrics = met.WatchtowerHandler()
+		}
+	}
 	ntf := services.NewNotifier(db, shoutrrr.New(10*time.Second), ctr, log,
 		services.NotifyOptions{Config: cfg.Notify, Policies: pol, Observe: met.Notified})
 	hist.Observe(ntf.Recorded)
@@ -247,7 +260,7 @@ func build(cfg Config, log *slog.Logger) (*app, error) {
 			Policies: pol, Catalog: services.NewCatalog(ctr, pol, tog, upd), Notifier: ntf,
 			Auth: auth, Audit: aud, TrustedProxies: cfg.TrustedProxies,
 			AllowedHosts: append(cfg.AllowedHosts, cfg.Addr), // a name in -addr is one of refit's
-			Metrics:      met.Handler(), MetricsToken: cfg.MetricsToken, Build: buildInfo()},
+			Metrics:      met.Handler(), MetricsToken: cfg.MetricsToken, Build: buildInfo(), Watchtower: wt},
 		close: func() {
 			desc.Close()
 			upd.Close()
@@ -280,13 +293,27 @@ func serve(ctx context.Context, a *app, cfg Config, log *slog.Logger) error {
 		func() { a.deps.Updates.AutoUpdate(ctr.Groups()) }) // what waited for the window
 
 	srv := handlers.New(a.deps)
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Listener(ln) }()
 	log.Info("refit listening", "addr", ln.Addr().String(), "version", version)
+	var wsrv *fiber.App
+	if wt := a.deps.Watchtower; (wt.Update != nil || wt.Metrics != nil) && cfg.WatchtowerAddr != "off" {
+		wln, err := net.Listen("tcp", cfg.WatchtowerAddr)
+		if err != nil {
+			srv.Shutdown()
+			return fmt.Errorf("listen on %s for Watchtower's HTTP API (-watchtower-api-addr): %w", cfg.WatchtowerAddr, err)
+		}
+		wsrv = handlers.NewWatchtower(a.deps)
+		go func() { errc <- wsrv.Listener(wln) }()
+		log.Info("watchtower HTTP API listening", "addr", wln.Addr().String(), "token", wt.Token != "")
+	}
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
+	}
+	if wsrv != nil {
+		_ = wsrv.ShutdownWithTimeout(time.Second) // its updates are the update engine's, which shutdown ends
 	}
 	return shutdown(a, srv, cfg.ShutdownTimeout, log)
 }

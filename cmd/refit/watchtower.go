@@ -153,8 +153,9 @@ func unknownWatchtower(environ []string) []string {
 
 // autoUpdateDefault is -auto-update-default, or, when neither its flag nor
 // its variable is set and Watchtower's are, what Watchtower would do: every
-// container, or the labelled ones; nothing with monitor-only, or when only
-// the HTTP API updates.
+// container, or the labelled ones; nothing with monitor-only. When only the
+// HTTP API updates, the same containers are what a /v1/update takes (the
+// periodic auto-update stands aside then, see services.WatchtowerOptions).
 func autoUpdateDefault(v string, explicit bool, w WatchtowerConfig) (models.AutoUpdateDefault, error) {
 	if explicit || !w.Present {
 		switch d := models.AutoUpdateDefault(strings.TrimSpace(v)); d {
@@ -164,7 +165,7 @@ func autoUpdateDefault(v string, explicit bool, w WatchtowerConfig) (models.Auto
 		return "", fmt.Errorf("invalid -auto-update-default %q: want off, labelled or all", v)
 	}
 	switch {
-	case w.MonitorOnly || w.APIOnly():
+	case w.MonitorOnly:
 		return models.AutoUpdateOff, nil
 	case w.LabelEnable:
 		return models.AutoUpdateLabelled, nil

@@ -34,7 +34,7 @@ func TestWatchtowerVariablesMapOntoRefit(t *testing.T) {
 		{"WATCHTOWER_TIMEOUT", "30s", func(c Config) bool { return c.Watchtower.StopTimeout == 30*time.Second }},
 		{"WATCHTOWER_SCOPE", "myscope", func(c Config) bool { return c.Watchtower.Scope == "myscope" }},
 		{"WATCHTOWER_HTTP_API_UPDATE", "true", func(c Config) bool {
-			return c.Watchtower.APIOnly() && c.AutoUpdateDefault == models.AutoUpdateOff
+			return c.Watchtower.APIOnly() && c.AutoUpdateDefault == models.AutoUpdateAll // what /v1/update takes
 		}},
 		{"WATCHTOWER_HTTP_API_TOKEN", "mytoken", func(c Config) bool { return c.Watchtower.APIToken == "mytoken" }},
 		{"WATCHTOWER_HTTP_API_PERIODIC_POLLS", "true", func(c Config) bool {
