@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -65,7 +66,8 @@ func TestComposeFileFromWatchtowerDocs(t *testing.T) {
 		{"image: myapps/monitored-by-watchtower", "image: " + appRef + "\n    network_mode: none"},
 		{"- /var/run/docker.sock:", "- " + strings.TrimPrefix(eng.host, "unix://") + ":"},
 		{"      - WATCHTOWER_HTTP_API_TOKEN=mytoken", "      - WATCHTOWER_HTTP_API_TOKEN=mytoken\n      - REFIT_ADDR=127.0.0.1:" + port +
-			"\n      - REFIT_WATCHTOWER_API_ADDR=127.0.0.1:" + wtPort}, // Watchtower's :8080, free here
+			"\n      - REFIT_WATCHTOWER_API_ADDR=127.0.0.1:" + wtPort + // Watchtower's :8080, free here
+			"\n      - WATCHTOWER_HTTP_API_METRICS=true"}, // not in the docs' file: the metrics are checked too
 		{"    ports:\n      - 8080:8080", "    network_mode: host"},
 	} {
 		if !strings.Contains(file, r.from) {
@@ -169,6 +171,24 @@ func TestComposeFileFromWatchtowerDocs(t *testing.T) {
 	}
 	if again := composeContainer(t, cli, project, "watchtower"); again.ID != self.ID {
 		t.Error("refit, labelled enable=false, was recreated")
+	}
+
+	// The scan /v1/update made, under Watchtower's metric names.
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, wtBase+"/v1/metrics", nil)
+	req.Header.Set("Authorization", "Bearer mytoken")
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"watchtower_containers_scanned 2", "watchtower_containers_updated 1", "watchtower_containers_failed 0"} {
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), want+"\n") {
+			t.Errorf("/v1/metrics = %d, lacks %q:\n%s", resp.StatusCode, want, b)
+		}
+	}
+	if !strings.Contains(string(b), "watchtower_scans_total ") || strings.Contains(string(b), "refit_") {
+		t.Errorf("/v1/metrics has no watchtower_scans_total, or refit's own metrics:\n%s", b)
 	}
 }
 
