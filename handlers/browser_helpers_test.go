@@ -313,6 +313,10 @@ func (b *browser) screenshot(id string) []byte {
 // fullScreenshot captures the whole page at the current viewport width.
 func (b *browser) fullScreenshot() []byte {
 	b.t.Helper()
+	// A link's navigation may still be loading the next page, which has no
+	// size yet: Chromium refuses a screenshot of 0 width.
+	b.waitFor("the page to be laid out", `document.readyState === 'complete' && document.documentElement.scrollWidth > 0`,
+		10*time.Second, "body")
 	return run(b, chromedp.FullScreenshot(100)) // 100: PNG
 }
 

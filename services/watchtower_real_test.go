@@ -311,31 +311,27 @@ func TestWatchtowerRealNoPull(t *testing.T) {
 	v2 := ru.reg.Push(t, "test/wtnopull:1", ocitest.ImageOpts{Marker: "v2"})
 	ru.check(t)
 
-	ru.reg.Reset()
-	if _, err := ru.upd.StartContainer(name, "test"); err != nil {
-		t.Fatal(err)
+	// update updates name by hand and checks that nothing was pulled.
+	update := func() {
+		t.Helper()
+		ru.reg.Reset()
+		if _, err := ru.upd.StartContainer(name, "test"); err != nil {
+			t.Fatal(err)
+		}
+		if p, _ := ru.waitDone(t, name, time.Minute); p.Phase != models.PhaseDone {
+			t.Fatalf("ended %+v", p)
+		}
+		if c := ru.reg.Counts(); c.GetManifest+c.GetBlob > 0 {
+			t.Errorf("registry counts %+v: no-pull pulled", c)
+		}
 	}
-	if p, _ := ru.waitDone(t, name, time.Minute); p.Phase != models.PhaseDone {
-		t.Fatalf("ended %+v", p)
-	}
-	if c := ru.reg.Counts(); c.GetManifest+c.GetBlob > 0 {
-		t.Errorf("registry counts %+v: no-pull pulled", c)
-	}
+	update()
 	if ins := dockertest.Inspect(t, cli, name); ins.ID != oldID || ru.records(t)[name].Result != models.ResultUpToDate {
 		t.Errorf("%s is %s, record %+v; want the old container, uptodate", name, ins.ID, ru.records(t)[name])
 	}
 
 	dockertest.Pull(t, cli, ref) // by someone else
-	ru.reg.Reset()
-	if _, err := ru.upd.StartContainer(name, "test"); err != nil {
-		t.Fatal(err)
-	}
-	if p, _ := ru.waitDone(t, name, time.Minute); p.Phase != models.PhaseDone {
-		t.Fatalf("ended %+v", p)
-	}
-	if c := ru.reg.Counts(); c.GetManifest+c.GetBlob > 0 {
-		t.Errorf("registry counts %+v: no-pull pulled", c)
-	}
+	update()
 	r := ru.records(t)[name]
 	if ins := dockertest.Inspect(t, cli, name); ins.ID == oldID || r.Result != models.ResultUpdated || r.ToDigest != v2 {
 		t.Errorf("%s is %s, record %+v; want recreated onto %s", name, ins.ID, r, v2)
