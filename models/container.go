@@ -124,6 +124,15 @@ func (g ImageGroup) Outdated() []ContainerItem {
 	return out
 }
 
+// ContainerCount is how many containers the groups hold.
+func ContainerCount(groups []ImageGroup) int {
+	n := 0
+	for _, g := range groups {
+		n += len(g.Containers)
+	}
+	return n
+}
+
 // OutdatedCount is len(g.Outdated()) without building the slice.
 func (g ImageGroup) OutdatedCount() int {
 	n := 0

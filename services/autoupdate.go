@@ -29,35 +29,55 @@ func (u *Updates) AutoUpdate(groups []models.ImageGroup) {
 		u.log.Debug("auto-update waits for the update window")
 		return
 	}
+	u.startDue(groups, "auto", func(c models.ContainerItem, cand models.Candidate) bool {
+		return c.AutoUpdate && u.labelHold(c) == "" && u.aged(c, cand, now)
+	})
+}
+
+// startDue starts, dependencies (depends-on) first, the update of each
+// container of groups that take says is due for its candidate: onto its
+// newer tag when its policy offers one, else onto the group's new digest
+// (one that pulls nothing only once its tag names another image locally).
+// It returns the containers it started. Nothing starts in a group whose
+// outcome could not be recorded.
+func (u *Updates) startDue(groups []models.ImageGroup, by string, take func(c models.ContainerItem, cand models.Candidate) bool) []models.ContainerRef {
+	var started []models.ContainerRef
 	for _, g := range u.dependenciesFirst(groups) {
-		var due []models.ContainerItem
+		var digest, tag []models.ContainerItem
 		for _, c := range u.offered(g) {
-			if c.AutoUpdate && u.labelHold(c) == "" && !u.tagOffered(c) && u.aged(c, models.Candidate{Digest: g.RemoteFull}, now) && u.noPullDue(c) {
-				due = append(due, c)
+			if !u.tagOffered(c) && take(c, models.Candidate{Digest: g.RemoteFull}) && u.noPullDue(c) {
+				digest = append(digest, c)
 			}
 		}
 		for _, c := range g.Containers {
-			if c.AutoUpdate && u.labelHold(c) == "" && u.tagOffered(c) && u.aged(c, models.Candidate{Tag: c.NewerTag}, now) {
-				if err := u.hist.Writable(); err != nil {
-					u.log.Error("auto-update refused: it could not be recorded", "container", c.Ref.String(), "error", err)
-					continue
-				}
-				u.log.Info("auto-update to a newer tag", "container", c.Ref.String(), "tag", c.NewerTag)
-				if _, err := u.StartTag(c.Ref.String(), "auto"); err != nil {
-					u.log.Warn("auto-update to a newer tag not started", "container", c.Ref.String(), "error", err)
-				}
+			if u.tagOffered(c) && take(c, models.Candidate{Tag: c.NewerTag}) {
+				tag = append(tag, c)
 			}
 		}
-		if len(due) == 0 {
+		if len(digest)+len(tag) == 0 {
 			continue
 		}
 		if err := u.hist.Writable(); err != nil {
-			u.log.Error("auto-update refused: it could not be recorded", "image", g.Image, "error", err)
+			u.log.Error("update refused: it could not be recorded", "image", g.Image, "by", by, "error", err)
 			continue
 		}
-		u.log.Info("auto-update", "image", g.Image, "containers", len(due))
-		u.start(g, due, "auto", true)
+		for _, c := range tag {
+			u.log.Info("update to a newer tag", "container", c.Ref.String(), "tag", c.NewerTag, "by", by)
+			if _, err := u.StartTag(c.Ref.String(), by); err != nil {
+				u.log.Warn("update to a newer tag not started", "container", c.Ref.String(), "error", err)
+				continue
+			}
+			started = append(started, c.Ref)
+		}
+		if len(digest) > 0 {
+			u.log.Info("update", "image", g.Image, "containers", len(digest), "by", by)
+			u.start(g, digest, by, true)
+			for _, c := range digest {
+				started = append(started, c.Ref)
+			}
+		}
 	}
+	return started
 }
 
 // tagOffered reports whether c has a newer tag its policy does not hold

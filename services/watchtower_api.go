@@ -107,12 +107,8 @@ func (w *WatchtowerAPI) full(ctx context.Context) (WatchtowerResult, error) {
 		return WatchtowerResult{}, err
 	}
 	u, now := w.upd, w.upd.now()
-	res := WatchtowerResult{Scanned: containersIn(groups)}
-	return w.start(ctx, res, groups, func(g models.ImageGroup, c models.ContainerItem, tag bool) bool {
-		cand := models.Candidate{Digest: g.RemoteFull}
-		if tag {
-			cand = models.Candidate{Tag: c.NewerTag}
-		}
+	res := WatchtowerResult{Scanned: models.ContainerCount(groups)}
+	return w.start(ctx, res, groups, func(c models.ContainerItem, cand models.Candidate) bool {
 		return c.AutoUpdate && u.labelHold(c) == "" && u.aged(c, cand, now)
 	})
 }
@@ -130,11 +126,11 @@ func (w *WatchtowerAPI) targeted(ctx context.Context, match func(image string) b
 		}
 		groups = append(groups, fresh)
 	}
-	res := WatchtowerResult{Scanned: containersIn(groups)}
+	res := WatchtowerResult{Scanned: models.ContainerCount(groups)}
 	if w.opts.Scanned != nil {
 		w.opts.Scanned(res.Scanned)
 	}
-	return w.start(ctx, res, groups, func(_ models.ImageGroup, c models.ContainerItem, _ bool) bool {
+	return w.start(ctx, res, groups, func(c models.ContainerItem, _ models.Candidate) bool {
 		if w.upd.labelHold(c) != "" {
 			return false
 		}
@@ -143,45 +139,16 @@ func (w *WatchtowerAPI) targeted(ctx context.Context, match func(image string) b
 	})
 }
 
-// start updates the containers of groups that take says to (tag: onto
-// their newer tag), then waits for each and counts how they ended. A
-// container auto-update already started is waited for too.
+// start updates the containers of groups that take says are due, as
+// auto-update starts them (startDue), then waits for each and counts how
+// they ended. A container auto-update already started is waited for too.
 func (w *WatchtowerAPI) start(ctx context.Context, res WatchtowerResult, groups []models.ImageGroup,
-	take func(g models.ImageGroup, c models.ContainerItem, tag bool) bool) (WatchtowerResult, error) {
+	take func(c models.ContainerItem, cand models.Candidate) bool) (WatchtowerResult, error) {
 	u := w.upd
-	var refs []models.ContainerRef
-	for _, g := range groups {
-		var due []models.ContainerItem
-		for _, c := range u.offered(g) {
-			if !u.tagOffered(c) && take(g, c, false) {
-				due = append(due, c)
-			}
-		}
-		for _, c := range g.Containers {
-			if u.tagOffered(c) && take(g, c, true) {
-				due = append(due, c)
-			}
-		}
-		if len(due) == 0 {
-			continue
-		}
-		if err := u.hist.Writable(); err != nil {
-			return res, err // nothing may start that could not be recorded
-		}
-		var digest []models.ContainerItem
-		for _, c := range due {
-			refs = append(refs, c.Ref)
-			if !u.tagOffered(c) {
-				digest = append(digest, c)
-			} else if _, err := u.StartTag(c.Ref.String(), ByWatchtowerAPI); err != nil {
-				u.log.Warn("update to a newer tag not started", "container", c.Ref.String(), "error", err)
-			}
-		}
-		if len(digest) > 0 {
-			u.log.Info("update asked by the HTTP API", "image", g.Image, "containers", len(digest))
-			u.start(g, digest, ByWatchtowerAPI, true)
-		}
+	if err := u.hist.Writable(); err != nil {
+		return res, err // nothing may start that could not be recorded
 	}
+	refs := u.startDue(groups, ByWatchtowerAPI, take)
 	for _, ref := range refs {
 		p, err := u.Wait(ctx, ref, apiUpdateWait)
 		switch {
@@ -221,12 +188,4 @@ func imageMatcher(images []string) (func(image string) bool, error) {
 		r, err := parseImageRef(image)
 		return err == nil && (repos[r.Repo] || tags[r.Group])
 	}, nil
-}
-
-func containersIn(groups []models.ImageGroup) int {
-	n := 0
-	for _, g := range groups {
-		n += len(g.Containers)
-	}
-	return n
 }

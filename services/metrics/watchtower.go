@@ -82,13 +82,7 @@ func (s *scans) ended(rec models.UpdateRecord) {
 
 // Checked begins a scan of the checked groups' containers;
 // services.Containers.OnCheck, before the auto-update hangs there.
-func (m *Metrics) Checked(groups []models.ImageGroup) {
-	n := 0
-	for _, g := range groups {
-		n += len(g.Containers)
-	}
-	m.scans.started(n)
-}
+func (m *Metrics) Checked(groups []models.ImageGroup) { m.scans.started(models.ContainerCount(groups)) }
 
 // Scanned begins a scan of n containers that was no full check (a
 // targeted /v1/update).
