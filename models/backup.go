@@ -33,3 +33,17 @@ type Backup struct {
 
 // Ref is the container the backup belongs to.
 func (b Backup) Ref() ContainerRef { return Ref(b.Host, b.ContainerName) }
+
+// TagMove is the journal entry of a rollback that pointed the container's
+// tag at a backup's image: written before the tag moves, removed once the
+// rollback ended. Recovery after a crash reads it to move the tag back when
+// the container does not run the backup's image, so the tag never names an
+// image the container was not left running.
+type TagMove struct {
+	Host        string `gorm:"primaryKey"`
+	Name        string `gorm:"primaryKey"`
+	Tag         string // the container's configured reference
+	PrevImageID string // what Tag named before; "" when it named nothing
+	ToImageID   string // the backup's image
+	CreatedAt   time.Time
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/distribution/reference"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"refit/models"
 )
@@ -170,4 +171,31 @@ func backupID() string {
 	b := make([]byte, 4)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// noteTagMove journals that a rollback is about to point m.Tag at a
+// backup's image, before it does.
+func (b *Backups) noteTagMove(m models.TagMove) error {
+	if err := b.db.Clauses(clause.OnConflict{UpdateAll: true}).Create(&m).Error; err != nil {
+		return fmt.Errorf("journal tag move of %s: %w", models.Ref(m.Host, m.Name), err)
+	}
+	return nil
+}
+
+// clearTagMove removes the container's tag-move entry: the rollback ended
+// with the tag where it should be.
+func (b *Backups) clearTagMove(ref models.ContainerRef) error {
+	if err := b.db.Delete(&models.TagMove{}, "host = ? AND name = ?", ref.Host, ref.Name).Error; err != nil {
+		return fmt.Errorf("clear tag move of %s: %w", ref, err)
+	}
+	return nil
+}
+
+// tagMoves returns the tag moves of rollbacks on host that never ended.
+func (b *Backups) tagMoves(host string) ([]models.TagMove, error) {
+	var out []models.TagMove
+	if err := b.db.Where("host = ?", host).Order("name").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("read tag moves: %w", err)
+	}
+	return out, nil
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"refit/models"
 	"refit/services"
 	"refit/services/fake"
@@ -16,6 +18,9 @@ import (
 // keep per container.
 type backupWorld struct {
 	eng *fake.Engine
+	reg *fake.Registry
+	db  *gorm.DB
+	pol *services.Policies
 	ctr *services.Containers
 	upd *services.Updates
 	bk  *services.Backups
@@ -36,12 +41,16 @@ func newBackupWorld(t *testing.T, keep int) backupWorld {
 	db, tog, hist := mustStore(t)
 	ctr := services.NewContainers(eng, reg, tog, quiet, 4)
 	bk := services.NewBackups(db, keep, quiet)
-	upd := services.NewUpdates(anon{}, ctr, hist, quiet, services.UpdateOptions{Settle: time.Millisecond, Backups: bk})
+	pol, err := services.NewPolicies(db, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	upd := services.NewUpdates(anon{}, ctr, hist, quiet, services.UpdateOptions{Settle: time.Millisecond, Backups: bk, Policies: pol})
 	t.Cleanup(upd.Close)
 	if err := ctr.RefreshHost(t.Context(), models.LocalHost); err != nil {
 		t.Fatal(err)
 	}
-	return backupWorld{eng: eng, ctr: ctr, upd: upd, bk: bk, hst: hist}
+	return backupWorld{eng: eng, reg: reg, db: db, pol: pol, ctr: ctr, upd: upd, bk: bk, hst: hist}
 }
 
 // updateTo publishes version v and updates "a" onto it.
@@ -190,5 +199,92 @@ func TestRollbackThatFailsRollsBackAndMovesTheTagBack(t *testing.T) {
 	v2 := w.mustRun(t, 2)
 	if img, err := w.eng.Image(t.Context(), ref); err != nil || img.ID != v2.ImageID {
 		t.Errorf("tag %s = %+v, %v; want v2 again", ref, img, err)
+	}
+}
+
+func TestRollbackSkipsTheVersionItLeft(t *testing.T) {
+	w := newBackupWorld(t, 3)
+	w.updateTo(t, 2)
+	_, dig2 := version(2)
+	w.reg.Set(ref, dig2) // what the registry offers is what it ran
+	if _, err := w.ctr.Check(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.upd.Rollback(local("a"), "", "bob"); err != nil {
+		t.Fatal(err)
+	}
+	if end := waitEnded(t, w.upd, "a"); end.Phase != models.PhaseDone {
+		t.Fatalf("rollback ended %+v", end)
+	}
+	w.mustRun(t, 1)
+	if !w.pol.Holds(local("a"), models.Candidate{Digest: dig2}) {
+		t.Errorf("policy after the rollback = %+v; want v2's digest skipped, so auto-update does not bring it back", w.pol.Get(local("a")))
+	}
+	_, dig3 := version(3)
+	if w.pol.Holds(local("a"), models.Candidate{Digest: dig3}) {
+		t.Error("a newer digest is held too; it is a new candidate")
+	}
+}
+
+func TestRollbackSkipsNothingWhenTheRegistryMovedOn(t *testing.T) {
+	w := newBackupWorld(t, 3)
+	w.updateTo(t, 2)
+	_, dig3 := version(3)
+	w.reg.Set(ref, dig3) // a v3 it never ran: the user did not refuse it
+	if _, err := w.ctr.Check(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.upd.Rollback(local("a"), "", "bob"); err != nil {
+		t.Fatal(err)
+	}
+	if end := waitEnded(t, w.upd, "a"); end.Phase != models.PhaseDone {
+		t.Fatalf("rollback ended %+v", end)
+	}
+	if pol := w.pol.Get(local("a")); !pol.Empty() {
+		t.Errorf("policy = %+v, want none", pol)
+	}
+}
+
+// A crash between the tag move and the rollback's end leaves a TagMove row;
+// recovery moves the tag back unless the container runs the backup.
+func TestRecoveryMovesAnInterruptedRollbacksTagBack(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		runs    int // the version the container was left running
+		wantTag int
+	}{
+		{"restored", 2, 2},
+		{"finished", 1, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newBackupWorld(t, 3)
+			w.updateTo(t, 2)
+			img1, _ := version(1)
+			img2, _ := version(2)
+			if tc.runs == 1 {
+				if _, err := w.upd.Rollback(local("a"), "", "bob"); err != nil {
+					t.Fatal(err)
+				}
+				waitEnded(t, w.upd, "a")
+			}
+			// What the dead process left: the row, and the tag on the backup.
+			if err := w.db.Create(&models.TagMove{Host: models.LocalHost, Name: "a", Tag: ref, PrevImageID: img2, ToImageID: img1}).Error; err != nil {
+				t.Fatal(err)
+			}
+			w.eng.Tag(ref, img1)
+			if _, err := w.upd.Recover(t.Context(), models.LocalHost); err != nil {
+				t.Fatal(err)
+			}
+			w.mustRun(t, tc.runs)
+			want, _ := version(tc.wantTag)
+			if img, err := w.eng.Image(t.Context(), ref); err != nil || img.ID != want {
+				t.Errorf("tag %s = %s, %v; want v%d", ref, img.ID, err, tc.wantTag)
+			}
+			var left int64
+			w.db.Model(&models.TagMove{}).Count(&left)
+			if left != 0 {
+				t.Errorf("%d tag moves left after recovery", left)
+			}
+		})
 	}
 }

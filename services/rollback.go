@@ -1,7 +1,9 @@
 package services
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/distribution/reference"
@@ -91,7 +93,14 @@ func (u *Updates) rollback(it models.ContainerItem, g models.ImageGroup, bk mode
 			if img, ierr := engine.Image(u.ctx, it.Configured); ierr == nil {
 				prev = img.ID
 			}
+			// Journalled first: a crash from here on leaves recovery to
+			// move the tag back unless the container runs the backup.
+			if err = u.opts.Backups.noteTagMove(models.TagMove{Host: name.Host, Name: name.Name, Tag: it.Configured,
+				PrevImageID: prev, ToImageID: bk.ImageID}); err != nil {
+				break
+			}
 			if err = engine.TagImage(u.ctx, bk.ImageID, it.Configured); err != nil {
+				u.settleTagMove(log, engine, name, it.Configured, prev, false)
 				break
 			}
 			target = it.Configured
@@ -101,14 +110,83 @@ func (u *Updates) rollback(it models.ContainerItem, g models.ImageGroup, bk mode
 		rctx, done := u.recreateContext(name)
 		newID, err = engine.Recreate(rctx, it.FullID, u.recreateOptions(log, name, target))
 		done()
-		if err != nil && prev != "" && target == it.Configured {
-			if terr := engine.TagImage(u.ctx, prev, it.Configured); terr != nil {
-				log.Warn("tag not moved back after a failed rollback", "tag", it.Configured, "error", terr)
-			}
+		if target == it.Configured {
+			u.settleTagMove(log, engine, name, it.Configured, prev, err != nil)
 		}
 		rec.Result = "restored"
+		if err == nil {
+			u.skipLeftVersion(log, name, it, g)
+		}
 	}
 	u.ended(log, name, rec, newID, err)
+}
+
+// settleTagMove ends a rollback's tag move: back to prev when moveBack,
+// then the journal entry goes. An entry whose move back failed stays, for
+// recovery to try again.
+func (u *Updates) settleTagMove(log *slog.Logger, engine Updater, ref models.ContainerRef, tag, prev string, moveBack bool) {
+	if moveBack && prev != "" {
+		if err := engine.TagImage(u.ctx, prev, tag); err != nil {
+			log.Warn("tag not moved back after a failed rollback; recovery tries again", "tag", tag, "error", err)
+			return
+		}
+	}
+	if err := u.opts.Backups.clearTagMove(ref); err != nil {
+		log.Warn("tag move not cleared", "error", err)
+	}
+}
+
+// skipLeftVersion skips the version a rollback left, when it is what the
+// registry offers: otherwise auto-update, "Update all" and a group update
+// would bring it straight back. Clear in the row's menu offers it again; a
+// newer digest is a new candidate.
+func (u *Updates) skipLeftVersion(log *slog.Logger, ref models.ContainerRef, it models.ContainerItem, g models.ImageGroup) {
+	if u.opts.Policies == nil || g.RemoteFull == "" || g.RemoteFull != it.LocalFull {
+		return
+	}
+	if _, err := u.opts.Policies.Apply(ref, models.PolicyAction{Action: models.PolicySkipCurrent}, models.Candidate{Digest: g.RemoteFull}); err != nil {
+		log.Warn("the version rolled back from is not skipped", "digest", g.RemoteFull, "error", err)
+		return
+	}
+	log.Info("skipping the version rolled back from", "digest", g.RemoteFull)
+}
+
+// settleTagMoves finishes the tag moves of rollbacks on host that a crash
+// interrupted: a container that runs the backup's image keeps the tag on
+// it; otherwise (the old container restored, or the crash came before the
+// recreate) the tag goes back to the image it named. Rollbacks this process
+// runs are left to it.
+func (u *Updates) settleTagMoves(ctx context.Context, engine Updater, host string) {
+	if u.opts.Backups == nil {
+		return
+	}
+	moves, err := u.opts.Backups.tagMoves(host)
+	if err != nil {
+		u.log.Warn("tag moves not read", "host", host, "error", err)
+		return
+	}
+	for _, m := range moves {
+		ref := models.Ref(m.Host, m.Name)
+		u.mu.Lock()
+		j := u.jobs[ref]
+		running := j != nil && j.p.Running() && j.p.Phase != models.PhaseRecovering
+		u.mu.Unlock()
+		if running {
+			continue
+		}
+		it, _, ferr := u.ctr.FindRef(ref)
+		back := ferr != nil || it.ImageID != m.ToImageID
+		if back && m.PrevImageID != "" {
+			if err := engine.TagImage(ctx, m.PrevImageID, m.Tag); err != nil {
+				u.log.Warn("interrupted rollback: tag not moved back; trying again at the next recovery", "container", m.Name, "host", host, "tag", m.Tag, "error", err)
+				continue
+			}
+			u.log.Warn("interrupted rollback: tag moved back to the image the container runs", "container", m.Name, "host", host, "tag", m.Tag)
+		}
+		if err := u.opts.Backups.clearTagMove(ref); err != nil {
+			u.log.Warn("tag move not cleared", "container", m.Name, "host", host, "error", err)
+		}
+	}
 }
 
 // movable reports whether configured is a tag (written or implied) that a

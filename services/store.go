@@ -20,7 +20,7 @@ import (
 var persisted = []any{&models.Toggle{}, &models.UpdateRecord{}, &models.RecreateState{}, &models.UpdatePolicy{},
 	&models.User{}, &models.Session{}, &models.APIToken{}, &models.AuditEntry{}, &authSecret{}, &writeProbe{},
 	&models.Backup{}, &models.NotifyTarget{}, &models.Notification{}, &models.Announcement{}, &models.TagRule{},
-	&models.CandidateSeen{}, &models.ImageDescription{}}
+	&models.CandidateSeen{}, &models.ImageDescription{}, &models.TagMove{}}
 
 // dbMode is the mode of the database and its -wal and -shm files: they hold
 // session keys and password hashes.
