@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"encoding/json"
 	"net/url"
 	"strconv"
 	"strings"
@@ -46,6 +47,42 @@ func auditAs(action, param string) auditWhat {
 			return action, ""
 		}
 		return action, c.Params(param)
+	}
+}
+
+// auditedContainer records action on the container the {id} of a Drydock
+// route names, as auditContainer names it (name, or host/name with several
+// hosts) whatever form the id took. It is resolved before the handler runs:
+// after an update or a delete the id finds nothing. An id that finds
+// nothing is recorded as written. A policy change adds its action, a
+// rollback the backup it went to.
+func auditedContainer(aud *services.Audit, cat *services.Catalog, ctr *services.Containers, action string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		target := containerID(c)
+		if item, err := cat.Get(c.UserContext(), target); err == nil {
+			ref := cat.Ref(item)
+			target = ref.Name
+			if ctr.Several() {
+				target = ref.String()
+			}
+		}
+		switch action {
+		case models.AuditPolicy:
+			var body models.PolicyAction
+			if json.Unmarshal(c.Body(), &body) == nil && body.Action != "" {
+				target += " " + body.Action
+			}
+		case models.AuditRollback:
+			var body struct {
+				BackupID string `json:"backupId"`
+			}
+			if json.Unmarshal(c.Body(), &body) == nil && body.BackupID != "" {
+				target += " to " + body.BackupID
+			} else {
+				target += " to the newest backup"
+			}
+		}
+		return audited(aud, func(*fiber.Ctx) (string, string) { return action, target })(c)
 	}
 }
 

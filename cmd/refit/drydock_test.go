@@ -308,7 +308,7 @@ func TestDrydockAPIOnTheRealEngine(t *testing.T) {
 			}
 			return c
 		}
-		act("/api/containers/idle/start", "running")
+		act("/api/containers/"+idleID+"/start", "running") // the audit log names it idle
 		before := dockertest.Inspect(t, cli, idleID).State.StartedAt
 		act("/api/v1/containers/idle/restart", "running")
 		if after := dockertest.Inspect(t, cli, idleID).State.StartedAt; after == before {
@@ -443,6 +443,11 @@ func TestDrydockAPIOnTheRealEngine(t *testing.T) {
 		if got := dockertest.Exec(t, cli, cur.ID, "/testapp", "cat", "/data/from-v2"); got != "written by v2" {
 			t.Errorf("web-data's file after the rollback = %q, want v2's words kept", got)
 		}
+		// The version left is skipped, so auto-update does not bring it back;
+		// the next subtest's v3 is a new candidate all the same.
+		if c := admin.item(t, "/api/containers/web"); c.UpdateAvailable || !slices.Equal(c.UpdatePolicy.SkipDigests, []string{v2}) {
+			t.Errorf("after the rollback web offers %v with policy %+v, want v2 skipped", c.UpdateAvailable, c.UpdatePolicy)
+		}
 	})
 
 	t.Run("failed update rolls back", func(t *testing.T) {
@@ -492,12 +497,14 @@ func TestDrydockAPIOnTheRealEngine(t *testing.T) {
 		// update_result is written as it ends, maybe after its answer.
 		want := []string{
 			"admin check : ok", "admin check web: ok",
-			"admin update_policy web: ok", "admin update_policy web: unknown policy action",
+			"admin update_policy web skip-current: ok", "admin update_policy web clear: ok",
+			"admin update_policy web sleep: unknown policy action",
 			"admin start idle: ok", "admin stop idle: ok", "admin restart idle: ok",
 			"admin delete side: ok", "admin delete idle: ok",
 			"admin update web: started", "admin update_result web: updated", "admin update web: container is being updated",
 			"admin update web: no update available", "admin update web: 500", "admin update_result web: rolled back: …",
-			"admin rollback web: backup not found", "admin rollback web: ok", "admin update_result web: restored",
+			"admin rollback web to nope: backup not found", "admin rollback web to " + backupID + ": ok",
+			"admin update_result web: restored",
 			"otto update nope: container not found",
 		}
 		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
