@@ -95,8 +95,8 @@ func apiUpdatePolicy(pol *services.Policies, cat *services.Catalog) fiber.Handle
 		if item.CheckStatus == models.StatusOutdated && item.Result != nil {
 			cand.Digest = item.Result.Digest
 		}
-		if item.Result != nil {
-			cand.Tag = item.Result.Tag // the newer tag found now
+		if item.Result != nil && item.Result.Tag != item.Image.Tag.Value {
+			cand.Tag = item.Result.Tag // the newer tag found now; result.tag is the current one without
 		}
 		if _, err := pol.Apply(cat.Ref(item), act, cand); err != nil {
 			return err

@@ -30,7 +30,8 @@ type DrydockContainer struct {
 	// ComposeNote says, for a Compose container offered a newer tag, that
 	// its compose file still names the old one.
 	ComposeNote string `json:"composeNote,omitempty"`
-	// TagAvailable: the update offered is the move to Result.Tag.
+	// TagAvailable: the update offered is the move to Result.Tag, which
+	// otherwise repeats Image.Tag.Value, as Drydock's does.
 	TagAvailable bool `json:"-"`
 
 	Labels map[string]string `json:"-"` // the container's; not in Drydock's shape

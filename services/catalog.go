@@ -1,6 +1,7 @@
 package services
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -143,6 +144,7 @@ func (k *Catalog) item(ctx context.Context, h *hostState, c models.Container, sn
 	}
 	if info, ok := k.image(ctx, h, c.ImageID); ok {
 		d.Image.Architecture, d.Image.OS, d.Image.Created = info.Architecture, info.OS, info.Created
+		d.Image.Digest.Repo = repoDigestOf(info.RepoDigests, c.ConfiguredImage) // a stopped one has no check to say it
 	}
 	e, ok := snap[h.Name+"/"+c.ID]
 	if !ok {
@@ -152,13 +154,17 @@ func (k *Catalog) item(ctx context.Context, h *hostState, c models.Container, sn
 		}
 		return d
 	}
-	d.Image.Digest.Repo = e.it.LocalFull
+	if e.it.LocalFull != "" {
+		d.Image.Digest.Repo = e.it.LocalFull
+	}
 	d.CheckStatus, d.CheckReason = e.it.Status, e.it.Reason
 	if d.CheckReason == "" && e.it.Status == models.StatusUnknown {
 		d.CheckReason = e.g.Reason
 	}
 	if e.g.RemoteFull != "" || e.it.NewerTag != "" {
-		d.Result = &models.DrydockResult{Digest: e.g.RemoteFull, Tag: e.it.NewerTag}
+		// Drydock's result starts from the current tag and names a newer
+		// one when found: scripts compare result.tag with image.tag.value.
+		d.Result = &models.DrydockResult{Digest: e.g.RemoteFull, Tag: cmp.Or(e.it.NewerTag, d.Image.Tag.Value)}
 	}
 	if rule := k.ctr.tagRules.Rule(ref, c.Labels); rule.Tracks() {
 		d.TagRule, d.TagReason = &rule, e.it.TagReason
@@ -254,4 +260,23 @@ func tagOf(remote string) string {
 func isSemver(tag string) bool {
 	_, ok := parseVersionTag(tag)
 	return ok
+}
+
+// repoDigestOf is the digest among an image's repo digests (repo@digest)
+// that belongs to the repository configured names, "" when none does.
+func repoDigestOf(repoDigests []string, configured string) string {
+	named, err := reference.ParseNormalizedNamed(configured)
+	if err != nil {
+		return ""
+	}
+	for _, rd := range repoDigests {
+		d, err := reference.ParseNormalizedNamed(rd)
+		if err != nil || d.Name() != named.Name() {
+			continue
+		}
+		if dg, ok := d.(reference.Digested); ok {
+			return dg.Digest().String()
+		}
+	}
+	return ""
 }
