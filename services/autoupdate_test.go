@@ -81,3 +81,53 @@ func TestAutoUpdateWaitsForMinimumAgeAndWindow(t *testing.T) {
 		t.Errorf("a after its week = %+v", p)
 	}
 }
+
+// What the check found outside the window is updated when the window
+// opens, by the callback Run calls then, as serve wires it.
+func TestWindowOpeningRunsTheAutoUpdate(t *testing.T) {
+	eng, reg := fake.NewEngine(), fake.NewRegistry()
+	eng.AddImage(oldImg, "registry.test/app@"+oldDig)
+	eng.Tag(ref, oldImg)
+	eng.Run(idA, "a", ref, oldImg)
+	eng.Publish(ref, newImg, newDig)
+	reg.Set(ref, newDig)
+	db, tog, hist := mustStore(t)
+	clk := newStepClock(time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC))
+	cands, err := services.NewCandidates(db, clk.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sched, err := services.NewSchedule(services.ScheduleOptions{Window: "02:00-03:00", Loc: time.UTC, Now: clk.Now, After: clk.After})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctr := services.NewContainers(eng, reg, tog, quiet, 4)
+	upd := services.NewUpdates(anon{}, ctr, hist, quiet, services.UpdateOptions{Settle: time.Millisecond,
+		Candidates: cands, Window: sched.InWindow})
+	t.Cleanup(upd.Close)
+	ctr.OnCheck(upd.AutoUpdate)
+	if err := tog.Set(local("a"), true); err != nil {
+		t.Fatal(err)
+	}
+	checked := make(chan struct{}, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		sched.Run(ctx, func(ctx context.Context) {
+			if _, err := ctr.Check(ctx); err != nil {
+				t.Error(err)
+			}
+			checked <- struct{}{}
+		}, func() { upd.AutoUpdate(ctr.Groups()) })
+		close(done)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	<-checked
+	if _, err := upd.Progress(local("a")); err == nil {
+		t.Fatal("a updated at noon, outside its 02:00-03:00 window")
+	}
+	clk.step(t) // 02:00
+	if p := waitEnded(t, upd, "a"); p.Phase != models.PhaseDone {
+		t.Errorf("a when the window opened = %+v, want updated", p)
+	}
+}

@@ -21,6 +21,7 @@ type Schedule struct {
 	cron   cron.Schedule // nil: every
 	window *Window       // nil: auto-updates at any time
 	now    func() time.Time
+	after  func(time.Duration) <-chan time.Time
 
 	mu   sync.Mutex
 	next time.Time
@@ -38,7 +39,9 @@ type ScheduleOptions struct {
 	Window string
 	// Loc is the zone of Cron and Window (time.Local, from TZ).
 	Loc *time.Location
-	Now func() time.Time
+	// Now and After are the clock (time.Now, time.After), for tests.
+	Now   func() time.Time
+	After func(time.Duration) <-chan time.Time
 }
 
 var cronParser = cron.NewParser(cron.Second | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
@@ -51,7 +54,10 @@ func NewSchedule(opts ScheduleOptions) (*Schedule, error) {
 	if opts.Loc == nil {
 		opts.Loc = time.Local
 	}
-	s := &Schedule{every: opts.Every, now: opts.Now}
+	if opts.After == nil {
+		opts.After = time.After
+	}
+	s := &Schedule{every: opts.Every, now: opts.Now, after: opts.After}
 	if opts.Cron != "" {
 		c, err := cronParser.Parse(withZone(opts.Cron, opts.Loc))
 		if err != nil {
@@ -123,23 +129,19 @@ func (s *Schedule) WindowText() string {
 
 // Run calls check now and then whenever the schedule says, and opened each
 // time the update window opens (what waited for it is due), until ctx
-// ends. opened may be nil.
+// ends. opened may be nil. A window opening does not move the next check:
+// only a check does.
 func (s *Schedule) Run(ctx context.Context, check func(context.Context), opened func()) {
 	check(ctx)
+	due := s.dueAfter(s.now())
 	for {
-		now := s.now()
-		var due time.Time
-		if s.Periodic() {
-			due = s.nextAfter(now)
-		}
 		s.mu.Lock()
 		s.next = due
 		s.mu.Unlock()
+		now := s.now()
 		var open time.Time
 		if s.window != nil && opened != nil {
-			if start, _ := s.window.Next(now); start.After(now) {
-				open = start
-			}
+			open = s.window.NextOpening(now)
 		}
 		wake, isCheck := due, true
 		if !open.IsZero() && (wake.IsZero() || open.Before(wake)) {
@@ -149,19 +151,27 @@ func (s *Schedule) Run(ctx context.Context, check func(context.Context), opened 
 			<-ctx.Done()
 			return
 		}
-		t := time.NewTimer(wake.Sub(now))
 		select {
 		case <-ctx.Done():
-			t.Stop()
 			return
-		case <-t.C:
+		case <-s.after(wake.Sub(now)):
 		}
 		if isCheck {
 			check(ctx)
+			due = s.dueAfter(s.now())
 		} else {
 			opened()
 		}
 	}
+}
+
+// dueAfter is when the check after t is due; zero when checks do not
+// run by themselves.
+func (s *Schedule) dueAfter(t time.Time) time.Time {
+	if !s.Periodic() {
+		return time.Time{}
+	}
+	return s.nextAfter(t)
 }
 
 // Window is a weekly update window: on Days, from Start to End (minutes
@@ -249,31 +259,66 @@ func clock(s string) (int, error) {
 	return t.Hour()*60 + t.Minute(), nil
 }
 
-// openOn is the window that opens on the day of t, in its zone.
-func (w *Window) openOn(t time.Time) (start, end time.Time) {
-	y, m, d := t.In(w.loc).Date()
-	midnight := time.Date(y, m, d, 0, 0, 0, 0, w.loc)
-	start = midnight.Add(time.Duration(w.start) * time.Minute)
-	end = midnight.Add(time.Duration(w.end) * time.Minute)
+// openOn is the window that opens on the day y-m-d, in its zone.
+func (w *Window) openOn(y int, m time.Month, d int) (start, end time.Time) {
+	start = localTime(y, m, d, w.start, w.loc)
 	if w.end < w.start {
-		end = end.AddDate(0, 0, 1)
+		d++ // over midnight: time.Date normalises the day after
 	}
-	return start, end
+	return start, localTime(y, m, d, w.end, w.loc)
+}
+
+// localTime is the instant the clocks in loc show min minutes after
+// midnight on y-m-d; from wall clock, not midnight plus minutes, so a
+// clock change that day does not shift it. A time the clock skips (02:30
+// when it jumps from 02:00 to 03:00) is the instant of the jump, the
+// first at or after it; a time it shows twice (when it falls back) is the
+// first of the two.
+func localTime(y int, m time.Month, d, min int, loc *time.Location) time.Time {
+	t := time.Date(y, m, d, min/60, min%60, 0, 0, loc)
+	zoneStart, zoneEnd := t.ZoneBounds()
+	if t.Hour()*60+t.Minute() != min {
+		// In a gap, time.Date answers from one side of the jump or the other.
+		if t.Hour()*60+t.Minute() > min || t.Day() != time.Date(y, m, d, 12, 0, 0, 0, loc).Day() {
+			return zoneStart
+		}
+		return zoneEnd
+	}
+	if !zoneStart.IsZero() {
+		_, off := t.Zone()
+		_, before := zoneStart.Add(-time.Nanosecond).Zone()
+		if first := t.Add(-time.Duration(before-off) * time.Second); before > off && first.Before(zoneStart) {
+			return first
+		}
+	}
+	return t
 }
 
 // Next is the window open at t, or the next one to open.
 func (w *Window) Next(t time.Time) (start, end time.Time) {
+	y, m, d := t.In(w.loc).Date()
 	for i := -1; i <= 7; i++ { // yesterday's may run past midnight
-		day := t.In(w.loc).AddDate(0, 0, i)
+		day := time.Date(y, m, d+i, 12, 0, 0, 0, w.loc) // noon: never skipped by a clock change
 		if !w.days[day.Weekday()] {
 			continue
 		}
-		start, end = w.openOn(day)
+		start, end = w.openOn(day.Date())
 		if t.Before(end) {
 			return start, end
 		}
 	}
 	return time.Time{}, time.Time{} // no day set: ParseWindow does not allow it
+}
+
+// NextOpening is when a window next opens after t: the one open at t has
+// opened already.
+func (w *Window) NextOpening(t time.Time) time.Time {
+	start, end := w.Next(t)
+	if start.After(t) {
+		return start
+	}
+	start, _ = w.Next(end)
+	return start
 }
 
 // Contains reports whether t is inside a window.
