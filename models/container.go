@@ -82,10 +82,12 @@ type ContainerItem struct {
 	// NewerTag is the newest version tag the container's tag rule lets it
 	// move to ("" when it follows no tags or runs the newest), with its
 	// digest ("" when the registry did not say); TagReason says why the
-	// tags could not be followed.
+	// tags could not be followed, and TagFailed that it was the registry
+	// (the tag list failed): whether a newer tag exists is not known.
 	NewerTag    string `json:"-"`
 	NewerDigest string `json:"-"`
 	TagReason   string `json:"-"`
+	TagFailed   bool   `json:"-"`
 	// What the row shows of it: the engine's state and status text, the
 	// health, the published ports, and what its local image says of itself.
 	State      string     `json:"-"`

@@ -109,10 +109,15 @@ type CandidateSeen struct {
 // Key is the candidate as CandidateSeen stores it.
 func (c Candidate) Key() string {
 	if c.Tag != "" {
-		return "tag:" + c.Tag
+		return tagKeyPrefix + c.Tag
 	}
 	return c.Digest
 }
+
+const tagKeyPrefix = "tag:"
+
+// IsTagKey reports whether k is the Key of a tag candidate, not a digest's.
+func IsTagKey(k string) bool { return strings.HasPrefix(k, tagKeyPrefix) }
 
 // ParseAge reads a duration that may count days: "7d", "36h", "90m".
 func ParseAge(s string) (time.Duration, error) {

@@ -90,11 +90,13 @@ func (u *Updates) tagOffered(c models.ContainerItem) bool {
 }
 
 // noteCandidates keeps when c's candidates were first seen: its group's
-// remote digest when outdated, its newer tag.
+// remote digest when outdated, its newer tag. What the check could not
+// tell (a 429, an outage) keeps what it knew before.
 func (u *Updates) noteCandidates(g models.ImageGroup, c models.ContainerItem) {
 	if u.opts.Candidates == nil {
 		return
 	}
+	unknown := Unknown{Digest: c.Status == models.StatusUnknown, Tag: c.TagFailed}
 	var cands []models.Candidate
 	if c.Status == models.StatusOutdated && g.RemoteFull != "" {
 		cands = append(cands, models.Candidate{Digest: g.RemoteFull})
@@ -102,7 +104,7 @@ func (u *Updates) noteCandidates(g models.ImageGroup, c models.ContainerItem) {
 	if c.NewerTag != "" {
 		cands = append(cands, models.Candidate{Tag: c.NewerTag})
 	}
-	u.opts.Candidates.Seen(c.Ref, cands...)
+	u.opts.Candidates.Seen(c.Ref, unknown, cands...)
 }
 
 // minAge is how long c's candidates wait before auto-update: its label

@@ -131,3 +131,81 @@ func TestWindowOpeningRunsTheAutoUpdate(t *testing.T) {
 		t.Errorf("a when the window opened = %+v, want updated", p)
 	}
 }
+
+// One check that could not ask the registry (a 429 on the HEAD, or on the
+// tag list) keeps the candidates' first-seen times: the minimum age goes
+// on from when refit first saw them instead of starting again.
+func TestMinAgeSurvivesAFailedCheck(t *testing.T) {
+	const (
+		repo = "registry.test/app"
+		v123 = repo + ":1.2.3"
+		v130 = repo + ":1.3.0"
+		dig3 = "sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+	)
+	eng, reg := fake.NewEngine(), fake.NewRegistry()
+	eng.AddImage(oldImg, "registry.test/app@"+oldDig)
+	eng.Tag(ref, oldImg)
+	eng.Tag(v123, oldImg)
+	eng.Run(idA, "a", ref, oldImg)  // follows its tag's digest
+	eng.Run(idB, "b", v123, oldImg) // follows version tags
+	eng.SetLabels(idB, map[string]string{models.LabelTagInclude: `^\d+\.\d+\.\d+$`})
+	reg.Set(ref, newDig)
+	reg.Set(v123, oldDig)
+	reg.Set(v130, dig3)
+	db, tog, hist := mustStore(t)
+	clk := &clock{t: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)}
+	cands, err := services.NewCandidates(db, clk.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctr := services.NewContainers(eng, reg, tog, quiet, 4)
+	upd := services.NewUpdates(anon{}, ctr, hist, quiet, services.UpdateOptions{Settle: time.Millisecond,
+		MinAge: 7 * 24 * time.Hour, Candidates: cands})
+	t.Cleanup(upd.Close)
+	ctr.OnCheck(upd.AutoUpdate)
+	check := func() {
+		t.Helper()
+		if _, err := ctr.Check(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	digest := models.Candidate{Digest: newDig}
+	tag := models.Candidate{Tag: "1.3.0"}
+	check()
+	first := clk.Now()
+	a, g, _ := ctr.FindRef(local("a"))
+	if g.RemoteFull != digest.Digest {
+		t.Fatalf("remote = %q, want %q", g.RemoteFull, digest.Digest)
+	}
+	if b, _, _ := ctr.FindRef(local("b")); b.NewerTag != "1.3.0" {
+		t.Fatalf("b's newer tag = %q, want 1.3.0", b.NewerTag)
+	}
+	for _, fail := range []string{ref, repo} { // the HEAD, then the tag list
+		clk.Add(24 * time.Hour)
+		reg.Fail(fail, models.ErrRateLimited)
+		check()
+		clk.Add(24 * time.Hour)
+		reg.Fail(fail, nil)
+		check()
+	}
+	if a, _, _ := ctr.FindRef(local("a")); a.Status != models.StatusOutdated {
+		t.Fatalf("a after the registry came back = %s", a.Status)
+	}
+	for _, tc := range []struct {
+		name string
+		cand models.Candidate
+	}{{"a", digest}, {"b", tag}} {
+		if seen, ok := cands.FirstSeen(local(tc.name), tc.cand); !ok || !seen.Equal(first) {
+			t.Errorf("%s first seen = %v, %v; want %v, before the failed checks", tc.name, seen, ok, first)
+		}
+	}
+	if until := upd.HeldUntil(a, digest); !until.Equal(first.Add(7 * 24 * time.Hour)) {
+		t.Errorf("a held until %v, want a week after %v", until, first)
+	}
+	// A candidate really gone (the tag moved back) is forgotten.
+	reg.Set(ref, oldDig)
+	check()
+	if _, ok := cands.FirstSeen(local("a"), digest); ok {
+		t.Error("a's digest candidate kept after the tag moved back")
+	}
+}

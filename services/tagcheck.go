@@ -24,6 +24,7 @@ type tagResult struct {
 	remote  string // the fully qualified reference of tag, which the check HEADs
 	digest  string
 	reason  string // why the tags could not be followed
+	failed  bool   // the tag list failed: reason is the registry's
 }
 
 // FollowTags gives the checks the tag rules set in refit (labels alone
@@ -88,7 +89,7 @@ func (s *Containers) newerTags(ctx context.Context, ts []tracked) map[models.Con
 				res := tagResult{current: t.tag}
 				switch newer, nerr := NewerTag(t.tag, tags, t.rule); {
 				case err != nil:
-					res.reason = registryReason(err)
+					res.reason, res.failed = registryReason(err), true
 				case nerr != nil:
 					res.reason = nerr.Error()
 				case newer != "":
@@ -132,7 +133,7 @@ func (s *Containers) applyTagLocked(it *models.ContainerItem, current string) {
 	if !ok || r.current != current {
 		return
 	}
-	it.NewerTag, it.NewerDigest, it.TagReason = r.tag, r.digest, r.reason
+	it.NewerTag, it.NewerDigest, it.TagReason, it.TagFailed = r.tag, r.digest, r.reason, r.failed
 }
 
 // CheckTags follows the version tags of the containers running image

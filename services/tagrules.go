@@ -121,10 +121,23 @@ func NewCandidates(db *gorm.DB, now func() time.Time) (*Candidates, error) {
 	return c, nil
 }
 
+// Unknown says which of a container's candidates a check could not tell:
+// its digest (status unknown), its newer tag (the tag list failed).
+type Unknown struct{ Digest, Tag bool }
+
+// keeps reports whether the candidate keyed k is of a kind not told.
+func (u Unknown) keeps(k string) bool {
+	if models.IsTagKey(k) {
+		return u.Tag
+	}
+	return u.Digest
+}
+
 // Seen returns when the container's candidates were first known, keeping
 // now for those new; the container's other candidates are forgotten, so
-// one that comes back counts again from then.
-func (c *Candidates) Seen(ref models.ContainerRef, cands ...models.Candidate) map[string]time.Time {
+// one that comes back counts again from then. Those of a kind unknown
+// stay: one failed check must not restart a minimum age.
+func (c *Candidates) Seen(ref models.ContainerRef, unknown Unknown, cands ...models.Candidate) map[string]time.Time {
 	now := c.now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -144,10 +157,15 @@ func (c *Candidates) Seen(ref models.ContainerRef, cands ...models.Candidate) ma
 		add = append(add, models.CandidateSeen{Host: ref.Host, Name: ref.Name, Candidate: k, FirstSeen: now})
 	}
 	var gone []string
-	for k := range old {
-		if _, ok := cur[k]; !ok {
-			gone = append(gone, k)
+	for k, t := range old {
+		if _, ok := cur[k]; ok {
+			continue
 		}
+		if unknown.keeps(k) {
+			cur[k] = t
+			continue
+		}
+		gone = append(gone, k)
 	}
 	if len(add) > 0 {
 		if err := c.db.Clauses(clause.OnConflict{DoNothing: true}).Create(&add).Error; err != nil {
