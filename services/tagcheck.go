@@ -55,16 +55,23 @@ func (s *Containers) trackedLocked() []tracked {
 }
 
 // newerTags lists the tags of every repository a tracked container runs,
-// once per repository however many containers and hosts run it, at most
+// once per repository however many containers and hosts run it (none for
+// a container whose tag is no version or whose rule does not compile), at most
 // concurrency lists in flight per registry, and picks each container's
 // newest allowed tag. The chosen tags' references are what the check
 // HEADs next, with the rest.
 func (s *Containers) newerTags(ctx context.Context, ts []tracked) map[models.ContainerRef]tagResult {
+	out := make(map[models.ContainerRef]tagResult, len(ts))
 	byRepo := map[string][]tracked{}
 	for _, t := range ts {
+		// A tag that is no version (latest) or a rule that does not compile
+		// gets no newer tag from any list: do not spend one on it.
+		if _, err := NewerTag(t.tag, nil, t.rule); err != nil {
+			out[t.ref] = tagResult{current: t.tag, reason: err.Error()}
+			continue
+		}
 		byRepo[t.repo] = append(byRepo[t.repo], t)
 	}
-	out := make(map[models.ContainerRef]tagResult, len(ts))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	sems := map[string]chan struct{}{}

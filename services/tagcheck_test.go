@@ -2,6 +2,7 @@ package services_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,5 +88,42 @@ func TestCheckFollowsTagsOncePerRepository(t *testing.T) {
 	}
 	if it, g, _ := ctr.FindRef(models.Ref("one", "web")); g.Image != "registry.test/app:1.3.0" || it.NewerTag != "" {
 		t.Errorf("after the move one/web is in %s with newer tag %q", g.Image, it.NewerTag)
+	}
+}
+
+// A container that opted in but can never move (its tag is no version, or
+// its rule does not compile) costs no tag list: the reason says why.
+func TestTagRuleThatCannotMoveCostsNoTagList(t *testing.T) {
+	const (
+		latest = "registry.test/other:latest"
+		v123   = "registry.test/app:1.2.3"
+	)
+	reg := fake.NewRegistry()
+	reg.Set(latest, oldDig)
+	reg.Set(v123, oldDig)
+	reg.Set("registry.test/app:1.3.0", newDig)
+	eng := fake.NewEngine()
+	eng.AddImage(oldImg, "registry.test/app@"+oldDig, "registry.test/other@"+oldDig)
+	eng.Tag(latest, oldImg)
+	eng.Tag(v123, oldImg)
+	eng.Run(idA, "latest", latest, oldImg)
+	eng.SetLabels(idA, map[string]string{models.LabelTagInclude: `.*`})
+	eng.Run(idB, "badrule", v123, oldImg)
+	eng.SetLabels(idB, map[string]string{models.LabelTagInclude: `(`})
+	_, tog, _ := mustStore(t)
+	ctr := services.NewContainers(eng, reg, tog, quiet, 4)
+	if _, err := ctr.Check(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for repo, n := range reg.TagLists {
+		if n != 0 {
+			t.Errorf("tag lists of %s = %d, want none", repo, n)
+		}
+	}
+	for _, tc := range []struct{ name, reason string }{{"latest", "not a version"}, {"badrule", "include"}} {
+		it, _, err := ctr.FindRef(local(tc.name))
+		if err != nil || it.NewerTag != "" || !strings.Contains(it.TagReason, tc.reason) || it.TagFailed {
+			t.Errorf("%s = newer %q, reason %q, failed %v, %v; want the reason to say %q", tc.name, it.NewerTag, it.TagReason, it.TagFailed, err, tc.reason)
+		}
 	}
 }
