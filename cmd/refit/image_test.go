@@ -232,7 +232,8 @@ func runImage(t *testing.T, bi builtImage) {
 	const pass = "cinder-lagoon-trellis-0123"
 	sock := strings.TrimPrefix(eng.host, "unix://")
 	created, err := cli.ContainerCreate(ctx,
-		&container.Config{Image: ref, Env: []string{"REFIT_ADDR=127.0.0.1:" + port, "REFIT_ADMIN_PASSWORD=" + pass}},
+		&container.Config{Image: ref, Env: []string{"REFIT_ADDR=127.0.0.1:" + port, "REFIT_ADMIN_PASSWORD=" + pass,
+			"TZ=Europe/Berlin"}}, // no zoneinfo in the image: the zones built into refit
 		&container.HostConfig{NetworkMode: "host", Binds: []string{sock + ":/var/run/docker.sock"}},
 		nil, nil, "refit-image-test")
 	if err != nil {
@@ -259,6 +260,14 @@ func runImage(t *testing.T, bi builtImage) {
 	hc := &http.Client{Jar: jar, Timeout: 5 * time.Second}
 	waitHealthy(t, hc, base)
 	t.Logf("/health 200 after %s", time.Since(began).Round(100*time.Millisecond))
+	var logs string
+	waitFor(t, 10*time.Second, "the start-up line in the log", func() bool {
+		logs = containerLog(t, cli, id)
+		return strings.Contains(logs, "refit listening")
+	})
+	if !strings.Contains(logs, `zone="CET +01:00"`) && !strings.Contains(logs, `zone="CEST +02:00"`) {
+		t.Errorf("TZ=Europe/Berlin: the start-up line names another zone:\n%s", lastLines(logs, 10))
+	}
 
 	// Auth is on: sign in as the admin REFIT_ADMIN_PASSWORD made; the
 	// session lands in the /data volume's database.
@@ -321,6 +330,18 @@ func runImage(t *testing.T, bi builtImage) {
 	if in.State.ExitCode != 0 || took >= 10*time.Second {
 		t.Errorf("docker stop: exit code %d after %s, want 0 in under 10s", in.State.ExitCode, took)
 	}
+}
+
+// containerLog is what the container id wrote so far.
+func containerLog(t *testing.T, cli *client.Client, id string) string {
+	t.Helper()
+	logs, err := cli.ContainerLogs(t.Context(), id, container.LogsOptions{ShowStdout: true, ShowStderr: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logs.Close()
+	b, _ := io.ReadAll(logs)
+	return string(b)
 }
 
 // waitHealthy waits until refit at base answers /health with 200.

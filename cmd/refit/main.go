@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+	_ "time/tzdata" // the image is FROM scratch, with no zoneinfo: TZ needs the zones built in
 
 	"github.com/gofiber/fiber/v2"
 
@@ -295,7 +296,9 @@ func serve(ctx context.Context, a *app, cfg Config, log *slog.Logger) error {
 	srv := handlers.New(a.deps)
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Listener(ln) }()
-	log.Info("refit listening", "addr", ln.Addr().String(), "version", version)
+	// The zone schedules and windows run in (TZ), so a zone TZ did not name
+	// right shows as UTC here.
+	log.Info("refit listening", "addr", ln.Addr().String(), "version", version, "zone", time.Now().Format("MST -07:00"))
 	var wsrv *fiber.App
 	if wt := a.deps.Watchtower; (wt.Update != nil || wt.Metrics != nil) && cfg.WatchtowerAddr != "off" {
 		wln, err := net.Listen("tcp", cfg.WatchtowerAddr)
