@@ -205,8 +205,11 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 		return Config{}, err
 	}
 	c.Schedule, c.UpdateWindow = strings.TrimSpace(*vals["schedule"]), strings.TrimSpace(*vals["update-window"])
-	if _, err := services.NewSchedule(services.ScheduleOptions{Cron: c.Schedule, Window: c.UpdateWindow}); err != nil {
-		return Config{}, fmt.Errorf("invalid -schedule or -update-window: %w", err)
+	if _, err := services.NewSchedule(services.ScheduleOptions{Cron: c.Schedule}); err != nil {
+		return Config{}, fmt.Errorf("invalid -schedule: %w", err)
+	}
+	if _, err := services.NewSchedule(services.ScheduleOptions{Window: c.UpdateWindow}); err != nil {
+		return Config{}, fmt.Errorf("invalid -update-window: %w", err)
 	}
 	if c.MinAge, err = duration("min-age", *vals["min-age"], true); err != nil {
 		return Config{}, err

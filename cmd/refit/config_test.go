@@ -133,3 +133,39 @@ func TestParseHostsRejectsBadEntriesWithOneLine(t *testing.T) {
 		}
 	}
 }
+
+// -schedule, -update-window and -min-age, from flags and from REFIT_*; a
+// bad value names its option.
+func TestParseConfigScheduleWindowMinAge(t *testing.T) {
+	c, err := parseConfig("serve", []string{"-schedule", "0 0 4 * * *", "-update-window", "Sat,Sun 02:00-05:00", "-min-age", "7d"},
+		env(nil), &bytes.Buffer{})
+	if err != nil || c.Schedule != "0 0 4 * * *" || c.UpdateWindow != "Sat,Sun 02:00-05:00" || c.MinAge != 7*24*time.Hour {
+		t.Errorf("flags = %q, %q, %v, %v", c.Schedule, c.UpdateWindow, c.MinAge, err)
+	}
+	c, err = parseConfig("serve", nil, env(map[string]string{"REFIT_SCHEDULE": "@every 6h",
+		"REFIT_UPDATE_WINDOW": "Mon-Fri 22:00-06:00", "REFIT_MIN_AGE": "36h"}), &bytes.Buffer{})
+	if err != nil || c.Schedule != "@every 6h" || c.UpdateWindow != "Mon-Fri 22:00-06:00" || c.MinAge != 36*time.Hour {
+		t.Errorf("env = %q, %q, %v, %v", c.Schedule, c.UpdateWindow, c.MinAge, err)
+	}
+	c, err = parseConfig("serve", []string{"-min-age", "1d"}, env(map[string]string{"REFIT_MIN_AGE": "3d"}), &bytes.Buffer{})
+	if err != nil || c.MinAge != 24*time.Hour || c.Schedule != "" || c.UpdateWindow != "" {
+		t.Errorf("-min-age over REFIT_MIN_AGE = %v, %v (schedule %q, window %q)", c.MinAge, err, c.Schedule, c.UpdateWindow)
+	}
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"-schedule", "0 4 * * *"}, nil, `invalid -schedule: schedule "0 4 * * *"`}, // five fields: Watchtower's have six
+		{nil, map[string]string{"REFIT_SCHEDULE": "often"}, `invalid -schedule: schedule "often"`},
+		{[]string{"-update-window", "Sat 02:00"}, nil, `invalid -update-window: update window "Sat 02:00"`},
+		{nil, map[string]string{"REFIT_UPDATE_WINDOW": "Xyz 02:00-03:00"}, `invalid -update-window: update window "Xyz 02:00-03:00"`},
+		{[]string{"-min-age", "a week"}, nil, `invalid -min-age "a week"`},
+		{nil, map[string]string{"REFIT_MIN_AGE": "-1d"}, `invalid -min-age "-1d"`},
+	} {
+		_, err := parseConfig("serve", tc.args, env(tc.env), &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("parseConfig(%v, %v) error = %v, want one line containing %q", tc.args, tc.env, err, tc.want)
+		}
+	}
+}
