@@ -127,3 +127,54 @@ func TestTagRuleThatCannotMoveCostsNoTagList(t *testing.T) {
 		}
 	}
 }
+
+// A rule set in refit wins over the container's labels; one with an empty
+// include switches a labelled container off (no tag list); clearing it
+// gives the labels back.
+func TestTagRuleSetInRefitBeatsLabels(t *testing.T) {
+	const repo = "registry.test/app"
+	reg := fake.NewRegistry()
+	for _, v := range []string{"1.2.3", "1.2.4", "1.3.0", "2.0.0"} {
+		reg.Set(repo+":"+v, newDig)
+	}
+	reg.Set(repo+":1.2.3", oldDig)
+	eng := fake.NewEngine()
+	eng.AddImage(oldImg, repo+"@"+oldDig)
+	eng.Tag(repo+":1.2.3", oldImg)
+	eng.Run(idA, "web", repo+":1.2.3", oldImg)
+	eng.SetLabels(idA, map[string]string{models.LabelTagInclude: `^\d+\.\d+\.\d+$`}) // any bump: 2.0.0
+	db, tog, _ := mustStore(t)
+	rules, err := services.NewTagRules(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctr := services.NewContainers(eng, reg, tog, quiet, 4)
+	ctr.FollowTags(rules)
+	newer := func(step string, want string, lists int) {
+		t.Helper()
+		before := reg.TagLists[repo]
+		if _, err := ctr.Check(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		it, _, err := ctr.FindRef(local("web"))
+		if err != nil || it.NewerTag != want {
+			t.Errorf("%s: newer tag = %q, %v; want %q", step, it.NewerTag, err, want)
+		}
+		if n := reg.TagLists[repo] - before; n != lists {
+			t.Errorf("%s: %d tag lists, want %d", step, n, lists)
+		}
+	}
+	newer("labels", "2.0.0", 1)
+	if _, err := rules.Set(local("web"), models.TagRule{Include: `^1\.`, Bump: "patch"}); err != nil {
+		t.Fatal(err)
+	}
+	newer("rule set in refit", "1.2.4", 1)
+	if _, err := rules.Set(local("web"), models.TagRule{}); err != nil {
+		t.Fatal(err)
+	}
+	newer("empty include", "", 0)
+	if err := rules.Clear(local("web")); err != nil {
+		t.Fatal(err)
+	}
+	newer("cleared", "2.0.0", 1)
+}

@@ -10,7 +10,7 @@ import (
 func TestNewerTag(t *testing.T) {
 	tags := []string{"latest", "stable", "1", "1.2", "1.3", "1.2.3", "1.2.4", "1.2.10", "1.3.0", "1.3.1", "2.0.0", "2.1.0-rc1",
 		"1.2.3-alpine", "1.2.9-alpine", "1.4.0-alpine", "1.4.0-rc2", "1.4.0-rc10", "1.4.0-rc10-alpine",
-		"v1.2.3", "v1.9.0", "v2.0.0-beta.1", "20240105", "sha-1a2b3c", "1.3.0-amd64", "01.05.0"}
+		"v1.2.3", "v1.9.0", "v2.0.0-beta.1", "v1.2", "v1.4", "v2.1-rc1", "20240105", "sha-1a2b3c", "1.3.0-amd64", "01.05.0"}
 	all := models.TagRule{Include: `.*`}
 	for _, tc := range []struct {
 		name, current string
@@ -25,6 +25,8 @@ func TestNewerTag(t *testing.T) {
 		{"one part follows one part", "1", models.TagRule{Include: `^\d{1,3}$`}, ""},
 		{"suffix is the family", "1.2.3-alpine", all, "1.4.0-alpine"},
 		{"v prefix is the family", "v1.2.3", all, "v1.9.0"},
+		{"two parts with a v prefix", "v1.2", all, "v1.4"},
+		{"two parts with a v prefix, patch bumps only", "v1.2", models.TagRule{Include: `^v`, Bump: "patch"}, ""},
 		{"no pre-release from a release", "1.3.1", models.TagRule{Include: `^1\.`}, ""},
 		{"pre-releases from a pre-release", "1.4.0-rc2", all, "2.1.0-rc1"},
 		{"rc10 after rc2", "1.4.0-rc2", models.TagRule{Include: `^1\.4`}, "1.4.0-rc10"},
