@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 
@@ -266,5 +267,48 @@ func TestContainerActionsByRole(t *testing.T) {
 		if menu.Find("#"+views.ActionID(nginx, "logs")).Length() != 1 || hasStop != (tc.role != "viewer") || hasDelete != (tc.role == "admin") {
 			t.Errorf("%s's menu: stop %v, delete %v", tc.role, hasStop, hasDelete)
 		}
+	}
+}
+
+// A snooze ends by itself at its time: the cached dashboard and the Drydock
+// item offer the update again once the clock passes it, with no request,
+// check or policy change in between.
+func TestSnoozeEndsByItselfThroughTheCachedDashboard(t *testing.T) {
+	ta := newTestApp(t)
+	clk := &testClock{t: time.Now()}
+	pol, err := services.NewPolicies(ta.db, clk.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := ta.deps
+	d.Policies, d.Catalog = pol, services.NewCatalog(d.Containers, pol, d.Toggles, d.Updates)
+	ta.app, ta.deps = New(d), d
+	nginx := local("nginx")
+	if status, _, _ := ta.postForm(t, views.PolicyPath(nginx), policyForm(models.PolicySnooze), true); status != 200 {
+		t.Fatalf("snooze = %d", status)
+	}
+	row := func() string {
+		t.Helper()
+		_, page, _ := ta.getHTML(t, "/")
+		return page.Find("#" + views.RowID(nginx)).Text()
+	}
+	offered := func() bool {
+		t.Helper()
+		status, body, _ := ta.do(t, "GET", "/api/containers/nginx", nil)
+		if status != 200 {
+			t.Fatalf("GET /api/containers/nginx = %d %s", status, body)
+		}
+		return strings.Contains(body, `"updateAvailable":true`)
+	}
+	if !strings.Contains(row(), "snoozed until") || offered() {
+		t.Fatal("the snooze is not shown, or the update is still offered")
+	}
+	row() // the cached rendering is what the next request would get
+	clk.Add(7*24*time.Hour + time.Second)
+	if got := row(); strings.Contains(got, "snoozed until") {
+		t.Errorf("after the snooze's end the dashboard still shows it (a stale cache): %q", got)
+	}
+	if !offered() {
+		t.Error("after the snooze's end the Drydock item offers no update")
 	}
 }
