@@ -66,8 +66,9 @@ func inPanel(id string) string {
 
 // The row menu from Chromium over the fake engine, auth off (admin): snooze
 // and see the badge and "Update all" go, stop a container into the Stopped
-// section and start it from there, follow a log and close it, and delete
-// with the typed name (a wrong one is refused with a toast).
+// section and start it from there, skip its version and clear the policy,
+// restart it, follow a log and close it, and delete with the typed name (a
+// wrong one is refused with a toast).
 func TestBrowserRowMenuPolicyStopStartLogsDelete(t *testing.T) {
 	chromiumPath(t)
 	ta := newTestApp(t)
@@ -127,6 +128,39 @@ func TestBrowserRowMenuPolicyStopStartLogsDelete(t *testing.T) {
 	if got := b.text(views.RowID(nginx)); !strings.Contains(got, "snoozed until") {
 		t.Errorf("nginx after its start = %q, want the snooze still shown", got)
 	}
+
+	// Skip this version: a second badge; Clear policy: both go, and the
+	// group offers Update all again.
+	rowText := func(text string) string {
+		return fmt.Sprintf(`((r) => !!r && r.innerText.includes(%q))(document.getElementById(%q))`, text, views.RowID(nginx))
+	}
+	b.openMenu(nginx)
+	b.click(views.ActionID(nginx, models.PolicySkipCurrent))
+	b.waitFor("the skipped badge", rowText("skipped"), 10*time.Second, "#"+views.RowID(nginx))
+	if pol := ta.deps.Policies.Get(nginx); len(pol.SkipDigests) != 1 || pol.SkipDigests[0] != g.RemoteFull {
+		t.Errorf("policy after Skip this version = %+v, want the remote digest %s skipped", pol, g.RemoteFull)
+	}
+	b.openMenu(nginx)
+	b.click(views.ActionID(nginx, models.PolicyClear))
+	b.waitFor("the badges to go", "!"+rowText("skipped")+" && !"+rowText("snoozed until"), 10*time.Second, "#"+views.RowID(nginx))
+	b.waitFor("Update all to come back", exists(allID), 10*time.Second, "#"+gid)
+	if pol := ta.deps.Policies.Get(nginx); !pol.Empty() {
+		t.Errorf("policy after Clear = %+v, want none", pol)
+	}
+
+	// Restart: the engine starts it again; the row stays.
+	before, _ := ta.engine.Container("nginx")
+	b.openMenu(nginx)
+	b.click(views.ActionID(nginx, "restart"))
+	for end := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if c, ok := ta.engine.Container("nginx"); ok && c.Running && c.StartedAt.After(before.StartedAt) {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatal("Restart did not restart nginx in the engine")
+		}
+	}
+	b.waitFor("nginx's row after the restart", exists(views.RowID(nginx)), 10*time.Second, "#"+views.TableID)
 
 	// Logs: the panel shows the lines and follows them; Close ends it.
 	ta.engine.SetLogs("app", "listening on :8080", "GET /health 200")
