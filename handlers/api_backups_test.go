@@ -4,12 +4,14 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"refit/models"
 	"refit/services"
+	"refit/views"
 )
 
 // The nginx container is updated (its image backed up), listed, and
@@ -68,4 +70,50 @@ func (ta *testApp) withBackups(t *testing.T) *services.Updates {
 	ta.deps = withCatalog(t, d, ta.db)
 	ta.app = New(ta.deps)
 	return upd
+}
+
+// Without JavaScript, Stop, Restart and Roll back are plain forms: each
+// does its work and sends the browser back to the dashboard.
+func TestPlainFormsOfStopRestartAndRollback(t *testing.T) {
+	ta := newTestApp(t)
+	upd := ta.withBackups(t)
+	ta.engine.Publish("nginx", "sha256:img-new", dNew)
+	nginx := local("nginx")
+	if st, body, _ := ta.do(t, "POST", "/api/containers/nginx/update", nil); st != 200 {
+		t.Fatalf("update = %d %s", st, body)
+	}
+	bks, err := upd.Backups(nginx)
+	if err != nil || len(bks) != 1 {
+		t.Fatalf("backups = %v, %v", bks, err)
+	}
+	back := func(what, path string, form url.Values) {
+		t.Helper()
+		if status, _, h := ta.postForm(t, path, form, false); status != 303 || h.Get("Location") != "/" {
+			t.Errorf("plain %s = %d to %q, want 303 to /", what, status, h.Get("Location"))
+		}
+	}
+	back("rollback", views.RollbackPath(nginx), url.Values{views.BackupField: {bks[0].ID}})
+	for end := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if p, ok := upd.ProgressOf(nginx); ok && !p.Running() {
+			if p.Phase != models.PhaseDone {
+				t.Fatalf("the plain rollback ended %+v", p)
+			}
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatal("the plain rollback did not end within 10s")
+		}
+	}
+	if c, _ := ta.engine.Container("nginx"); c.ImageID != "sha256:img-old" {
+		t.Errorf("after the plain rollback nginx runs %s, want sha256:img-old", c.ImageID)
+	}
+	before, _ := ta.engine.Container("nginx")
+	back("restart", views.RestartPath(nginx), nil)
+	if c, _ := ta.engine.Container("nginx"); !c.Running || !c.StartedAt.After(before.StartedAt) {
+		t.Error("the plain restart did not restart nginx")
+	}
+	back("stop", views.StopPath(nginx), nil)
+	if c, _ := ta.engine.Container("nginx"); c.Running {
+		t.Error("the plain stop left nginx running")
+	}
 }

@@ -73,6 +73,16 @@ func TestHostsKeepSameNamesApart(t *testing.T) {
 			t.Errorf("%s /api/images/web/%s = %d %q, want 409 %q", c.method, c.action, status, body, "ambiguous container: use host/name\n")
 		}
 	}
+	// Drydock's routes too; host%2Fname finds one.
+	for _, c := range []struct{ method, path string }{{"GET", ""}, {"GET", "/logs"}, {"POST", "/watch"}, {"POST", "/preview"}} {
+		status, body := hostsCall(t, c.method, p.base+"/api/containers/web"+c.path)
+		if status != http.StatusConflict || string(body) != "ambiguous container: use host/name\n" {
+			t.Errorf("%s /api/containers/web%s = %d %q, want 409 %q", c.method, c.path, status, body, "ambiguous container: use host/name\n")
+		}
+	}
+	if status, body := hostsCall(t, "GET", p.base+"/api/containers/b%2Fweb"); status != http.StatusOK || !strings.Contains(string(body), `"watcher":"b"`) {
+		t.Errorf("GET /api/containers/b%%2Fweb = %d %s, want web on b", status, body)
+	}
 	// The slash written as is makes three path segments: the contract's
 	// "bad path". Logged, not pinned: %2F is the form that works.
 	status, body := hostsCall(t, "GET", p.base+"/api/images/a/web/progress")
