@@ -94,6 +94,7 @@ func jobsOf(upd *services.Updates, pol *services.Policies) views.Jobs {
 		},
 		GroupRunning: upd.GroupRunning,
 		HeldUntil:    upd.HeldUntil,
+		SeenFor:      upd.SeenFor,
 		LabelNotes:   upd.LabelNotes,
 	}
 	if pol != nil {

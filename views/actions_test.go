@@ -398,7 +398,7 @@ func TestTagOfferOnTheRow(t *testing.T) {
 	doc := render(t, views.ContainerRow(row))
 	offer := one(t, doc, "#"+views.TagOfferID(ref))
 	text := strings.Join(strings.Fields(offer.Text()), " ")
-	for _, want := range []string{"1.3.0 available", "auto-update from", "Update to 1.3.0", "compose file of shop still names 1.2.3"} {
+	for _, want := range []string{"1.3.0 available", "held until", "Update to 1.3.0", "compose file of shop still names 1.2.3"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("tag offer lacks %q: %s", want, text)
 		}
@@ -442,18 +442,28 @@ func TestRowSaysWhenAutoUpdateMayTakeANewDigest(t *testing.T) {
 		Containers: []models.ContainerItem{item("web", models.StatusOutdated)}}
 	g.Containers[0].AutoUpdate = true
 	held := testNow.Add(72 * time.Hour)
+	seen := testNow.Add(-24 * time.Hour)
 	jobs := views.Jobs{HeldUntil: func(_ models.ContainerItem, c models.Candidate) time.Time {
 		if c.Digest != remote {
 			t.Errorf("held asked of %+v, want the remote digest", c)
 		}
 		return held
-	}}
+	}, SeenFor: func(models.ContainerItem, models.Candidate) time.Time { return seen }}
 	doc := render(t, views.ContainerRow(views.NewGroupData(g, jobs, operatorRole, testNow).Rows[0]))
-	if got := doc.Find("time[datetime='" + views.Timestamp(held) + "']").Length(); got != 1 || !strings.Contains(doc.Text(), "auto-update from") {
+	if got := doc.Find("time[datetime='" + views.Timestamp(held) + "']").Length(); got != 1 || !strings.Contains(doc.Text(), "held until") {
 		t.Errorf("the row does not say when auto-update may take the digest:\n%s", doc.Text())
+	}
+	if got := doc.Find("time[datetime='" + views.Timestamp(seen) + "']").Length(); got != 1 || !strings.Contains(doc.Text(), "found") {
+		t.Errorf("the row does not say the candidate's age:\n%s", doc.Text())
 	}
 	if doc.Find("#"+views.UpdateButtonID(local("web"))).Length() != 1 {
 		t.Error("a held row lost its Update button")
+	}
+	// Auto-update off: nothing is held, but an update by hand sees the age.
+	g.Containers[0].AutoUpdate = false
+	doc = render(t, views.ContainerRow(views.NewGroupData(g, jobs, operatorRole, testNow).Rows[0]))
+	if strings.Contains(doc.Text(), "held until") || doc.Find("time[datetime='"+views.Timestamp(seen)+"']").Length() != 1 {
+		t.Errorf("with auto-update off the row should say only when the digest was found:\n%s", doc.Text())
 	}
 }
 

@@ -58,6 +58,9 @@ type Jobs struct {
 	// HeldUntil is when a container's candidate is old enough for
 	// auto-update (zero: it is); nil means no minimum age.
 	HeldUntil func(models.ContainerItem, models.Candidate) time.Time
+	// SeenFor is when refit first saw a container's candidate (zero: not
+	// known); nil means no record of candidates.
+	SeenFor func(models.ContainerItem, models.Candidate) time.Time
 	// LabelNotes words what a container's Watchtower labels do to it
 	// ("monitor only", "depends on db"); nil means none.
 	LabelNotes func(models.ContainerItem) []string
@@ -224,6 +227,9 @@ type RowData struct {
 	// digest (the minimum age).
 	TagSkipped              bool
 	TagHeldUntil, HeldUntil time.Time
+	// TagSeen and Seen: when refit first saw those held candidates, for
+	// an update by hand, which does not wait.
+	TagSeen, Seen time.Time
 	// LabelNotes are what its Watchtower labels do to it (RowLabelNotes).
 	LabelNotes []string
 	Viewer
@@ -275,9 +281,15 @@ func NewRowData(g models.ImageGroup, item models.ContainerItem, jobs Jobs, v Vie
 	}
 	if jobs.HeldUntil != nil && item.NewerTag != "" {
 		r.TagHeldUntil = jobs.HeldUntil(item, models.Candidate{Tag: item.NewerTag})
+		if !r.TagHeldUntil.IsZero() && jobs.SeenFor != nil {
+			r.TagSeen = jobs.SeenFor(item, models.Candidate{Tag: item.NewerTag})
+		}
 	}
 	if jobs.HeldUntil != nil && item.Status == models.StatusOutdated && g.RemoteFull != "" {
 		r.HeldUntil = jobs.HeldUntil(item, models.Candidate{Digest: g.RemoteFull})
+		if !r.HeldUntil.IsZero() && jobs.SeenFor != nil {
+			r.Seen = jobs.SeenFor(item, models.Candidate{Digest: g.RemoteFull})
+		}
 	}
 	// The group header already says why a whole group is unknown; a row
 	// repeats it only when it alone is unknown (a local image in a group,
