@@ -95,6 +95,7 @@ func jobsOf(upd *services.Updates, pol *services.Policies) views.Jobs {
 		GroupRunning: upd.GroupRunning,
 		HeldUntil:    upd.HeldUntil,
 		SeenFor:      upd.SeenFor,
+		MovedFrom:    upd.MovedFrom,
 		LabelNotes:   upd.LabelNotes,
 	}
 	if pol != nil {

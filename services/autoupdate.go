@@ -162,3 +162,9 @@ func (u *Updates) now() time.Time {
 	}
 	return time.Now()
 }
+
+// MovedFrom is the image c ran before refit moved it onto its newer tag,
+// "" when it did not: a Compose file still names the old one.
+func (u *Updates) MovedFrom(c models.ContainerItem) string {
+	return u.hist.MovedFrom(c.Ref, c.Configured)
+}

@@ -175,11 +175,18 @@ func (k *Catalog) item(ctx context.Context, h *hostState, c models.Container, sn
 	d.TagAvailable = e.it.NewerTag != "" && !k.holds(ref, tag)
 	d.UpdateAvailable = digestOK || d.TagAvailable
 	cand := digest
-	if d.TagAvailable {
+	project := c.Labels[models.LabelComposeProject]
+	switch {
+	case d.TagAvailable:
 		cand = tag
-		if project := c.Labels[composeProjectLabel]; project != "" {
+		if project != "" {
 			d.ComposeNote = "the compose file of " + project + " still names " + d.Image.Tag.Value +
 				": refit does not edit compose files, so change it to " + e.it.NewerTag + " too"
+		}
+	case project != "" && k.upd != nil && e.it.NewerTag == "":
+		if from := k.upd.MovedFrom(e.it); from != "" {
+			d.ComposeNote = "the compose file of " + project + " still names " + tagOf(from) +
+				": refit moved the container to " + d.Image.Tag.Value + " and does not edit compose files, so change it too"
 		}
 	}
 	if d.UpdateAvailable && k.upd != nil {
@@ -192,9 +199,6 @@ func (k *Catalog) item(ctx context.Context, h *hostState, c models.Container, sn
 	}
 	return d
 }
-
-// composeProjectLabel is the label Compose puts on its containers.
-const composeProjectLabel = "com.docker.compose.project"
 
 // holds reports whether the container's policy holds cand back.
 func (k *Catalog) holds(ref models.ContainerRef, cand models.Candidate) bool {

@@ -22,6 +22,9 @@ type History struct {
 
 	mu      sync.Mutex
 	problem string // why the last write failed, "" once one succeeds
+	// moved is each container's last move onto a newer tag, read from the
+	// records once and kept up by Add; nil until first asked.
+	moved map[models.ContainerRef]models.UpdateRecord
 }
 
 // NewHistory returns a History over db.
@@ -62,6 +65,13 @@ func (h *History) Add(r models.UpdateRecord) error {
 	if err := h.db.Create(&r).Error; err != nil {
 		h.setProblem(unwritable(err))
 		return fmt.Errorf("record update: %w", err)
+	}
+	if r.FromImage != "" && r.Result == models.ResultUpdated {
+		h.mu.Lock()
+		if h.moved != nil {
+			h.moved[models.Ref(r.Host, r.Container)] = r
+		}
+		h.mu.Unlock()
 	}
 	// A failed container's lines are kept until its next update: they
 	// explain the last outcome, not the history.
@@ -193,4 +203,26 @@ func (h *History) Containers() ([]models.ContainerRef, error) {
 		out = append(out, models.Ref(r.Host, r.Container))
 	}
 	return out, nil
+}
+
+// MovedFrom is the image the container ran before refit moved it onto
+// configured, a newer tag, or "" when refit did not: a Compose file still
+// names that one. Answered from memory after the first call.
+func (h *History) MovedFrom(ref models.ContainerRef, configured string) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.moved == nil {
+		var recs []models.UpdateRecord
+		if err := h.db.Where("from_image <> '' AND result = ?", models.ResultUpdated).Order("id").Find(&recs).Error; err != nil {
+			return "" // asked again next time
+		}
+		h.moved = make(map[models.ContainerRef]models.UpdateRecord, len(recs))
+		for _, r := range recs {
+			h.moved[models.Ref(r.Host, r.Container)] = r
+		}
+	}
+	if r, ok := h.moved[ref]; ok && r.Image == configured {
+		return r.FromImage
+	}
+	return ""
 }

@@ -42,7 +42,7 @@ func TestCheckFollowsTagsOncePerRepository(t *testing.T) {
 		engines = append(engines, eng)
 		hosts = append(hosts, services.Host{Name: h, Engine: eng})
 	}
-	_, tog, hist := mustStore(t)
+	db, tog, hist := mustStore(t)
 	ctr := services.NewContainersOn(hosts, reg, tog, quiet, 4)
 	upd := services.NewUpdates(anon{}, ctr, hist, quiet, services.UpdateOptions{Settle: time.Millisecond})
 	t.Cleanup(upd.Close)
@@ -86,8 +86,21 @@ func TestCheckFollowsTagsOncePerRepository(t *testing.T) {
 	if err != nil || len(recs) == 0 || recs[0].Image != "registry.test/app:1.3.0" || recs[0].FromImage != "registry.test/app:1.2.3" {
 		t.Errorf("history = %+v, %v", recs, err)
 	}
-	if it, g, _ := ctr.FindRef(models.Ref("one", "web")); g.Image != "registry.test/app:1.3.0" || it.NewerTag != "" {
+	it, g, _ := ctr.FindRef(models.Ref("one", "web"))
+	if g.Image != "registry.test/app:1.3.0" || it.NewerTag != "" {
 		t.Errorf("after the move one/web is in %s with newer tag %q", g.Image, it.NewerTag)
+	}
+	// A Compose file still names the old tag: refit knows what it moved,
+	// and so does a History over the same database after a restart.
+	if from := upd.MovedFrom(it); from != "registry.test/app:1.2.3" {
+		t.Errorf("MovedFrom(one/web) = %q, want registry.test/app:1.2.3", from)
+	}
+	if from := services.NewHistory(db).MovedFrom(it.Ref, it.Configured); from != "registry.test/app:1.2.3" {
+		t.Errorf("MovedFrom after a restart = %q", from)
+	}
+	two, _, _ := ctr.FindRef(models.Ref("two", "web"))
+	if from := upd.MovedFrom(two); from != "" {
+		t.Errorf("MovedFrom(two/web), never moved = %q", from)
 	}
 }
 

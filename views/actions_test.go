@@ -485,3 +485,23 @@ func TestPageHeadSaysTheUpdateWindow(t *testing.T) {
 		t.Errorf("no window: %q", got)
 	}
 }
+
+// After refit moved a Compose container onto a newer tag, its row says the
+// compose file still names the old one.
+func TestComposeNoteAfterATagMove(t *testing.T) {
+	ref := local("web")
+	g := models.ImageGroup{Image: "org/web:1.3.0", RemoteFull: remote, Status: models.StatusUpToDate,
+		Containers: []models.ContainerItem{item("web", models.StatusUpToDate)}}
+	g.Containers[0].Labels = map[string]string{models.LabelComposeProject: "shop"}
+	jobs := views.Jobs{MovedFrom: func(models.ContainerItem) string { return "org/web:1.2.3" }}
+	doc := render(t, views.ContainerRow(views.NewGroupData(g, jobs, operatorRole, testNow).Rows[0]))
+	note := strings.Join(strings.Fields(one(t, doc, "#"+views.TagOfferID(ref)).Text()), " ")
+	if !strings.Contains(note, "compose file of shop still names 1.2.3: change it to 1.3.0") {
+		t.Errorf("note = %q", note)
+	}
+	g.Containers[0].Labels = nil // not Compose's: nothing to say
+	doc = render(t, views.ContainerRow(views.NewGroupData(g, jobs, operatorRole, testNow).Rows[0]))
+	if doc.Find("#"+views.TagOfferID(ref)).Length() != 0 {
+		t.Error("a container Compose does not manage got a compose note")
+	}
+}

@@ -61,6 +61,9 @@ type Jobs struct {
 	// SeenFor is when refit first saw a container's candidate (zero: not
 	// known); nil means no record of candidates.
 	SeenFor func(models.ContainerItem, models.Candidate) time.Time
+	// MovedFrom is the image a container ran before refit moved it onto a
+	// newer tag ("" when it did not); nil means none is known.
+	MovedFrom func(models.ContainerItem) string
 	// LabelNotes words what a container's Watchtower labels do to it
 	// ("monitor only", "depends on db"); nil means none.
 	LabelNotes func(models.ContainerItem) []string
@@ -230,6 +233,9 @@ type RowData struct {
 	// TagSeen and Seen: when refit first saw those held candidates, for
 	// an update by hand, which does not wait.
 	TagSeen, Seen time.Time
+	// MovedFrom is the image a Compose container ran before refit moved it
+	// onto its tag: its compose file still names that one.
+	MovedFrom string
 	// LabelNotes are what its Watchtower labels do to it (RowLabelNotes).
 	LabelNotes []string
 	Viewer
@@ -278,6 +284,9 @@ func NewRowData(g models.ImageGroup, item models.ContainerItem, jobs Jobs, v Vie
 	}
 	if jobs.LabelNotes != nil {
 		r.LabelNotes = jobs.LabelNotes(item)
+	}
+	if jobs.MovedFrom != nil && item.NewerTag == "" && item.Labels[models.LabelComposeProject] != "" {
+		r.MovedFrom = jobs.MovedFrom(item)
 	}
 	if jobs.HeldUntil != nil && item.NewerTag != "" {
 		r.TagHeldUntil = jobs.HeldUntil(item, models.Candidate{Tag: item.NewerTag})

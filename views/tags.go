@@ -39,10 +39,17 @@ func (r RowData) ShowTagUpdate() bool {
 	return r.CanUpdate && r.Item.NewerTag != "" && !r.Updating() && r.Item.Kind != models.KindService
 }
 
-// ComposeNote says that a Compose container's file still names its tag.
+// ComposeNote says that a Compose container's file still names its old
+// tag: before a move onto a newer one, and after refit made it.
 func (r RowData) ComposeNote() string {
-	if p := r.Item.Labels["com.docker.compose.project"]; p != "" && r.Item.NewerTag != "" {
+	p := r.Item.Labels[models.LabelComposeProject]
+	switch {
+	case p == "":
+	case r.Item.NewerTag != "":
 		return "The compose file of " + p + " still names " + TagOf(r.Image) + ": change it too, refit does not edit compose files."
+	case r.MovedFrom != "":
+		return "The compose file of " + p + " still names " + TagOf(r.MovedFrom) + ": change it to " + TagOf(r.Image) +
+			", refit does not edit compose files."
 	}
 	return ""
 }
