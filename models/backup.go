@@ -29,6 +29,9 @@ type Backup struct {
 	ImageID     string    `json:"imageId"`
 	BackupRef   string    `json:"backupRef"` // the tag refit made
 	Timestamp   time.Time `json:"timestamp"`
+	// TriggerName is Drydock's name of what recreates the container:
+	// docker.<host>.
+	TriggerName string `gorm:"-" json:"triggerName"`
 }
 
 // Ref is the container the backup belongs to.

@@ -45,6 +45,9 @@ func (b *Backups) List(ref models.ContainerRef) ([]models.Backup, error) {
 	if err != nil {
 		return nil, fmt.Errorf("backups of %s: %w", ref, err)
 	}
+	for i := range out {
+		out[i].TriggerName = "docker." + out[i].Host // Drydock's: the docker trigger that recreates it
+	}
 	return out, nil
 }
 
@@ -107,7 +110,21 @@ func (b *Backups) prune(ctx context.Context, e Updater, ref models.ContainerRef)
 	if err != nil || len(all) <= b.keep {
 		return
 	}
-	for _, bk := range all[b.keep:] {
+	b.drop(ctx, e, ref, all[b.keep:])
+}
+
+// forget removes every backup of a container that was deleted: nothing
+// could roll back onto them, and their tags keep any prune from the images.
+func (b *Backups) forget(ctx context.Context, e Updater, ref models.ContainerRef) {
+	if all, err := b.List(ref); err == nil {
+		b.drop(ctx, e, ref, all)
+	}
+}
+
+// drop removes backups of ref: the tag, and the image with it when nothing
+// else holds it.
+func (b *Backups) drop(ctx context.Context, e Updater, ref models.ContainerRef, bks []models.Backup) {
+	for _, bk := range bks {
 		removed, err := e.UntagImage(ctx, bk.BackupRef)
 		if err != nil && !errors.Is(err, models.ErrImageNotFound) {
 			b.log.Info("old backup kept: the engine refused to untag it", "container", ref.String(), "backup", bk.BackupRef, "error", err)

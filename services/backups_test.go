@@ -21,6 +21,7 @@ type backupWorld struct {
 	reg *fake.Registry
 	db  *gorm.DB
 	pol *services.Policies
+	tog *services.Toggles
 	ctr *services.Containers
 	upd *services.Updates
 	bk  *services.Backups
@@ -50,7 +51,7 @@ func newBackupWorld(t *testing.T, keep int) backupWorld {
 	if err := ctr.RefreshHost(t.Context(), models.LocalHost); err != nil {
 		t.Fatal(err)
 	}
-	return backupWorld{eng: eng, reg: reg, db: db, pol: pol, ctr: ctr, upd: upd, bk: bk, hst: hist}
+	return backupWorld{eng: eng, reg: reg, db: db, pol: pol, tog: tog, ctr: ctr, upd: upd, bk: bk, hst: hist}
 }
 
 // updateTo publishes version v and updates "a" onto it.
@@ -286,5 +287,29 @@ func TestRecoveryMovesAnInterruptedRollbacksTagBack(t *testing.T) {
 				t.Errorf("%d tag moves left after recovery", left)
 			}
 		})
+	}
+}
+
+// Deleting a container through refit forgets its backups: rows, tags, and
+// the images nothing else holds (their tags kept every prune away).
+func TestDeletingAContainerForgetsItsBackups(t *testing.T) {
+	w := newBackupWorld(t, 3)
+	w.updateTo(t, 2)
+	bks := w.list(t)
+	if len(bks) != 1 {
+		t.Fatalf("backups = %+v, want one", bks)
+	}
+	if bks[0].TriggerName != "docker.local" {
+		t.Errorf("triggerName = %q, want docker.local", bks[0].TriggerName)
+	}
+	cat := services.NewCatalog(w.ctr, w.pol, w.tog, w.upd)
+	if err := cat.Remove(t.Context(), "a", false); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.list(t); len(got) != 0 {
+		t.Errorf("backups after the delete = %+v, want none", got)
+	}
+	if _, err := w.eng.Image(t.Context(), bks[0].BackupRef); err == nil {
+		t.Errorf("backup tag %s survives the delete", bks[0].BackupRef)
 	}
 }

@@ -27,7 +27,7 @@ func (k *Catalog) Restart(ctx context.Context, id string) (models.DrydockContain
 }
 
 // Remove deletes a container, stopping it first; its anonymous volumes go
-// only with volumes set.
+// only with volumes set. Its image backups go with it.
 func (k *Catalog) Remove(ctx context.Context, id string, volumes bool) error {
 	c, e, err := k.target(ctx, id)
 	if err != nil {
@@ -35,6 +35,9 @@ func (k *Catalog) Remove(ctx context.Context, id string, volumes bool) error {
 	}
 	if err := e.Remove(ctx, c.ID, volumes); err != nil {
 		return err
+	}
+	if k.upd != nil && k.upd.opts.Backups != nil && c.Kind != models.KindService {
+		k.upd.opts.Backups.forget(ctx, e, k.Ref(c))
 	}
 	_ = k.ctr.RefreshHost(ctx, c.Watcher)
 	return nil
