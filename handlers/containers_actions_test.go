@@ -149,6 +149,13 @@ func TestStopStartRestart(t *testing.T) {
 	if !strings.Contains(row.Text(), "exited") || row.Find("#"+views.ActionID(nginx, "start")).Length() != 1 {
 		t.Errorf("Stopped lists %q, want nginx exited with Start", row.Text())
 	}
+	if logs := row.Find("#" + views.ActionID(nginx, "logs")); logs.Length() != 1 || logs.AttrOr("hx-target", "") != "#"+views.PanelSlotID {
+		t.Error("the stopped row offers no Logs into the panel slot")
+	}
+	ta.engine.SetLogs("nginx", "exiting on signal 15")
+	if status, doc, _ := ta.getHTML(t, views.LogsPath(nginx, 100), "HX-Request", "true"); status != 200 || !strings.Contains(doc.Text(), "exiting on signal 15") {
+		t.Errorf("logs of the stopped nginx = %d %q", status, doc.Text())
+	}
 	if got := strings.Join(strings.Fields(list.Find("#"+views.StoppedSummaryID).Text()), " "); got != "Stopped (1)" {
 		t.Errorf("summary = %q", got)
 	}
