@@ -123,3 +123,20 @@ type ExecResult struct {
 // ErrExecNotFound: the command's executable is not in the container, such
 // as sh in an image built FROM scratch.
 var ErrExecNotFound = NewKind("executable not found in the container", ErrInvalid)
+
+// WatchtowerNotification is one of Watchtower's notifications from before
+// URLs: WATCHTOWER_NOTIFICATIONS names the kind (email, slack, msteams,
+// gotify) and WATCHTOWER_NOTIFICATION_* its settings. The shoutrrr adapter
+// turns it into a URL as Watchtower does.
+type WatchtowerNotification struct {
+	Kind string
+	// email
+	EmailFrom, EmailTo, EmailServer, EmailUser, EmailPassword string
+	EmailPort                                                 int
+	// slack and msteams
+	HookURL, Identifier, IconEmoji, IconURL string
+	// gotify
+	GotifyURL, GotifyToken string
+	// email and gotify
+	TLSSkipVerify bool
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"refit/models"
+	"refit/services/shoutrrr"
 )
 
 // WatchtowerConfig is what a Watchtower user's WATCHTOWER_* variables ask
@@ -46,7 +47,7 @@ var watchtowerVars = []watchtowerVar{
 		return strconv.Itoa(n) + "s", nil
 	}},
 	{env: "WATCHTOWER_SCHEDULE", option: "schedule"},
-	{env: "WATCHTOWER_NOTIFICATION_URL", option: "notify"},
+	{env: "WATCHTOWER_NOTIFICATION_URL", set: readLater}, // with the others, in legacyNotify
 	{env: "WATCHTOWER_DEBUG", option: "log-level", conv: func(v string) (string, error) {
 		if b, err := strconv.ParseBool(v); err != nil || !b {
 			return "", err
@@ -76,8 +77,96 @@ var watchtowerVars = []watchtowerVar{
 	{env: "WATCHTOWER_INCLUDE_STOPPED", set: func(*WatchtowerConfig, string) error { return nil }},
 	{env: "WATCHTOWER_REVIVE_STOPPED", set: func(*WatchtowerConfig, string) error { return nil }},
 	{env: "WATCHTOWER_ROLLING_RESTART", set: func(*WatchtowerConfig, string) error { return nil }},
-	// shoutrrr is the only kind refit sends; the URLs say the service.
-	{env: "WATCHTOWER_NOTIFICATIONS", set: func(*WatchtowerConfig, string) error { return nil }},
+	// The notifications from before URLs: WATCHTOWER_NOTIFICATIONS names
+	// their kinds and these their settings; legacyNotify turns them into
+	// shoutrrr URLs after the loop, as Watchtower does.
+	{env: "WATCHTOWER_NOTIFICATIONS", set: readLater},
+	{env: "WATCHTOWER_NOTIFICATIONS_LEVEL", set: readLater},
+	{env: "WATCHTOWER_NOTIFICATION_EMAIL_FROM", set: readLater},
+	{env: "WATCHTOWER_NOTIFICATION_EMAIL_TO", set: readLater},
+	{env: "WATCHTOWER_NOTIFICATION_EMAIL_SERVER", set: readLater},
+	{env: "WATCHTOWER_NOTIFICATION_EMAIL_SERVER_PORT", set: readLater},
+	{env: "WATCHTOWER_NOTIFICATION_EMAIL_SERVER_USER", set: readLater},
+	{env: "WATCHTOWER_NOTIFICATION_EMAIL_SERVER_PASSWORD", set: readLater},
+	{env: "WATCHTOWER_NOTIFICATION_EMAIL_SERVER_TLS_SKIP_VERIFY", set: readLater},
+	{env: "WATCHTOWER_NOTIFICATION_SLACK_HOOK_URL", set: readLater},
+	{env: "WATCHTOWER_NOTIFICATION_SLACK_IDENTIFIER", set: readLater},
+	{env: "WATCHTOWER_NOTIFICATION_SLACK_CHANNEL", set: readLater},
+	{env: "WATCHTOWER_NOTIFICATION_SLACK_ICON_EMOJI", set: readLater},
+	{env: "WATCHTOWER_NOTIFICATION_SLACK_ICON_URL", set: readLater},
+	{env: "WATCHTOWER_NOTIFICATION_MSTEAMS_HOOK_URL", set: readLater},
+	{env: "WATCHTOWER_NOTIFICATION_GOTIFY_URL", set: readLater},
+	{env: "WATCHTOWER_NOTIFICATION_GOTIFY_TOKEN", set: readLater},
+	{env: "WATCHTOWER_NOTIFICATION_GOTIFY_TLS_SKIP_VERIFY", set: readLater},
+	// Read, and without effect: refit words its own messages and sends them
+	// as they come.
+	{env: "WATCHTOWER_NOTIFICATION_TEMPLATE", set: readLater},
+	{env: "WATCHTOWER_NOTIFICATION_REPORT", set: readLater},
+	{env: "WATCHTOWER_NOTIFICATION_TITLE_TAG", set: readLater},
+	{env: "WATCHTOWER_NOTIFICATION_SKIP_TITLE", set: readLater},
+	{env: "WATCHTOWER_NOTIFICATION_LOG_STDOUT", set: readLater},
+	{env: "WATCHTOWER_NOTIFICATION_EMAIL_DELAY", set: readLater},
+	{env: "WATCHTOWER_NOTIFICATION_EMAIL_SUBJECTTAG", set: readLater},
+	{env: "WATCHTOWER_NOTIFICATION_MSTEAMS_USE_LOG_DATA", set: readLater},
+	{env: "WATCHTOWER_NOTIFICATIONS_HOSTNAME", set: readLater},
+	{env: "WATCHTOWER_NOTIFICATIONS_DELAY", set: readLater},
+}
+
+// readLater takes a variable that is read after the others, or not at all.
+func readLater(*WatchtowerConfig, string) error { return nil }
+
+// legacyNotify is the notify entries Watchtower's variables ask for:
+// WATCHTOWER_NOTIFICATION_URL's, and those WATCHTOWER_NOTIFICATIONS names
+// from before URLs, each given the events WATCHTOWER_NOTIFICATIONS_LEVEL
+// lets through. "" when they ask for none.
+func legacyNotify(getenv func(string) string) (string, error) {
+	entries := strings.Fields(getenv("WATCHTOWER_NOTIFICATION_URL"))
+	for _, kind := range strings.FieldsFunc(getenv("WATCHTOWER_NOTIFICATIONS"), func(r rune) bool { return r == ' ' || r == ',' }) {
+		if kind == "shoutrrr" {
+			continue // its URLs are WATCHTOWER_NOTIFICATION_URL
+		}
+		n := models.WatchtowerNotification{Kind: kind}
+		env := func(k string) string { return strings.TrimSpace(getenv("WATCHTOWER_NOTIFICATION_" + k)) }
+		skip := func(k string) bool { b, _ := strconv.ParseBool(env(k)); return b }
+		switch kind {
+		case "email":
+			n.EmailFrom, n.EmailTo, n.EmailServer = env("EMAIL_FROM"), env("EMAIL_TO"), env("EMAIL_SERVER")
+			n.EmailUser, n.EmailPassword, n.TLSSkipVerify = env("EMAIL_SERVER_USER"), env("EMAIL_SERVER_PASSWORD"), skip("EMAIL_SERVER_TLS_SKIP_VERIFY")
+			if p := env("EMAIL_SERVER_PORT"); p != "" {
+				port, err := strconv.Atoi(p)
+				if err != nil || port < 1 || port > 65535 {
+					return "", fmt.Errorf("invalid WATCHTOWER_NOTIFICATION_EMAIL_SERVER_PORT: want a port number")
+				}
+				n.EmailPort = port
+			}
+		case "slack":
+			n.HookURL, n.Identifier = env("SLACK_HOOK_URL"), env("SLACK_IDENTIFIER")
+			n.IconEmoji, n.IconURL = env("SLACK_ICON_EMOJI"), env("SLACK_ICON_URL")
+		case "msteams":
+			n.HookURL = env("MSTEAMS_HOOK_URL")
+		case "gotify":
+			n.GotifyURL, n.GotifyToken, n.TLSSkipVerify = env("GOTIFY_URL"), env("GOTIFY_TOKEN"), skip("GOTIFY_TLS_SKIP_VERIFY")
+		}
+		u, err := shoutrrr.LegacyURL(n)
+		if err != nil {
+			return "", fmt.Errorf("invalid WATCHTOWER_NOTIFICATIONS %s: %s", kind, models.ScrubNotify(err.Error(), n.HookURL))
+		}
+		entries = append(entries, u)
+	}
+	events := ""
+	switch lvl := strings.ToLower(strings.TrimSpace(getenv("WATCHTOWER_NOTIFICATIONS_LEVEL"))); lvl {
+	case "", "info", "debug", "trace":
+	case "panic", "fatal", "error", "warn", "warning":
+		events = "#" + models.EventFailed // what Watchtower logs at warn and above
+	default:
+		return "", fmt.Errorf("invalid WATCHTOWER_NOTIFICATIONS_LEVEL %q: want panic, fatal, error, warn, info, debug or trace", lvl)
+	}
+	for i, e := range entries {
+		if events != "" && !strings.Contains(e, "#") {
+			entries[i] = e + events
+		}
+	}
+	return strings.Join(entries, " "), nil
 }
 
 // boolValue is a Watchtower boolean as the option's value.
@@ -133,6 +222,15 @@ func readWatchtower(getenv func(string) string, set map[string]bool, vals map[st
 			return w, fmt.Errorf("invalid %s: %v", wv.env, err)
 		}
 		w.Taken = append(w.Taken, wv.env)
+	}
+	if !set["notify"] && getenv(envOf["notify"]) == "" {
+		v, err := legacyNotify(getenv)
+		if err != nil {
+			return w, err
+		}
+		if v != "" {
+			*vals["notify"] = v
+		}
 	}
 	return w, nil
 }

@@ -38,6 +38,23 @@ var watchtowerFlags = []watchtowerFlag{
 	{long: "scope", env: "WATCHTOWER_SCOPE", value: true},
 	{long: "notifications", short: "n", env: "WATCHTOWER_NOTIFICATIONS", value: true},
 	{long: "notification-url", env: "WATCHTOWER_NOTIFICATION_URL", value: true},
+	{long: "notifications-level", env: "WATCHTOWER_NOTIFICATIONS_LEVEL", value: true},
+	{long: "notification-email-from", env: "WATCHTOWER_NOTIFICATION_EMAIL_FROM", value: true},
+	{long: "notification-email-to", env: "WATCHTOWER_NOTIFICATION_EMAIL_TO", value: true},
+	{long: "notification-email-server", env: "WATCHTOWER_NOTIFICATION_EMAIL_SERVER", value: true},
+	{long: "notification-email-server-port", env: "WATCHTOWER_NOTIFICATION_EMAIL_SERVER_PORT", value: true},
+	{long: "notification-email-server-user", env: "WATCHTOWER_NOTIFICATION_EMAIL_SERVER_USER", value: true},
+	{long: "notification-email-server-password", env: "WATCHTOWER_NOTIFICATION_EMAIL_SERVER_PASSWORD", value: true},
+	{long: "notification-email-server-tls-skip-verify", env: "WATCHTOWER_NOTIFICATION_EMAIL_SERVER_TLS_SKIP_VERIFY"},
+	{long: "notification-slack-hook-url", env: "WATCHTOWER_NOTIFICATION_SLACK_HOOK_URL", value: true},
+	{long: "notification-slack-identifier", env: "WATCHTOWER_NOTIFICATION_SLACK_IDENTIFIER", value: true},
+	{long: "notification-slack-channel", env: "WATCHTOWER_NOTIFICATION_SLACK_CHANNEL", value: true},
+	{long: "notification-slack-icon-emoji", env: "WATCHTOWER_NOTIFICATION_SLACK_ICON_EMOJI", value: true},
+	{long: "notification-slack-icon-url", env: "WATCHTOWER_NOTIFICATION_SLACK_ICON_URL", value: true},
+	{long: "notification-msteams-hook", env: "WATCHTOWER_NOTIFICATION_MSTEAMS_HOOK_URL", value: true},
+	{long: "notification-gotify-url", env: "WATCHTOWER_NOTIFICATION_GOTIFY_URL", value: true},
+	{long: "notification-gotify-token", env: "WATCHTOWER_NOTIFICATION_GOTIFY_TOKEN", value: true},
+	{long: "notification-gotify-tls-skip-verify", env: "WATCHTOWER_NOTIFICATION_GOTIFY_TLS_SKIP_VERIFY"},
 	{long: "host", short: "H", value: true}, // refit's -hosts local=URL
 	// Read, and without effect here: refit negotiates the API version, runs
 	// as a service, logs its own way.
@@ -47,7 +64,8 @@ var watchtowerFlags = []watchtowerFlag{
 	{long: "label-take-precedence"}, {long: "notification-report"}, {long: "notification-skip-title"},
 	{long: "notification-log-stdout"},
 	{long: "porcelain", short: "P", value: true},
-	{long: "warn-on-head-failure", value: true}, {long: "notifications-level", value: true},
+	{long: "warn-on-head-failure", value: true}, {long: "notification-msteams-data"},
+	{long: "notification-email-delay", value: true}, {long: "notification-email-subjecttag", value: true},
 	{long: "notifications-delay", value: true}, {long: "notifications-hostname", value: true},
 	{long: "notification-template", value: true}, {long: "notification-title-tag", value: true},
 }
@@ -144,7 +162,9 @@ func isOption(name string) bool {
 
 // watchtowerSecretVars are the variables whose value may name a file that
 // holds it (a Docker secret, /run/secrets/…), as Watchtower reads them.
-var watchtowerSecretVars = map[string]bool{"WATCHTOWER_HTTP_API_TOKEN": true, "WATCHTOWER_NOTIFICATION_URL": true}
+var watchtowerSecretVars = map[string]bool{"WATCHTOWER_HTTP_API_TOKEN": true, "WATCHTOWER_NOTIFICATION_URL": true,
+	"WATCHTOWER_NOTIFICATION_EMAIL_SERVER_PASSWORD": true, "WATCHTOWER_NOTIFICATION_SLACK_HOOK_URL": true,
+	"WATCHTOWER_NOTIFICATION_MSTEAMS_HOOK_URL": true, "WATCHTOWER_NOTIFICATION_GOTIFY_TOKEN": true}
 
 // watchtowerEnv is getenv with the variables Watchtower's flags stand for
 // on top, and a secret variable that names a file read from that file

@@ -3,7 +3,12 @@ package shoutrrr_test
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -116,6 +121,93 @@ func TestSMTPSendsTheTitleAsSubjectWithPlainAuth(t *testing.T) {
 	for _, want := range []string{"Subject: " + msg.Title, "To: ops@example.com", "container: web on local"} {
 		if !strings.Contains(m, want) {
 			t.Errorf("mail lacks %q:\n%s", want, m)
+		}
+	}
+}
+
+// Watchtower's notifications from before URLs, converted as Watchtower
+// converts them, deliver to loopback receivers: a mail with AUTH PLAIN,
+// and a Gotify message over plain HTTP with the app token.
+func TestLegacyWatchtowerNotificationsDeliver(t *testing.T) {
+	srv := shoutrrrtest.NewSMTP(t)
+	host, port, _ := strings.Cut(srv.Addr, ":")
+	p, _ := strconv.Atoi(port)
+	raw, err := shoutrrr.LegacyURL(models.WatchtowerNotification{Kind: "email", EmailFrom: "watchtower@example.com",
+		EmailTo: "ops@example.com", EmailServer: host, EmailPort: p, EmailUser: "refit", EmailPassword: "s3cr3t-pw",
+		TLSSkipVerify: true}) // the loopback server speaks no TLS
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := shoutrrr.New(5 * time.Second)
+	if err := s.Send(context.Background(), raw, msg); err != nil {
+		t.Fatalf("email: %v", err)
+	}
+	if auths := srv.Auths(); len(auths) != 1 || auths[0] != "refit\x00s3cr3t-pw" {
+		t.Errorf("auth = %q", auths)
+	}
+	if mails := srv.Mails(); len(mails) != 1 || !strings.Contains(mails[0], "To: ops@example.com") || !strings.Contains(mails[0], "Subject: "+msg.Title) {
+		t.Errorf("mails = %q", mails)
+	}
+
+	// Gotify answers the message it stored, as JSON.
+	var mu sync.Mutex
+	var got []string
+	gotify := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got = append(got, r.URL.Path+" "+r.Header.Get("X-Gotify-Key")+r.URL.Query().Get("token")+" "+string(b))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"id":1}`)
+	}))
+	t.Cleanup(gotify.Close)
+	raw, err = shoutrrr.LegacyURL(models.WatchtowerNotification{Kind: "gotify", GotifyURL: gotify.URL, GotifyToken: "Aabcdefghijklmn"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Send(context.Background(), raw, msg); err != nil {
+		t.Fatalf("gotify: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 1 || !strings.HasPrefix(got[0], "/message Aabcdefghijklmn ") || !strings.Contains(got[0], msg.Title) {
+		t.Errorf("gotify requests = %q", got)
+	}
+}
+
+// Slack's and Teams' webhooks become their shoutrrr URLs, Discord's
+// Slack-compatible one a discord URL; what is missing is said without the
+// secret.
+func TestLegacyWatchtowerNotificationURLs(t *testing.T) {
+	s := shoutrrr.New(time.Second)
+	for _, tc := range []struct {
+		n      models.WatchtowerNotification
+		scheme string
+	}{
+		{models.WatchtowerNotification{Kind: "slack", HookURL: "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX", Identifier: "watchtower"}, "slack"},
+		{models.WatchtowerNotification{Kind: "slack", HookURL: "https://discord.com/api/webhooks/123456789/abcdefTOKEN/slack"}, "discord"},
+		{models.WatchtowerNotification{Kind: "msteams", HookURL: "https://example.webhook.office.com/webhookb2/11111111-2222-3333-4444-555555555555@66666666-7777-8888-9999-000000000000/IncomingWebhook/abcdef0123456789abcdef0123456789/77777777-8888-9999-aaaa-bbbbbbbbbbbb/V2abcdef"}, "teams"},
+	} {
+		raw, err := shoutrrr.LegacyURL(tc.n)
+		if err != nil {
+			t.Errorf("%s: %v", tc.n.Kind, err)
+			continue
+		}
+		if !strings.HasPrefix(raw, tc.scheme+"://") {
+			t.Errorf("%s = %s, want %s://…", tc.n.Kind, raw, tc.scheme)
+		}
+		if err := s.Check(raw); err != nil {
+			t.Errorf("%s: the adapter refuses its own URL %s: %v", tc.n.Kind, raw, err)
+		}
+	}
+	for _, n := range []models.WatchtowerNotification{
+		{Kind: "email", EmailServer: "mail.example.com", EmailPassword: "hunter2"},
+		{Kind: "gotify", GotifyURL: "https://gotify.example.com"},
+		{Kind: "msteams"},
+		{Kind: "pager"},
+	} {
+		if _, err := shoutrrr.LegacyURL(n); err == nil || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%s: err = %v, want one without the password", n.Kind, err)
 		}
 	}
 }
