@@ -34,6 +34,14 @@ const (
 	StepDone = "done"
 )
 
+// The words a record's Error starts with, or holds, for the outcomes the
+// notifications tell apart: recovery restored an interrupted update, and a
+// recreate whose rollback failed too. One place, so writer and reader agree.
+const (
+	ErrTextInterrupted    = "interrupted update"
+	ErrTextRollbackFailed = "rollback failed"
+)
+
 // RecreateState is the journal entry of one container being recreated,
 // written before each engine call so that recovery after a crash knows
 // what may still be in flight. Keyed by the container's host and name; the

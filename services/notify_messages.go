@@ -85,13 +85,13 @@ func recordMessage(rec models.UpdateRecord, several bool) (string, models.Messag
 	case rec.Result == "recovered":
 		event, title = models.EventFailed, "refit: interrupted update of "+name+" finished by recovery"
 		outcome = "refit was stopped during the update; at its next start recovery kept the new container, which passed its health check."
-	case rec.Result == "rolled back" && strings.HasPrefix(rec.Error, "interrupted update"):
+	case rec.Result == "rolled back" && strings.HasPrefix(rec.Error, models.ErrTextInterrupted):
 		event, title = models.EventFailed, "refit: interrupted update of "+name+" restored by recovery"
 		outcome = "refit was stopped during the update; recovery restored the old container, which runs again."
 	case rec.Result == "rolled back":
 		event, title = models.EventFailed, "refit: update of "+name+" failed, rolled back"
 		outcome = "The old container runs again."
-	case rec.Result == "failed" && strings.Contains(rec.Error, "rollback failed"):
+	case rec.Result == "failed" && strings.Contains(rec.Error, models.ErrTextRollbackFailed):
 		event, title = models.EventFailed, "refit: update of "+name+" failed"
 		outcome = "The rollback failed too: the old container does not run again yet; refit keeps recovering it."
 	case rec.Result == "failed":

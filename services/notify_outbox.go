@@ -189,7 +189,7 @@ func (n *Notifier) try(t target, exists bool, m models.Notification) {
 // at Debug otherwise.
 func (n *Notifier) logFailure(t target, err error, attempt int, final bool) {
 	n.logMu.Lock()
-	now := time.Now()
+	now := n.opts.Now()
 	loud := now.Sub(n.loggedAt[t.Name]) >= failureLogEvery
 	if loud {
 		n.loggedAt[t.Name] = now

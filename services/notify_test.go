@@ -472,3 +472,65 @@ func TestNewerTagsAreAnnouncedOnceEach(t *testing.T) {
 		t.Fatalf("after 1.4.0: %+v", sent)
 	}
 }
+
+// A dead target's failures are a warning once an hour, on the notifier's
+// own clock; the ones between are debug lines.
+func TestADeadTargetWarnsOncePerHour(t *testing.T) {
+	db, _, _ := mustStore(t)
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	send := &fake.Sender{}
+	send.FailWith(hookFailed, errors.New("connection refused"))
+	clk := &clock{t: time.Now()}
+	n := services.NewNotifier(db, send, services.NewContainers(fake.NewEngine(), fake.NewRegistry(), nil, quiet, 1), log,
+		services.NotifyOptions{Config: []services.ConfigTarget{{Name: "dead", URL: hookFailed}}, Now: clk.Now})
+	t.Cleanup(n.Close)
+	warns := func() int { return strings.Count(logs.String(), "level=WARN") }
+	for range 3 {
+		if _, err := n.Test(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := warns(); got != 1 {
+		t.Fatalf("warnings after 3 failures in a minute = %d, want 1:\n%s", got, logs.String())
+	}
+	clk.Add(61 * time.Minute)
+	if _, err := n.Test(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := warns(); got != 2 {
+		t.Errorf("warnings after an hour = %d, want 2", got)
+	}
+}
+
+// Without a retry schedule of its own, a message is tried 3 times over
+// about 5 minutes: after 1 and 4 more.
+func TestDefaultRetryIsThreeTriesOverAboutFiveMinutes(t *testing.T) {
+	if got := services.DefaultRetry; len(got) != 2 || got[0] != time.Minute || got[0]+got[1] != 5*time.Minute {
+		t.Errorf("DefaultRetry = %v, want [1m 4m]", got)
+	}
+}
+
+// refit.notify=false leaves a container out of the updated and failed
+// messages too, not only the available ones.
+func TestLabelledContainersGetNoUpdatedOrFailedMessage(t *testing.T) {
+	w := newNotifyWorld(t, "", services.ConfigTarget{Name: "all", URL: hookAll})
+	w.eng.SetLabels(idA, map[string]string{models.LabelNotify: "false"})
+	w.eng.SetLabels(idB, map[string]string{models.LabelNotify: "false"})
+	w.n.Start()
+	w.check(t)
+	w.delivered(t) // the available message, for c alone
+	before := len(w.send.Sent())
+	if _, err := w.upd.StartContainer(idA, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	w.wait(t, "a")
+	w.eng.FailStep("b", models.StepStarting, errors.New("port is already allocated"))
+	if _, err := w.upd.StartContainer(idB, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	w.wait(t, "b")
+	if sent := w.delivered(t)[before:]; len(sent) != 0 {
+		t.Errorf("labelled containers got messages: %+v", sent)
+	}
+}

@@ -99,7 +99,7 @@ func (u *Updates) recordRecovery(ref models.ContainerRef, r models.Recovery, sta
 		rec.Result = "recovered" // the new container was kept; the log has the details
 	case models.RecoveryRestored:
 		rec.Result = "rolled back"
-		rec.Error = "interrupted update: " + r.Detail
+		rec.Error = models.ErrTextInterrupted + ": " + r.Detail
 		endErr = &models.RecreateError{Reason: rec.Error, RolledBack: true}
 	default:
 		u.drop(ref)

@@ -547,7 +547,7 @@ func (r *recreate) rollback(ctx context.Context, cause string) error {
 		_ = r.note(models.StepDone)
 		return &models.RecreateError{Reason: cause, RolledBack: true, Logs: logs}
 	}
-	return &models.RecreateError{Reason: fmt.Sprintf("%s; rollback failed: %s; %s", cause, strings.Join(problems, "; "), r.whereabouts(ctx)), Logs: logs}
+	return &models.RecreateError{Reason: fmt.Sprintf("%s; %s: %s; %s", cause, models.ErrTextRollbackFailed, strings.Join(problems, "; "), r.whereabouts(ctx)), Logs: logs}
 }
 
 // whereabouts says where the old and new containers are after a failed
