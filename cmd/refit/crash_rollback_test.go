@@ -36,17 +36,7 @@ func TestKillDuringRollbackMovesTheTagBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg.Push(t, "crash/"+name+":1", ocitest.ImageOpts{Volumes: []string{"/data"}, Marker: "v2 " + name})
-	stop := crashStopTimeout // it ignores SIGUSR1: every stop takes this long
-	created, err := cli.ContainerCreate(ctx, &container.Config{Image: ref, StopSignal: "SIGUSR1", StopTimeout: &stop},
-		&container.HostConfig{NetworkMode: "none"}, nil, nil, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { removeAllContainers(t, eng.host) })
-	if err := cli.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	waitFile(t, cli, created.ID)
+	runSlowStopper(t, cli, eng, ref, name)
 
 	dir := t.TempDir()
 	db := filepath.Join(dir, "refit.db")

@@ -191,18 +191,8 @@ func runCrashCase(t *testing.T, c crashCase, eng *privateEngine, cli *client.Cli
 	// v2 writes nothing: the file reads v1data only from the old volume.
 	v2Digest := reg.Push(t, repoTag, ocitest.ImageOpts{Volumes: []string{"/data"}, Marker: "v2 " + name})
 
-	stop := crashStopTimeout
-	created, err := cli.ContainerCreate(ctx, &container.Config{Image: ref, StopSignal: "SIGUSR1", StopTimeout: &stop},
-		&container.HostConfig{NetworkMode: "none"}, nil, nil, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { removeAllContainers(t, eng.host) })
-	if err := cli.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	waitFile(t, cli, created.ID)
-	volume := dataVolume(dockertest.Inspect(t, cli, created.ID))
+	original := runSlowStopper(t, cli, eng, ref, name)
+	volume := dataVolume(dockertest.Inspect(t, cli, original))
 	if volume == "" {
 		t.Fatal("the container has no anonymous volume at /data")
 	}
@@ -285,7 +275,7 @@ func runCrashCase(t *testing.T, c crashCase, eng *privateEngine, cli *client.Cli
 	needed := true
 	if c.what != doEngineRestart {
 		cur, err := cli.ContainerInspect(ctx, name)
-		needed = len(hit) > 0 && (err != nil || cur.ID != created.ID || !cur.State.Running || countContainers(ctx, cli) != 1)
+		needed = len(hit) > 0 && (err != nil || cur.ID != original || !cur.State.Running || countContainers(ctx, cli) != 1)
 	}
 
 	switch c.what {
@@ -348,7 +338,7 @@ func runCrashCase(t *testing.T, c crashCase, eng *privateEngine, cli *client.Cli
 	if version == "?" {
 		fail("%s runs image %s, neither the old nor the new version", name, cur.Image)
 	}
-	if cur.ID == created.ID {
+	if cur.ID == original {
 		version = "old (the original)"
 	} else if version == "old" {
 		version = "old (a copy)" // would lose nothing, but refit never does this
@@ -389,6 +379,26 @@ func runCrashCase(t *testing.T, c crashCase, eng *privateEngine, cli *client.Cli
 	}
 	t.Logf("%s: %s, running %s after %s; history: %s", c.name, row.outcome, row.toRunning.Round(100*time.Millisecond),
 		map[bool]string{true: "the engine answered", false: "the fresh start"}[c.what == doEngineRestart], row.history)
+}
+
+// runSlowStopper creates and starts name from ref on the private engine: it
+// ignores its stop signal (SIGUSR1, as PID 1), so every stop takes
+// crashStopTimeout; it is removed with the engine's other containers when
+// the test ends. It returns once the container wrote its file.
+func runSlowStopper(t *testing.T, cli *client.Client, eng *privateEngine, ref, name string) string {
+	t.Helper()
+	stop := crashStopTimeout
+	created, err := cli.ContainerCreate(t.Context(), &container.Config{Image: ref, StopSignal: "SIGUSR1", StopTimeout: &stop},
+		&container.HostConfig{NetworkMode: "none"}, nil, nil, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { removeAllContainers(t, eng.host) })
+	if err := cli.ContainerStart(t.Context(), created.ID, container.StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFile(t, cli, created.ID)
+	return created.ID
 }
 
 // describeEntries is the journal entry of the one container, in a few words.

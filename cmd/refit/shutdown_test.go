@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
 
 	"refit/models"
@@ -94,17 +93,7 @@ func runShutdownCase(t *testing.T, c shutdownCase, eng *privateEngine, cli *clie
 		t.Cleanup(func() { reg.SetBlobRate(0) })
 	}
 	reg.Push(t, repoTag, v2)
-	stop := crashStopTimeout
-	created, err := cli.ContainerCreate(ctx, &container.Config{Image: ref, StopSignal: "SIGUSR1", StopTimeout: &stop},
-		&container.HostConfig{NetworkMode: "none"}, nil, nil, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { removeAllContainers(t, eng.host) })
-	if err := cli.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	waitFile(t, cli, created.ID)
+	original := runSlowStopper(t, cli, eng, ref, name)
 
 	dir := t.TempDir()
 	db := filepath.Join(dir, "refit.db")
@@ -155,7 +144,7 @@ func runShutdownCase(t *testing.T, c shutdownCase, eng *privateEngine, cli *clie
 	if n := countContainers(ctx, cli); n != 1 {
 		fail("%d containers, want only %s", n, name)
 	}
-	if got := map[bool]string{true: "old", false: "new"}[cur.ID == created.ID]; got != c.want {
+	if got := map[bool]string{true: "old", false: "new"}[cur.ID == original]; got != c.want {
 		fail("the %s version runs, want the %s one", got, c.want)
 	}
 	t.Logf("SIGTERM at %s +%s: exit 0 after %s; the %s version runs; refit's last lines:\n%s", c.at, c.delay,

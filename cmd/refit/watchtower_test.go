@@ -119,9 +119,9 @@ func TestAutoUpdateDefaultStaysOffWithoutWatchtower(t *testing.T) {
 }
 
 func TestUnknownWatchtowerVariablesAreNamedOnce(t *testing.T) {
-	got := unknownWatchtower([]string{"WATCHTOWER_POLL_INTERVAL=30", "WATCHTOWER_NOTIFICATION_TEMPLATE={{x}}",
-		"PATH=/bin", "WATCHTOWER_HTTP_API_TOKEN=secret", "WATCHTOWER_NOTIFICATION_EMAIL_SERVER_PASSWORD=hunter2"})
-	if strings.Join(got, " ") != "WATCHTOWER_NOTIFICATION_EMAIL_SERVER_PASSWORD WATCHTOWER_NOTIFICATION_TEMPLATE" {
+	got := unknownWatchtower([]string{"WATCHTOWER_POLL_INTERVAL=30", "WATCHTOWER_NOTIFICATION_TEMPLATE={{x}}", "WATCHTOWER_FUTURE_OPTION={{x}}",
+		"PATH=/bin", "WATCHTOWER_HTTP_API_TOKEN=secret", "WATCHTOWER_NOTIFICATION_MATRIX_PASSWORD=hunter2"})
+	if strings.Join(got, " ") != "WATCHTOWER_FUTURE_OPTION WATCHTOWER_NOTIFICATION_MATRIX_PASSWORD" {
 		t.Errorf("unknown = %v", got)
 	}
 	var buf bytes.Buffer
@@ -129,7 +129,7 @@ func TestUnknownWatchtowerVariablesAreNamedOnce(t *testing.T) {
 		Taken: []string{"WATCHTOWER_HTTP_API_TOKEN"}, APIToken: "secret", Unknown: got}, models.AutoUpdateAll)
 	out := buf.String()
 	if strings.Count(out, "\n") != 2 || !strings.Contains(out, "WATCHTOWER_HTTP_API_TOKEN") ||
-		!strings.Contains(out, "WATCHTOWER_NOTIFICATION_TEMPLATE") || strings.Contains(out, "secret") || strings.Contains(out, "hunter2") {
+		!strings.Contains(out, "WATCHTOWER_FUTURE_OPTION") || strings.Contains(out, "secret") || strings.Contains(out, "hunter2") {
 		t.Errorf("log = %q: want one info and one warning line, no values", out)
 	}
 }
