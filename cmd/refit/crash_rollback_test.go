@@ -12,6 +12,7 @@ import (
 	"refit/models"
 	"refit/services/dockerengine/dockertest"
 	"refit/services/oci/ocitest"
+	"refit/services/shoutrrr/shoutrrrtest"
 )
 
 // A rollback points the container's tag at the backup's image before its
@@ -19,7 +20,7 @@ import (
 // after recovery, the name running with its data and the tag naming the
 // image the container runs: a tag left on the backup would make the next
 // `docker compose up` (or refit's own check) run another version than the
-// one recovery kept.
+// one recovery kept. The fresh refit says so in a failed notification.
 func TestKillDuringRollbackMovesTheTagBack(t *testing.T) {
 	dockertest.Host(t)
 	eng, cli := newPrivateEngine(t)
@@ -76,7 +77,9 @@ func TestKillDuringRollbackMovesTheTagBack(t *testing.T) {
 		t.Fatalf("at the kill the tag names %s (%v), want the backup's image %s: the test no longer tests the move", img.ID, err, v1.ID)
 	}
 
-	b := startRefitChild(t, refit, dir, db, eng.host, crashSettle)
+	// The fresh refit tells of the interrupted rollback as a failed event.
+	hook := shoutrrrtest.NewWebhook(t)
+	b := startRefitChild(t, refit, dir, db, eng.host, crashSettle, "REFIT_NOTIFY=hook=generic+http://"+hook.Addr+"/hook?template=json#failed")
 	fail := func(format string, args ...any) {
 		t.Helper()
 		t.Fatalf(format+"\nengine: %s\nrefit log (the first process):\n%s\nrefit log (the fresh one):\n%s",
@@ -104,6 +107,18 @@ func TestKillDuringRollbackMovesTheTagBack(t *testing.T) {
 		}
 		if time.Now().After(end) {
 			fail("tag %s names %s (%v), the container runs %s (v1 %s, v2 %s); %d tag moves journalled", ref, img.ID, err, cur.Image, v1.ID, v2ID, left)
+		}
+	}
+	want := map[bool]string{true: "restored by recovery", false: "finished by recovery"}[cur.Image == v2ID]
+	for end := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if got := hookMessages(t, hook); len(got) > 0 {
+			if len(got) != 1 || got[0].Title != "refit: interrupted update of "+name+" "+want {
+				fail("messages after recovery = %+v, want one: interrupted update of %s %s", got, name, want)
+			}
+			break
+		}
+		if time.Now().After(end) {
+			fail("no failed message within 30s of the recovery")
 		}
 	}
 	version := map[bool]string{true: "v2 (recovery restored the old container)", false: "v1 (recovery kept the rollback)"}[cur.Image == v2ID]
