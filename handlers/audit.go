@@ -59,12 +59,20 @@ func auditAs(action, param string) auditWhat {
 func auditedContainer(aud *services.Audit, cat *services.Catalog, ctr *services.Containers, action string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		target := containerID(c)
-		if item, err := cat.Get(c.UserContext(), target); err == nil {
-			ref := cat.Ref(item)
+		// The snapshot knows running containers without asking the engine;
+		// the catalog, which lists every host, finds stopped ones too.
+		var ref models.ContainerRef
+		if it, _, err := ctr.Find(target); err == nil {
+			ref = it.Ref
+		} else if item, err := cat.Get(c.UserContext(), target); err == nil {
+			ref = cat.Ref(item)
+		}
+		switch {
+		case ref == models.ContainerRef{}:
+		case ctr.Several():
+			target = ref.String()
+		default:
 			target = ref.Name
-			if ctr.Several() {
-				target = ref.String()
-			}
 		}
 		switch action {
 		case models.AuditPolicy:

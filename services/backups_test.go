@@ -203,11 +203,11 @@ func TestRollbackThatFailsRollsBackAndMovesTheTagBack(t *testing.T) {
 	}
 }
 
-func TestRollbackSkipsTheVersionItLeft(t *testing.T) {
-	w := newBackupWorld(t, 3)
-	w.updateTo(t, 2)
-	_, dig2 := version(2)
-	w.reg.Set(ref, dig2) // what the registry offers is what it ran
+// rollbackOffered rolls "a" back onto its newest backup after a check that
+// found the registry offering digest.
+func (w backupWorld) rollbackOffered(t *testing.T, digest string) {
+	t.Helper()
+	w.reg.Set(ref, digest)
 	if _, err := w.ctr.Check(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -217,6 +217,13 @@ func TestRollbackSkipsTheVersionItLeft(t *testing.T) {
 	if end := waitEnded(t, w.upd, "a"); end.Phase != models.PhaseDone {
 		t.Fatalf("rollback ended %+v", end)
 	}
+}
+
+func TestRollbackSkipsTheVersionItLeft(t *testing.T) {
+	w := newBackupWorld(t, 3)
+	w.updateTo(t, 2)
+	_, dig2 := version(2)
+	w.rollbackOffered(t, dig2) // what the registry offers is what it ran
 	w.mustRun(t, 1)
 	if !w.pol.Holds(local("a"), models.Candidate{Digest: dig2}) {
 		t.Errorf("policy after the rollback = %+v; want v2's digest skipped, so auto-update does not bring it back", w.pol.Get(local("a")))
@@ -231,16 +238,7 @@ func TestRollbackSkipsNothingWhenTheRegistryMovedOn(t *testing.T) {
 	w := newBackupWorld(t, 3)
 	w.updateTo(t, 2)
 	_, dig3 := version(3)
-	w.reg.Set(ref, dig3) // a v3 it never ran: the user did not refuse it
-	if _, err := w.ctr.Check(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.upd.Rollback(local("a"), "", "bob"); err != nil {
-		t.Fatal(err)
-	}
-	if end := waitEnded(t, w.upd, "a"); end.Phase != models.PhaseDone {
-		t.Fatalf("rollback ended %+v", end)
-	}
+	w.rollbackOffered(t, dig3) // a v3 it never ran: the user did not refuse it
 	if pol := w.pol.Get(local("a")); !pol.Empty() {
 		t.Errorf("policy = %+v, want none", pol)
 	}

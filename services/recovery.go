@@ -75,7 +75,7 @@ func (u *Updates) Recover(ctx context.Context, host string) ([]models.Recovery, 
 	if rerr := u.ctr.RefreshHost(ctx, host); rerr != nil {
 		u.log.Warn("refresh after recovery failed", "error", rerr)
 	} else {
-		u.settleTagMoves(ctx, engine, host) // it judges by the containers as they are now
+		u.settleTagMoves(engine, host) // it judges by the containers as they are now
 	}
 	for _, n := range mine {
 		switch {

@@ -1,7 +1,6 @@
 package services
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"time"
@@ -130,6 +129,7 @@ func (u *Updates) settleTagMove(log *slog.Logger, engine Updater, ref models.Con
 			log.Warn("tag not moved back after a failed rollback; recovery tries again", "tag", tag, "error", err)
 			return
 		}
+		log.Info("tag moved back to the image the container runs", "tag", tag)
 	}
 	if err := u.opts.Backups.clearTagMove(ref); err != nil {
 		log.Warn("tag move not cleared", "error", err)
@@ -156,7 +156,7 @@ func (u *Updates) skipLeftVersion(log *slog.Logger, ref models.ContainerRef, it 
 // it; otherwise (the old container restored, or the crash came before the
 // recreate) the tag goes back to the image it named. Rollbacks this process
 // runs are left to it.
-func (u *Updates) settleTagMoves(ctx context.Context, engine Updater, host string) {
+func (u *Updates) settleTagMoves(engine Updater, host string) {
 	if u.opts.Backups == nil {
 		return
 	}
@@ -176,16 +176,8 @@ func (u *Updates) settleTagMoves(ctx context.Context, engine Updater, host strin
 		}
 		it, _, ferr := u.ctr.FindRef(ref)
 		back := ferr != nil || it.ImageID != m.ToImageID
-		if back && m.PrevImageID != "" {
-			if err := engine.TagImage(ctx, m.PrevImageID, m.Tag); err != nil {
-				u.log.Warn("interrupted rollback: tag not moved back; trying again at the next recovery", "container", m.Name, "host", host, "tag", m.Tag, "error", err)
-				continue
-			}
-			u.log.Warn("interrupted rollback: tag moved back to the image the container runs", "container", m.Name, "host", host, "tag", m.Tag)
-		}
-		if err := u.opts.Backups.clearTagMove(ref); err != nil {
-			u.log.Warn("tag move not cleared", "container", m.Name, "host", host, "error", err)
-		}
+		log := u.log.With("container", m.Name, "host", host, "interrupted_rollback", true)
+		u.settleTagMove(log, engine, ref, m.Tag, m.PrevImageID, back)
 	}
 }
 
