@@ -73,9 +73,7 @@ func (f *fixture) MissingRef() string       { return f.reg.Ref("enginetest/app:m
 
 func (f *fixture) PushVersion(t *testing.T, v int) string {
 	return f.reg.Push(t, "enginetest/app:latest", ocitest.ImageOpts{
-		// The registry in the marker: fixtures in parallel then never share an
-		// image ID, so one test's cleanup cannot touch another's image.
-		Marker: fmt.Sprintf("v%d %s", v, f.reg.Host()),
+		Marker: fmt.Sprintf("v%d", v), // Push salts it with the registry: no ID is shared between fixtures
 		Labels: map[string]string{"refit.test.version": fmt.Sprint(v)},
 	})
 }
@@ -96,7 +94,7 @@ func (f *fixture) StopContainer(t *testing.T, id string) { dockertest.Stop(t, f.
 // static busybox as /bin/sh.
 func (f *fixture) RunWithShell(t *testing.T, name string, v int) string {
 	ref := f.reg.Ref("enginetest/shell:latest")
-	f.reg.Push(t, "enginetest/shell:latest", ocitest.ImageOpts{Shell: true, Marker: fmt.Sprintf("v%d %s", v, f.reg.Host())})
+	f.reg.Push(t, "enginetest/shell:latest", ocitest.ImageOpts{Shell: true, Marker: fmt.Sprintf("v%d", v)})
 	dockertest.Pull(t, f.cli, ref)
 	id := dockertest.Run(t, f.cli, dockertest.RunOpts{Name: name, Image: ref})
 	dockertest.RemoveAtCleanup(t, f.cli, name)

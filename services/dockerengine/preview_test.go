@@ -16,7 +16,7 @@ import (
 func (f *fixture) RunConfigured(t *testing.T, name string, v int, c enginetest.Configured) string {
 	labels := map[string]string{"refit.test.version": fmt.Sprint(v)}
 	maps.Copy(labels, c.ImageLabels)
-	f.reg.Push(t, "enginetest/app:latest", ocitest.ImageOpts{Marker: fmt.Sprintf("configured v%d %s", v, f.reg.Host()),
+	f.reg.Push(t, "enginetest/app:latest", ocitest.ImageOpts{Marker: fmt.Sprintf("configured v%d", v),
 		Labels: labels, Env: c.ImageEnv})
 	dockertest.Pull(t, f.cli, f.Ref())
 	var binds []string

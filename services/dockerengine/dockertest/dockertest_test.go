@@ -22,7 +22,7 @@ func TestEnginePullsFromLoopbackRegistryAndRuns(t *testing.T) {
 	digest := reg.Push(t, "test/app:1", opts)
 
 	dockertest.Pull(t, cli, ref)
-	layers, err := ocitest.Image(t, opts).Layers()
+	layers, err := reg.Image(t, opts).Layers()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -197,7 +197,19 @@ func fileLayer(name string, mode int64, content []byte) (v1.Layer, error) {
 // manifest digest ("sha256:…").
 func (r *Registry) Push(tb testing.TB, repoTag string, opts ImageOpts) string {
 	tb.Helper()
-	return r.PushImage(tb, repoTag, Image(tb, opts))
+	return r.PushImage(tb, repoTag, r.Image(tb, opts))
+}
+
+// Image builds the image Push pushes for opts: a marker is salted with the
+// registry's host, so tests running in parallel on one engine never share an
+// image ID. Shared, one test's cleanup untagging its last reference races
+// another's pull of the same ID, and the image vanishes under the second test.
+func (r *Registry) Image(tb testing.TB, opts ImageOpts) v1.Image {
+	tb.Helper()
+	if opts.Marker != "" {
+		opts.Marker += " @" + r.host
+	}
+	return Image(tb, opts)
 }
 
 // PushImage pushes any image as r.Host()+"/"+repoTag and returns its manifest digest.
@@ -219,7 +231,7 @@ func (r *Registry) PushImage(tb testing.TB, repoTag string, img v1.Image) string
 // records in RepoDigests.
 func (r *Registry) PushIndex(tb testing.TB, repoTag string, opts ImageOpts) string {
 	tb.Helper()
-	img := Image(tb, opts)
+	img := r.Image(tb, opts)
 	idx := mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex),
 		mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
 		mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}}},
