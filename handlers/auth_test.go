@@ -220,6 +220,7 @@ var routePerm = map[string]models.Permission{
 	"GET /fragments/hosts":                             models.PermView,
 	"POST /check":                                      models.PermOperate,
 	"GET /containers/:host/:name/row":                  models.PermView,
+	"GET /containers/:host/:name/menu":                 models.PermView,
 	"POST /containers/:host/:name/update":              models.PermOperate,
 	"POST /containers/:host/:name/auto-update":         models.PermOperate,
 	"GET /containers/:host/:name/logs":                 models.PermView,

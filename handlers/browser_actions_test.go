@@ -34,12 +34,16 @@ func serveTestApp(t *testing.T, ta testApp) string {
 	return "http://" + ln.Addr().String()
 }
 
-// openMenu opens the row menu of ref, as a click on its ⋯ does.
+// openMenu opens the row menu of ref, as a click on its ⋯ does, and waits
+// for its items, which the menu loads as it first opens.
 func (b *browser) openMenu(ref models.ContainerRef) {
 	b.t.Helper()
-	b.do(chromedp.Click(chromedp.CSS("#" + views.MenuID(ref) + " > summary")))
-	b.waitFor("the menu of "+ref.String()+" to open", fmt.Sprintf(`document.getElementById(%q).open`, views.MenuID(ref)),
+	b.clickCSS("#" + views.MenuID(ref) + " > summary")
+	b.waitFor("the menu of "+ref.String()+" to open with its items",
+		fmt.Sprintf(`((m) => !!m && m.open && !!m.querySelector(%q))(document.getElementById(%q))`,
+			"#"+views.ActionID(ref, "history"), views.MenuID(ref)),
 		5*time.Second, "#"+views.RowID(ref))
+	b.settled() // the items' hx-* are bound once htmx has processed them
 }
 
 // text is the text of the element with this id, spaces collapsed, "" when

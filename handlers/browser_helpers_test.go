@@ -223,14 +223,17 @@ func (b *browser) viewport(width, height int64, opts ...chromedp.EmulateViewport
 // the element whose hx-* attributes it answers to, such as its form): a
 // row swapped in by a poll a moment before would otherwise take the click
 // as a plain link or form and leave the page.
-func (b *browser) click(id string) {
+func (b *browser) click(id string) { b.t.Helper(); b.clickCSS("#" + id) }
+
+// clickCSS is click for the first element the CSS selector finds.
+func (b *browser) clickCSS(sel string) {
 	b.t.Helper()
-	b.waitFor("htmx to process #"+id, fmt.Sprintf(`((e) => {
+	b.waitFor("htmx to process "+sel, fmt.Sprintf(`((e) => {
 		if (!e) return false;
 		const h = e.closest('[hx-get],[hx-post],[hx-put],[hx-patch],[hx-delete]');
 		return !h || !!(h['htmx-internal-data'] && h['htmx-internal-data'].initHash);
-	})(document.getElementById(%q))`, id), 5*time.Second, "#"+id)
-	b.do(chromedp.Click(chromedp.ID(id)))
+	})(document.querySelector(%q))`, sel), 5*time.Second, sel)
+	b.do(chromedp.Click(chromedp.CSS(sel)))
 }
 
 // markPage sets a marker on window that only survives if the page is never

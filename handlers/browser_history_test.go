@@ -48,6 +48,7 @@ func TestBrowserHistoryAfterARealUpdateAndRollback(t *testing.T) {
 	saveScreenshot(t, "history.png", b.fullScreenshot())
 
 	b.open(views.DashboardPath)
+	b.openMenu(local(bad))
 	if got := b.text(views.RowID(local(bad))); !strings.Contains(got, "Skip this version") {
 		t.Errorf("the rolled-back row offers no Skip this version: %q", got)
 	}

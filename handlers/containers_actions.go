@@ -318,3 +318,20 @@ func handleCrashLogs(ctr *services.Containers, hist *services.History) fiber.Han
 		return render(c, views.CrashLogsPanel(d))
 	}
 }
+
+// handleRowMenu answers a row's menu items, which the menu loads when it is
+// first opened; without JavaScript, the menu as a page of its own.
+func handleRowMenu(ctr *services.Containers, upd *services.Updates, pol *services.Policies) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		p, item, g, err := panelOf(c, ctr)
+		if err != nil {
+			return err
+		}
+		row := views.NewRowData(g, item, jobsOf(upd, pol), p.Viewer)
+		row.Filter = p.Filter
+		if !p.Standalone {
+			return render(c, views.RowMenuItems(row))
+		}
+		return answerPanel(c, p, "Actions for", views.MenuPanel(views.MenuData{Panel: p, Row: row}))
+	}
+}

@@ -268,12 +268,58 @@ func TestContainerActionsByRole(t *testing.T) {
 		if status, _, _ := a.call(t, "GET", views.LogsPath(nginx, 100), "", h...); status != tc.logs {
 			t.Errorf("%s: logs = %d, want %d", tc.role, status, tc.logs)
 		}
-		_, body, _ := a.call(t, "GET", "/", "", s.headers()...)
-		menu := mustDoc(t, body).Find("#" + views.MenuID(nginx))
+		_, body, _ := a.call(t, "GET", views.MenuPath(nginx), "", h...)
+		menu := mustDoc(t, body).Find("body")
 		hasStop, hasDelete := menu.Find("#"+views.ActionID(nginx, "stop")).Length() == 1, menu.Find("#"+views.DeleteID(nginx)).Length() == 1
 		if menu.Find("#"+views.ActionID(nginx, "logs")).Length() != 1 || hasStop != (tc.role != "viewer") || hasDelete != (tc.role == "admin") {
 			t.Errorf("%s's menu: stop %v, delete %v", tc.role, hasStop, hasDelete)
 		}
+	}
+}
+
+// A row's menu comes when it is first opened: the dashboard carries only
+// its ⋯ and a link; htmx gets the items alone, a browser without
+// JavaScript a page of them whose forms post as the row's did.
+func TestRowMenuLoadsOnOpen(t *testing.T) {
+	ta := newTestApp(t)
+	nginx := local("nginx")
+	_, dash, _ := ta.getHTML(t, "/")
+	menu := dash.Find("#" + views.MenuID(nginx))
+	if menu.Find("#"+views.ActionID(nginx, "history")).Length() != 0 {
+		t.Error("the dashboard still carries the menu's items")
+	}
+	if got := menu.Find("summary").AttrOr("hx-get", ""); got != views.MenuPath(nginx) {
+		t.Errorf("the menu loads %q, want %q", got, views.MenuPath(nginx))
+	}
+	if got := menu.Find(".menu-panel a").AttrOr("href", ""); got != views.MenuPath(nginx) {
+		t.Errorf("the menu's link without JavaScript = %q, want %q", got, views.MenuPath(nginx))
+	}
+
+	status, items, _ := ta.getHTML(t, views.MenuPath(nginx), "HX-Request", "true")
+	if status != 200 || items.Find("#"+views.ActionID(nginx, "history")).Length() != 1 || items.Find("#"+views.ActionID(nginx, "stop")).Length() != 1 {
+		t.Fatalf("the menu's items = %d %q", status, text(items.Selection))
+	}
+	if items.Find("nav, h1, #"+views.TableID).Length() != 0 {
+		t.Error("the menu's items came with the page around them")
+	}
+
+	status, page, _ := ta.getHTML(t, views.MenuPath(nginx))
+	if status != 200 || !strings.Contains(text(page.Selection), "Actions for nginx") || page.Find("#"+views.ActionID(nginx, models.PolicySnooze)).Length() != 1 {
+		t.Fatalf("the menu as a page = %d %q", status, text(page.Selection))
+	}
+	form := page.Find("#" + views.ActionID(nginx, models.PolicySnooze)).Closest("form")
+	post := url.Values{}
+	form.Find("input[type=hidden]").Each(func(_ int, in *goquery.Selection) { post.Set(in.AttrOr("name", ""), in.AttrOr("value", "")) })
+	post.Set(views.PolicyField, models.PolicySnooze)
+	if status, _, _ := ta.postForm(t, form.AttrOr("action", ""), post, false); status >= 400 {
+		t.Fatalf("Snooze from the menu's page = %d", status)
+	}
+	if pol := ta.deps.Policies.Get(nginx); pol.SnoozeUntil == nil {
+		t.Errorf("policy after Snooze from the menu's page = %+v", pol)
+	}
+
+	if status, _, _ := ta.getHTML(t, views.MenuPath(local("nope")), "HX-Request", "true"); status != 404 {
+		t.Errorf("the menu of an unknown container = %d, want 404", status)
 	}
 }
 

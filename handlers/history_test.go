@@ -100,7 +100,7 @@ func TestAPIHistoryFilters(t *testing.T) {
 // Each row's menu links to its own history.
 func TestRowMenuLinksToItsHistory(t *testing.T) {
 	ta := newTestApp(t)
-	_, doc, _ := ta.getHTML(t, "/")
+	_, doc, _ := ta.getHTML(t, views.MenuPath(local("nginx")))
 	a := doc.Find("#" + views.ActionID(local("nginx"), "history"))
 	if href, _ := a.Attr("href"); href != views.HistoryFor(local("nginx")) {
 		t.Errorf("nginx's History link = %q, want %q", href, views.HistoryFor(local("nginx")))

@@ -93,6 +93,7 @@ func routes(app *fiber.App, d Deps) {
 	web.Get(views.HostsFragmentPath, handleHostsFragment(d.Containers))
 	web.Post("/check", requireWeb(auth, operate), audited(aud, auditAs(models.AuditCheck, "")), handleCheck(d.Containers, d.Updates, dc))
 	web.Get("/containers/:host/:name/row", handleContainerRow(d.Containers, d.Updates, d.Policies))
+	web.Get("/containers/:host/:name/menu", handleRowMenu(d.Containers, d.Updates, d.Policies))
 	web.Post("/containers/:host/:name/update", requireWeb(auth, operate), audited(aud, auditContainer(d.Containers, models.AuditUpdate)),
 		handleUpdateContainer(d.Containers, d.Updates, d.Policies))
 	web.Post("/containers/:host/:name/auto-update", requireWeb(auth, operate), audited(aud, auditContainer(d.Containers, models.AuditToggle)),

@@ -165,6 +165,12 @@ type Panel struct {
 	Viewer
 }
 
+// MenuData is a row's menu as a page of its own (MenuPanel).
+type MenuData struct {
+	Panel
+	Row RowData
+}
+
 // PreviewData is one container's PreviewPanel.
 type PreviewData struct {
 	Panel

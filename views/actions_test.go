@@ -59,8 +59,7 @@ func TestRowMenuPerRole(t *testing.T) {
 		{"admin", adminRole, ids("logs", "preview", "backups", models.PolicySkipCurrent, models.PolicySnooze, "restart", "stop", "delete")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			doc := render(t, views.ContainerRow(rowWith(tc.v, models.UpdatePolicy{}, false)))
-			menu := one(t, doc, "details#"+views.MenuID(ref))
+			menu := render(t, views.RowMenuItems(rowWith(tc.v, models.UpdatePolicy{}, false))).Selection
 			for _, sel := range all {
 				want := false
 				for _, w := range tc.want {
@@ -81,7 +80,7 @@ func TestRowMenuPerRole(t *testing.T) {
 // URL, answering the row (policy, restart) or the table (stop, delete).
 func TestRowMenuControls(t *testing.T) {
 	ref := local("web")
-	doc := render(t, views.ContainerRow(rowWith(adminRole, models.UpdatePolicy{SkipDigests: []string{"sha256:old"}}, false)))
+	doc := render(t, views.RowMenuItems(rowWith(adminRole, models.UpdatePolicy{SkipDigests: []string{"sha256:old"}}, false)))
 	logs := one(t, doc, "#"+views.ActionID(ref, "logs"))
 	if attr(logs, "href") != views.LogsPath(ref, 100) || attr(logs, "hx-get") != views.LogsPath(ref, 100) ||
 		attr(logs, "hx-target") != "#"+views.PanelSlotID {
@@ -129,7 +128,33 @@ func TestDeleteConfirm(t *testing.T) {
 	}
 }
 
-// No menu while the row's update runs: the row polls every second.
+// The row carries only the menu's disclosure: its items come from MenuPath
+// when it is first opened, or, without JavaScript, through its link.
+func TestRowMenuLoadsItsItemsWhenOpened(t *testing.T) {
+	ref := local("web")
+	r := rowWith(adminRole, models.UpdatePolicy{}, false)
+	r.Filter = "nas"
+	doc := render(t, views.ContainerRow(r))
+	menu := one(t, doc, "details#"+views.MenuID(ref))
+	sum := in1(t, menu, "summary")
+	want := views.OnHost(views.MenuPath(ref), "nas")
+	if attr(sum, "hx-get") != want || attr(sum, "hx-trigger") != "click once" || attr(sum, "hx-target") != "next .menu-panel" {
+		t.Errorf("summary = hx-get %q hx-trigger %q hx-target %q", attr(sum, "hx-get"), attr(sum, "hx-trigger"), attr(sum, "hx-target"))
+	}
+	if got := attr(in1(t, menu, ".menu-panel a"), "href"); got != want {
+		t.Errorf("fallback link = %q, want %q", got, want)
+	}
+	if menu.Find("form, button, #"+views.ActionID(ref, "logs")).Length() != 0 {
+		t.Error("the row carries the menu's items")
+	}
+	page := render(t, views.MenuPanel(views.MenuData{Panel: views.Panel{Ref: ref, Standalone: true, Viewer: adminRole}, Row: r}))
+	if page.Find("#"+views.ActionID(ref, "stop")).Length() != 1 || page.Find("a[href='"+views.DashboardPath+"']").Length() != 1 {
+		t.Error("the menu's page lacks Stop or the way back")
+	}
+}
+
+// No menu while the row's update runs: the row polls every second; a menu
+// opened just before offers only the history.
 // A Swarm service has no logs, lifecycle or delete: its tasks are the engine's.
 func TestRowMenuWhileUpdatingAndForServices(t *testing.T) {
 	r := rowWith(adminRole, models.UpdatePolicy{}, false)
@@ -137,9 +162,12 @@ func TestRowMenuWhileUpdatingAndForServices(t *testing.T) {
 	if doc := render(t, views.ContainerRow(r)); doc.Find(".row-menu").Length() != 0 {
 		t.Error("a row being updated shows its menu")
 	}
+	if doc := render(t, views.RowMenuItems(r)); doc.Find("a, button").Length() != 1 || doc.Find("#"+views.ActionID(local("web"), "history")).Length() != 1 {
+		t.Errorf("the menu of a row being updated offers %q, want only History", text(doc.Selection))
+	}
 	r = rowWith(adminRole, models.UpdatePolicy{}, false)
 	r.Item.Service = &models.Service{}
-	doc := render(t, views.ContainerRow(r))
+	doc := render(t, views.RowMenuItems(r))
 	for _, a := range []string{"logs", "restart", "stop", "delete"} {
 		if doc.Find("#"+views.ActionID(local("web"), a)).Length() != 0 {
 			t.Errorf("a service's menu offers %s", a)
@@ -190,7 +218,7 @@ func TestRowMenuPolicyChoices(t *testing.T) {
 	until := testNow.Add(time.Hour)
 	ref := local("web")
 	r := rowWith(operatorRole, models.UpdatePolicy{SkipDigests: []string{remote}, SnoozeUntil: &until}, true)
-	doc := render(t, views.ContainerRow(r))
+	doc := render(t, views.RowMenuItems(r))
 	for action, want := range map[string]bool{models.PolicySkipCurrent: false, models.PolicySnooze: false, models.PolicyClear: true} {
 		if got := doc.Find("#"+views.ActionID(ref, action)).Length() == 1; got != want {
 			t.Errorf("%s offered = %v, want %v", action, got, want)
@@ -198,7 +226,7 @@ func TestRowMenuPolicyChoices(t *testing.T) {
 	}
 	up := rowWith(operatorRole, models.UpdatePolicy{}, false)
 	up.Item.Status = models.StatusUpToDate
-	if render(t, views.ContainerRow(up)).Find("#"+views.ActionID(ref, models.PolicySkipCurrent)).Length() != 0 {
+	if render(t, views.RowMenuItems(up)).Find("#"+views.ActionID(ref, models.PolicySkipCurrent)).Length() != 0 {
 		t.Error("Skip offered for an up-to-date container")
 	}
 }
@@ -404,7 +432,7 @@ func TestTagOfferOnTheRow(t *testing.T) {
 		}
 	}
 	assertForm(t, one(t, doc, "#"+views.ActionID(ref, "update-tag")).Closest("form"), views.UpdateTagPath(ref), "#"+views.RowID(ref))
-	if doc.Find("#"+views.ActionID(ref, models.PolicySkipCurrent)).Length() != 1 || doc.Find("#"+views.ActionID(ref, "tags")).Length() != 1 {
+	if menu := render(t, views.RowMenuItems(row)); menu.Find("#"+views.ActionID(ref, models.PolicySkipCurrent)).Length() != 1 || menu.Find("#"+views.ActionID(ref, "tags")).Length() != 1 {
 		t.Error("the menu offers no skip of the tag, or no Version tags…")
 	}
 	doc = render(t, views.ContainerRow(views.NewGroupData(g, jobs, viewerRole, testNow).Rows[0]))

@@ -490,6 +490,12 @@ func TestPageIDsAreUnique(t *testing.T) {
 		if target == "this" {
 			return
 		}
+		if sel, ok := strings.CutPrefix(target, "next "); ok {
+			if s.NextAllFiltered(sel).Length() == 0 {
+				t.Errorf("hx-target %q: no such element after <%s>", target, goquery.NodeName(s))
+			}
+			return
+		}
 		if n := doc.Find(target).Length(); n != 1 {
 			t.Errorf("hx-target %q matches %d elements, want 1", target, n)
 		}

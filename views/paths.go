@@ -52,6 +52,10 @@ func OnHost(path, host string) string {
 // RowPath answers one ContainerRow (GET); rows poll it while updating.
 func RowPath(ref models.ContainerRef) string { return containerPath(ref, "row") }
 
+// MenuPath answers a row's RowMenuItems (GET), which the menu loads when it
+// is first opened; without JavaScript, a page of its own (MenuPanel).
+func MenuPath(ref models.ContainerRef) string { return containerPath(ref, "menu") }
+
 // UpdatePath starts updating a container (POST) and answers its ContainerRow.
 func UpdatePath(ref models.ContainerRef) string { return containerPath(ref, "update") }
 

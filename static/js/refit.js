@@ -13,9 +13,11 @@ document.addEventListener("htmx:beforeRequest", (e) => {
 
 // A row menu closes once one of its items asks for something: the answer
 // lands elsewhere (a panel, the row), and an open menu would cover it. Not
-// for a delete confirmation, which stays to be corrected after a wrong name.
+// for a delete confirmation, which stays to be corrected after a wrong name,
+// nor for the menu's own summary, which loads the items as it opens.
 document.addEventListener("htmx:beforeRequest", (e) => {
   const el = e.detail.elt;
+  if (el.matches && el.matches("details.row-menu > summary")) return;
   const menu = el.closest && !el.closest("details.delete-confirm") && el.closest("details.row-menu");
   if (menu) menu.open = false;
 });
