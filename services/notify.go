@@ -326,6 +326,7 @@ func (n *Notifier) several() bool { return n.ctr != nil && n.ctr.Several() }
 func (n *Notifier) Checked(groups []models.ImageGroup) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	n.forgetGone(groups)
 	ts, err := n.targets()
 	if err != nil {
 		n.log.Error("notifications: targets not read", "error", err)
@@ -404,6 +405,58 @@ func (n *Notifier) Checked(groups []models.ImageGroup) {
 		return
 	}
 	n.wake()
+}
+
+// forgetGone drops the announcements of candidates a container no longer
+// has (it updated, or the registry moved on), so the table holds what is
+// current, not every version ever announced. What this check could not
+// tell (a 429, a failed tag list) stays, as it does for the minimum age,
+// and so do containers the check did not list (stopped, or deleted, whose
+// rows are few).
+func (n *Notifier) forgetGone(groups []models.ImageGroup) {
+	type key struct {
+		ref models.ContainerRef
+		cd  models.Candidate
+	}
+	listed := map[models.ContainerRef]Unknown{}
+	current := map[key]bool{}
+	var hosts []string
+	for _, g := range groups {
+		for _, it := range g.Containers {
+			if !slices.Contains(hosts, it.Ref.Host) {
+				hosts = append(hosts, it.Ref.Host)
+			}
+			listed[it.Ref] = Unknown{Digest: it.Status == models.StatusUnknown, Tag: it.TagFailed}
+			if it.Status == models.StatusOutdated && g.RemoteFull != "" {
+				current[key{it.Ref, models.Candidate{Digest: g.RemoteFull}}] = true
+			}
+			if it.NewerTag != "" {
+				current[key{it.Ref, models.Candidate{Tag: it.NewerTag}}] = true
+			}
+		}
+	}
+	if len(hosts) == 0 {
+		return
+	}
+	var rows []models.Announcement
+	if err := n.db.Where("host IN ?", hosts).Find(&rows).Error; err != nil {
+		n.log.Error("notifications: announcements not read", "error", err)
+		return
+	}
+	var gone []models.Announcement
+	for _, a := range rows {
+		ref, cd := models.Ref(a.Host, a.Name), models.Candidate{Digest: a.Digest, Tag: a.Tag}
+		unknown, ok := listed[ref]
+		if ok && !current[key{ref, cd}] && !unknown.keeps(cd.Key()) {
+			gone = append(gone, a)
+		}
+	}
+	if len(gone) == 0 {
+		return
+	}
+	if err := n.db.Delete(&gone).Error; err != nil {
+		n.log.Error("notifications: announcements not pruned", "error", err)
+	}
 }
 
 // Recorded is the History observer: each update's outcome becomes an

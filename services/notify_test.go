@@ -160,6 +160,58 @@ func TestAvailableIsNeverRepeatedAcrossChecksAndRestarts(t *testing.T) {
 	}
 }
 
+// What was announced is kept while it is the container's candidate: a
+// check the registry failed keeps it (no repeat once it answers again);
+// a candidate the registry moved past is forgotten, so the table stays as
+// small as what is current, and a tag moved back is news again.
+func TestAnnouncementsAreKeptWhileCurrent(t *testing.T) {
+	w := newNotifyWorld(t, "", services.ConfigTarget{Name: "all", URL: hookAll})
+	w.n.Start()
+	db, err := services.OpenDB(w.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sql, _ := db.DB(); sql.Close() })
+	rows := func() (out []string) {
+		t.Helper()
+		var as []models.Announcement
+		if err := db.Order("name").Find(&as).Error; err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range as {
+			out = append(out, a.Name+"@"+models.ShortDigest(a.Digest))
+		}
+		return out
+	}
+	w.check(t)
+	if got := len(w.delivered(t)); got != 1 {
+		t.Fatalf("first check: %d messages, want 1", got)
+	}
+	w.reg.Fail(ref, errors.New("toomanyrequests"))
+	w.check(t)
+	if got := rows(); len(got) != 3 {
+		t.Fatalf("after a failed check the announcements are %v, want the 3 kept", got)
+	}
+	w.reg.Set(ref, newDig)
+	w.check(t)
+	if got := len(w.delivered(t)); got != 1 {
+		t.Fatalf("the registry back: %d messages, want still 1", got)
+	}
+
+	w.eng.Publish(ref, newerImg, newerDig)
+	w.reg.Set(ref, newerDig)
+	w.check(t)
+	want := models.ShortDigest(newerDig)
+	if got := rows(); len(got) != 3 || got[0] != "a@"+want || got[2] != "c@"+want {
+		t.Fatalf("after a newer digest the announcements are %v, want a, b and c at %s alone", got, want)
+	}
+	w.reg.Set(ref, newDig) // the tag moved back
+	w.check(t)
+	if sent := w.delivered(t); len(sent) != 3 || !strings.Contains(sent[2].Body, models.ShortDigest(newDig)) {
+		t.Fatalf("the tag moved back: %+v, want a third message naming %s", sent, models.ShortDigest(newDig))
+	}
+}
+
 func TestSkippedSnoozedAndLabelledContainersAreNotAnnounced(t *testing.T) {
 	w := newNotifyWorld(t, "", services.ConfigTarget{Name: "all", URL: hookAll})
 	w.eng.SetLabels(idC, map[string]string{models.LabelNotify: "false"})
