@@ -211,6 +211,25 @@ func TestBrowserRowMenuPolicyStopStartLogsDelete(t *testing.T) {
 	}
 }
 
+// The row menu's page, opened directly in a browser with JavaScript (a
+// middle click on its link before the menu loaded): its items are plain
+// forms there, so Snooze posts and lands on the dashboard with the badge.
+func TestBrowserRowMenuPageWorksAsPlainForms(t *testing.T) {
+	chromiumPath(t)
+	ta := newTestApp(t)
+	base := serveTestApp(t, ta)
+	b := newBrowser(t, base)
+	b.viewport(1280, 900)
+	nginx := local("nginx")
+	b.openPage(views.MenuPath(nginx))
+	b.do(chromedp.Click(chromedp.ID(views.ActionID(nginx, models.PolicySnooze))))
+	b.waitFor("the dashboard with the snoozed badge", fmt.Sprintf(`location.pathname === '/' && ((r) => !!r && r.innerText.includes('snoozed until'))(document.getElementById(%q))`,
+		views.RowID(nginx)), 10*time.Second, "body")
+	if pol := ta.deps.Policies.Get(nginx); pol.SnoozeUntil == nil {
+		t.Errorf("policy after Snooze on the menu's page = %+v", pol)
+	}
+}
+
 // Preview and Backups from Chromium over the fake engine: the preview
 // panel shows what the update keeps and ends with Update, which updates
 // the row and closes the panel; the Backups panel then lists the image

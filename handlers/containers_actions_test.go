@@ -307,6 +307,9 @@ func TestRowMenuLoadsOnOpen(t *testing.T) {
 	if status != 200 || !strings.Contains(text(page.Selection), "Actions for nginx") || page.Find("#"+views.ActionID(nginx, models.PolicySnooze)).Length() != 1 {
 		t.Fatalf("the menu as a page = %d %q", status, text(page.Selection))
 	}
+	if page.Find(".row-menu-page[hx-disable]").Length() != 1 {
+		t.Error("the menu's page leaves htmx on for items whose targets are not on it")
+	}
 	form := page.Find("#" + views.ActionID(nginx, models.PolicySnooze)).Closest("form")
 	post := url.Values{}
 	form.Find("input[type=hidden]").Each(func(_ int, in *goquery.Selection) { post.Set(in.AttrOr("name", ""), in.AttrOr("value", "")) })
