@@ -96,15 +96,7 @@ func (u *Updates) noteCandidates(g models.ImageGroup, c models.ContainerItem) {
 	if u.opts.Candidates == nil {
 		return
 	}
-	unknown := Unknown{Digest: c.Status == models.StatusUnknown, Tag: c.TagFailed}
-	var cands []models.Candidate
-	if c.Status == models.StatusOutdated && g.RemoteFull != "" {
-		cands = append(cands, models.Candidate{Digest: g.RemoteFull})
-	}
-	if c.NewerTag != "" {
-		cands = append(cands, models.Candidate{Tag: c.NewerTag})
-	}
-	u.opts.Candidates.Seen(c.Ref, unknown, cands...)
+	u.opts.Candidates.Seen(c.Ref, unknownOf(c), candidatesOf(g, c)...)
 }
 
 // minAge is how long c's candidates wait before auto-update: its label

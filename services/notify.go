@@ -326,7 +326,11 @@ func (n *Notifier) several() bool { return n.ctr != nil && n.ctr.Several() }
 func (n *Notifier) Checked(groups []models.ImageGroup) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.forgetGone(groups)
+	seen, err := n.announced(groups)
+	if err != nil {
+		n.log.Error("notifications: announcements not read", "error", err)
+		return
+	}
 	ts, err := n.targets()
 	if err != nil {
 		n.log.Error("notifications: targets not read", "error", err)
@@ -339,56 +343,26 @@ func (n *Notifier) Checked(groups []models.ImageGroup) {
 	// This check's candidates: a new digest of the tag a container follows,
 	// and a newer version tag its tag rule lets it move to (announced by
 	// its tag alone: the same tag pushed again is no new candidate).
-	type found struct {
-		av available
-		a  models.Announcement
-	}
-	var cands []found
-	var digests, tags []string
+	var fresh []available
+	var marks []models.Announcement
+	now := n.opts.Now().UTC()
 	for _, g := range groups {
 		for _, it := range g.Containers {
 			if it.Labels[models.LabelNotify] == "false" {
 				continue
 			}
-			if it.Status == models.StatusOutdated && g.RemoteFull != "" {
-				cands = append(cands, found{available{image: g.Image, digest: g.RemoteFull, ref: it.Ref},
-					models.Announcement{Host: it.Ref.Host, Name: it.Ref.Name, Digest: g.RemoteFull}})
-				digests = append(digests, g.RemoteFull)
-			}
-			if it.NewerTag != "" && it.Kind != models.KindService {
-				cands = append(cands, found{available{image: g.Image, tag: it.NewerTag, ref: it.Ref},
-					models.Announcement{Host: it.Ref.Host, Name: it.Ref.Name, Tag: it.NewerTag}})
-				tags = append(tags, it.NewerTag)
+			for _, cd := range candidatesOf(g, it) {
+				a := models.Announcement{Host: it.Ref.Host, Name: it.Ref.Name, Digest: cd.Digest, Tag: cd.Tag}
+				if (cd.Tag != "" && it.Kind == models.KindService) || seen[a] ||
+					(n.opts.Policies != nil && n.opts.Policies.Holds(it.Ref, cd)) {
+					continue
+				}
+				seen[a] = true
+				fresh = append(fresh, available{image: g.Image, digest: cd.Digest, tag: cd.Tag, ref: it.Ref})
+				a.At = now
+				marks = append(marks, a)
 			}
 		}
-	}
-	if len(cands) == 0 {
-		return
-	}
-	// What was announced of them, in one query: the check waits for this hook.
-	var done []models.Announcement
-	if err := n.db.Where("(tag = '' AND digest IN ?) OR (digest = '' AND tag IN ?)", append(digests, ""), append(tags, "")).
-		Find(&done).Error; err != nil {
-		n.log.Error("notifications: announcements not read", "error", err)
-		return
-	}
-	seen := map[models.Announcement]bool{}
-	for _, a := range done {
-		a.At = time.Time{}
-		seen[a] = true
-	}
-	var fresh []available
-	var marks []models.Announcement
-	now := n.opts.Now().UTC()
-	for _, c := range cands {
-		cand := models.Candidate{Digest: c.a.Digest, Tag: c.a.Tag}
-		if seen[c.a] || (n.opts.Policies != nil && n.opts.Policies.Holds(c.av.ref, cand)) {
-			continue
-		}
-		seen[c.a] = true
-		fresh = append(fresh, c.av)
-		c.a.At = now
-		marks = append(marks, c.a)
 	}
 	if len(fresh) == 0 {
 		return
@@ -407,13 +381,15 @@ func (n *Notifier) Checked(groups []models.ImageGroup) {
 	n.wake()
 }
 
-// forgetGone drops the announcements of candidates a container no longer
-// has (it updated, or the registry moved on), so the table holds what is
-// current, not every version ever announced. What this check could not
-// tell (a 429, a failed tag list) stays, as it does for the minimum age,
-// and so do containers the check did not list (stopped, or deleted, whose
-// rows are few).
-func (n *Notifier) forgetGone(groups []models.ImageGroup) {
+// announced reads what was announced on the checked hosts, in one query
+// (the check waits for this hook), and drops the announcements of
+// candidates a container no longer has (it updated, or the registry moved
+// on), so the table holds what is current, not every version ever
+// announced. What this check could not tell (a 429, a failed tag list)
+// stays, as it does for the minimum age, and so do containers the check
+// did not list (stopped, or deleted, whose rows are few). The rest is
+// returned as a set, At zeroed.
+func (n *Notifier) announced(groups []models.ImageGroup) (map[models.Announcement]bool, error) {
 	type key struct {
 		ref models.ContainerRef
 		cd  models.Candidate
@@ -426,37 +402,36 @@ func (n *Notifier) forgetGone(groups []models.ImageGroup) {
 			if !slices.Contains(hosts, it.Ref.Host) {
 				hosts = append(hosts, it.Ref.Host)
 			}
-			listed[it.Ref] = Unknown{Digest: it.Status == models.StatusUnknown, Tag: it.TagFailed}
-			if it.Status == models.StatusOutdated && g.RemoteFull != "" {
-				current[key{it.Ref, models.Candidate{Digest: g.RemoteFull}}] = true
-			}
-			if it.NewerTag != "" {
-				current[key{it.Ref, models.Candidate{Tag: it.NewerTag}}] = true
+			listed[it.Ref] = unknownOf(it)
+			for _, cd := range candidatesOf(g, it) {
+				current[key{it.Ref, cd}] = true
 			}
 		}
 	}
+	seen := map[models.Announcement]bool{}
 	if len(hosts) == 0 {
-		return
+		return seen, nil
 	}
 	var rows []models.Announcement
 	if err := n.db.Where("host IN ?", hosts).Find(&rows).Error; err != nil {
-		n.log.Error("notifications: announcements not read", "error", err)
-		return
+		return nil, err
 	}
 	var gone []models.Announcement
 	for _, a := range rows {
 		ref, cd := models.Ref(a.Host, a.Name), models.Candidate{Digest: a.Digest, Tag: a.Tag}
-		unknown, ok := listed[ref]
-		if ok && !current[key{ref, cd}] && !unknown.keeps(cd.Key()) {
+		if unknown, ok := listed[ref]; ok && !current[key{ref, cd}] && !unknown.keeps(cd.Key()) {
 			gone = append(gone, a)
+			continue
+		}
+		a.At = time.Time{}
+		seen[a] = true
+	}
+	if len(gone) > 0 {
+		if err := n.db.Delete(&gone).Error; err != nil {
+			n.log.Error("notifications: announcements not pruned", "error", err)
 		}
 	}
-	if len(gone) == 0 {
-		return
-	}
-	if err := n.db.Delete(&gone).Error; err != nil {
-		n.log.Error("notifications: announcements not pruned", "error", err)
-	}
+	return seen, nil
 }
 
 // Recorded is the History observer: each update's outcome becomes an

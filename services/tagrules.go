@@ -125,6 +125,24 @@ func NewCandidates(db *gorm.DB, now func() time.Time) (*Candidates, error) {
 // its digest (status unknown), its newer tag (the tag list failed).
 type Unknown struct{ Digest, Tag bool }
 
+// unknownOf is what the check could not tell of c.
+func unknownOf(c models.ContainerItem) Unknown {
+	return Unknown{Digest: c.Status == models.StatusUnknown, Tag: c.TagFailed}
+}
+
+// candidatesOf is what the check found for c in its group g: the group's
+// remote digest when c is outdated, and c's newer tag.
+func candidatesOf(g models.ImageGroup, c models.ContainerItem) []models.Candidate {
+	var cands []models.Candidate
+	if c.Status == models.StatusOutdated && g.RemoteFull != "" {
+		cands = append(cands, models.Candidate{Digest: g.RemoteFull})
+	}
+	if c.NewerTag != "" {
+		cands = append(cands, models.Candidate{Tag: c.NewerTag})
+	}
+	return cands
+}
+
 // keeps reports whether the candidate keyed k is of a kind not told.
 func (u Unknown) keeps(k string) bool {
 	if models.IsTagKey(k) {
